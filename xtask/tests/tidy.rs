@@ -3,12 +3,8 @@
 #[test]
 fn workspace_dependency_direction() {
     let metadata = xtask::tidy::metadata().expect("cargo metadata");
-    let names: Vec<&str> = metadata["packages"]
-        .as_array()
-        .expect("packages")
-        .iter()
-        .filter_map(|p| p["name"].as_str())
-        .collect();
+    let names: Vec<&str> =
+        metadata["packages"].as_array().expect("packages").iter().filter_map(|p| p["name"].as_str()).collect();
     for crate_name in ["llm-core", "llm-providers", "llm-cost", "llm-schema", "llm-tracking", "llm", "llm-cli"] {
         assert!(names.contains(&crate_name), "{crate_name} missing from the workspace: {names:?}");
     }

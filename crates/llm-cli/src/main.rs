@@ -1,1 +1,51 @@
-fn main() {}
+//! The `llm` command: one completion API over many providers, with the cost of every call.
+//!
+//! `llm demo` is an offline tour on the mock provider; later subcommands price usage logs (`llm cost`),
+//! query the model catalog (`llm models`), resolve model names and call providers.
+
+mod demo;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// One API over many LLM providers, with the exact cost of every call.
+#[derive(Debug, Parser)]
+#[command(name = "llm", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// An offline tour of the library on the mock provider: no keys, no network.
+    Demo(demo::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("llm: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Demo(args) => demo::run(&args, &mut out).await,
+        }
+    });
+    let _ = out.flush();
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("llm: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

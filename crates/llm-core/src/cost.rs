@@ -54,10 +54,7 @@ impl Usd {
             return None;
         }
         let text = format!("{value:?}");
-        Decimal::from_str(&text)
-            .or_else(|_| Decimal::from_scientific(&text))
-            .ok()
-            .map(|d| Self(d.normalize()))
+        Decimal::from_str(&text).or_else(|_| Decimal::from_scientific(&text)).ok().map(|d| Self(d.normalize()))
     }
 }
 
@@ -233,12 +230,7 @@ pub struct Cost {
 impl Cost {
     /// A cost with this status and breakdown, without catalog provenance.
     pub fn new(status: CostStatus, breakdown: CostBreakdown) -> Self {
-        Self {
-            status,
-            breakdown,
-            catalog_key: None,
-            catalog_version: None,
-        }
+        Self { status, breakdown, catalog_key: None, catalog_version: None }
     }
 
     /// A cost that could not be computed for the given reason status (`Unpriced` or `UnknownModel`).

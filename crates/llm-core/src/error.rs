@@ -90,10 +90,7 @@ impl ErrorKind {
 
     /// Whether an error of this kind is worth retrying by default.
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            Self::RateLimited | Self::Server | Self::Overloaded | Self::Timeout | Self::Network
-        )
+        matches!(self, Self::RateLimited | Self::Server | Self::Overloaded | Self::Timeout | Self::Network)
     }
 
     /// The kind an HTTP status maps to when nothing more specific is known (see PROVIDERS.md §1.3).
@@ -335,10 +332,7 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.inner
-            .source
-            .as_ref()
-            .map(|s| s.as_ref() as &(dyn std::error::Error + 'static))
+        self.inner.source.as_ref().map(|s| s.as_ref() as &(dyn std::error::Error + 'static))
     }
 }
 

@@ -144,10 +144,7 @@ mod tests {
         let a = ApiKey::new("a").fingerprint();
         assert_eq!(a, ApiKey::new("a").fingerprint());
         assert_ne!(a, ApiKey::new("b").fingerprint());
-        assert_eq!(
-            ApiKey::new("").fingerprint(),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
+        assert_eq!(ApiKey::new("").fingerprint(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     }
 
     #[test]

@@ -45,10 +45,7 @@ impl ImageSource {
     pub fn from_url(url: &str) -> Self {
         if let Some(rest) = url.strip_prefix("data:") {
             if let Some((media_type, data)) = rest.split_once(";base64,") {
-                return Self::Base64 {
-                    media_type: media_type.to_owned(),
-                    data: data.to_owned(),
-                };
+                return Self::Base64 { media_type: media_type.to_owned(), data: data.to_owned() };
             }
         }
         Self::Url { url: url.to_owned() }
@@ -113,21 +110,12 @@ impl ContentPart {
 
     /// An image part from a URL (or a `data:` URL).
     pub fn image_url(url: &str) -> Self {
-        Self::Image {
-            source: ImageSource::from_url(url),
-            detail: None,
-        }
+        Self::Image { source: ImageSource::from_url(url), detail: None }
     }
 
     /// An image part from base64 bytes.
     pub fn image_base64(media_type: impl Into<String>, data: impl Into<String>) -> Self {
-        Self::Image {
-            source: ImageSource::Base64 {
-                media_type: media_type.into(),
-                data: data.into(),
-            },
-            detail: None,
-        }
+        Self::Image { source: ImageSource::Base64 { media_type: media_type.into(), data: data.into() }, detail: None }
     }
 }
 
@@ -192,11 +180,7 @@ pub struct ToolCall {
 impl ToolCall {
     /// A tool call.
     pub fn new(id: impl Into<String>, name: impl Into<String>, arguments: impl Into<String>) -> Self {
-        Self {
-            id: id.into(),
-            name: name.into(),
-            arguments: arguments.into(),
-        }
+        Self { id: id.into(), name: name.into(), arguments: arguments.into() }
     }
 }
 
@@ -262,19 +246,12 @@ impl Message {
 
     /// An assistant turn that calls tools.
     pub fn assistant_tool_calls(tool_calls: Vec<ToolCall>) -> Self {
-        Self {
-            content: None,
-            tool_calls,
-            ..Self::new(Role::Assistant, "")
-        }
+        Self { content: None, tool_calls, ..Self::new(Role::Assistant, "") }
     }
 
     /// A tool result answering the call `tool_call_id`.
     pub fn tool_result(tool_call_id: impl Into<String>, content: impl Into<String>) -> Self {
-        Self {
-            tool_call_id: Some(tool_call_id.into()),
-            ..Self::new(Role::Tool, Content::Text(content.into()))
-        }
+        Self { tool_call_id: Some(tool_call_id.into()), ..Self::new(Role::Tool, Content::Text(content.into())) }
     }
 
     /// Sets the participant name.
@@ -297,26 +274,13 @@ mod tests {
     #[test]
     fn data_urls_become_base64() {
         let s = ImageSource::from_url("data:image/png;base64,iVBORw0=");
-        assert_eq!(
-            s,
-            ImageSource::Base64 {
-                media_type: "image/png".into(),
-                data: "iVBORw0=".into()
-            }
-        );
+        assert_eq!(s, ImageSource::Base64 { media_type: "image/png".into(), data: "iVBORw0=".into() });
         assert_eq!(s.to_url(), "data:image/png;base64,iVBORw0=");
         assert_eq!(
             ImageSource::from_url("https://x.test/a.png"),
-            ImageSource::Url {
-                url: "https://x.test/a.png".into()
-            }
+            ImageSource::Url { url: "https://x.test/a.png".into() }
         );
-        assert_eq!(
-            ImageSource::from_url("data:nonsense"),
-            ImageSource::Url {
-                url: "data:nonsense".into()
-            }
-        );
+        assert_eq!(ImageSource::from_url("data:nonsense"), ImageSource::Url { url: "data:nonsense".into() });
     }
 
     #[test]

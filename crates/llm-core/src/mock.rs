@@ -43,9 +43,9 @@ pub enum MockError {
 impl MockError {
     fn to_error(&self, provider: &ProviderId, model: &str) -> Error {
         let e = match self {
-            Self::RateLimited { retry_after } => Error::new(ErrorKind::RateLimited, "mock rate limit")
-                .with_status(429)
-                .with_retry_after(*retry_after),
+            Self::RateLimited { retry_after } => {
+                Error::new(ErrorKind::RateLimited, "mock rate limit").with_status(429).with_retry_after(*retry_after)
+            }
             Self::Server => Error::new(ErrorKind::Server, "mock server error").with_status(500),
             Self::Overloaded => Error::new(ErrorKind::Overloaded, "mock overloaded").with_status(503),
             Self::Timeout => Error::new(ErrorKind::Timeout, "mock timeout"),
@@ -96,9 +96,7 @@ impl MockReply {
 /// assert_eq!(llm_core::mock::count_tokens(""), 0);
 /// ```
 pub fn count_tokens(text: &str) -> u64 {
-    text.split_whitespace()
-        .map(|w| (w.chars().count() as u64).div_ceil(4))
-        .sum()
+    text.split_whitespace().map(|w| (w.chars().count() as u64).div_ceil(4)).sum()
 }
 
 /// The prompt tokens the mock charges for a request: the messages' text, plus 3 per message and 3 for the
@@ -211,13 +209,8 @@ impl MockProvider {
         match reply {
             MockReply::Text(t) | MockReply::TextWithUsage(t, _) | MockReply::TruncatedStream(t) => t.clone(),
             MockReply::Echo => {
-                let last = request
-                    .messages
-                    .iter()
-                    .rev()
-                    .find(|m| m.role == Role::User)
-                    .map(Message::text)
-                    .unwrap_or_default();
+                let last =
+                    request.messages.iter().rev().find(|m| m.role == Role::User).map(Message::text).unwrap_or_default();
                 format!("You said: {last}")
             }
             MockReply::ToolCall { .. } | MockReply::Error(_) => String::new(),
@@ -259,9 +252,8 @@ impl Provider for MockProvider {
             _ => (Message::assistant(text.clone()), FinishReason::Stop),
         };
         let usage = Self::usage(&reply, request, &text);
-        let choices = (0..request.n.unwrap_or(1).max(1))
-            .map(|i| Choice::new(i, message.clone(), Some(finish.clone())))
-            .collect();
+        let choices =
+            (0..request.n.unwrap_or(1).max(1)).map(|i| Choice::new(i, message.clone(), Some(finish.clone()))).collect();
         let mut r = ChatResponse::new(format!("mock-{n}"), model, choices, Some(usage)).with_provider(self.id.clone());
         r.created = Some(0);
         Ok(r)
@@ -271,10 +263,8 @@ impl Provider for MockProvider {
         let (n, reply) = self.next(request);
         let model = Self::served_model(request);
         let text = Self::reply_text(&reply, request);
-        let mut events: Vec<Result<StreamEvent>> = vec![Ok(StreamEvent::Start {
-            id: Some(format!("mock-{n}")),
-            model: Some(model.clone()),
-        })];
+        let mut events: Vec<Result<StreamEvent>> =
+            vec![Ok(StreamEvent::Start { id: Some(format!("mock-{n}")), model: Some(model.clone()) })];
         match &reply {
             MockReply::Error(e) => return Err(e.to_error(&self.id, &model)),
             MockReply::ToolCall { name, arguments } => {
@@ -285,10 +275,7 @@ impl Provider for MockProvider {
                     name: Some(name.clone()),
                     arguments: arguments.clone(),
                 }));
-                events.push(Ok(StreamEvent::Finish {
-                    index: 0,
-                    reason: FinishReason::ToolCalls,
-                }));
+                events.push(Ok(StreamEvent::Finish { index: 0, reason: FinishReason::ToolCalls }));
             }
             _ => {
                 let chunks = chunk_words(&text, self.words_per_chunk);
@@ -303,10 +290,7 @@ impl Provider for MockProvider {
                         .with_model(model.clone())));
                     return Ok(Box::pin(futures_util::stream::iter(events)));
                 }
-                events.push(Ok(StreamEvent::Finish {
-                    index: 0,
-                    reason: FinishReason::Stop,
-                }));
+                events.push(Ok(StreamEvent::Finish { index: 0, reason: FinishReason::Stop }));
             }
         }
         events.push(Ok(StreamEvent::Usage(Self::usage(&reply, request, &text))));
@@ -393,9 +377,7 @@ mod tests {
     #[tokio::test]
     async fn scripted_errors_then_default() {
         let mock = MockProvider::new()
-            .with_reply(MockReply::Error(MockError::RateLimited {
-                retry_after: Duration::from_millis(1500),
-            }))
+            .with_reply(MockReply::Error(MockError::RateLimited { retry_after: Duration::from_millis(1500) }))
             .with_reply(MockReply::Error(MockError::Server))
             .with_reply(MockReply::Error(MockError::Timeout))
             .with_default_reply(MockReply::text("ok"));
@@ -431,10 +413,8 @@ mod tests {
 
     #[tokio::test]
     async fn tool_call_reply() {
-        let mock = MockProvider::new().with_reply(MockReply::ToolCall {
-            name: "get_weather".into(),
-            arguments: r#"{"city":"Paris"}"#.into(),
-        });
+        let mock = MockProvider::new()
+            .with_reply(MockReply::ToolCall { name: "get_weather".into(), arguments: r#"{"city":"Paris"}"#.into() });
         let r = mock.chat(&req("weather?")).await.unwrap();
         assert_eq!(r.finish_reason(), Some(&FinishReason::ToolCalls));
         assert_eq!(r.tool_calls()[0].name, "get_weather");

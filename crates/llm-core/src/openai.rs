@@ -72,7 +72,11 @@ impl<'de> Deserialize<'de> for Count {
                 if let Some(u) = n.as_u64() {
                     Some(u)
                 } else if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 1.8e19) {
-                    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "checked integral and in range")]
+                    #[expect(
+                        clippy::cast_possible_truncation,
+                        clippy::cast_sign_loss,
+                        reason = "checked integral and in range"
+                    )]
                     Some(f as u64)
                 } else {
                     return Err(D::Error::custom(format!("token count {n} is not a non-negative integer")));
@@ -322,12 +326,7 @@ fn part_to_json(p: &ContentPart) -> Value {
         ContentPart::Audio { data, format } => {
             json!({"type": "input_audio", "input_audio": {"data": data, "format": format}})
         }
-        ContentPart::File {
-            file_id,
-            filename,
-            data,
-            media_type,
-        } => {
+        ContentPart::File { file_id, filename, data, media_type } => {
             let mut file = Map::new();
             if let Some(id) = file_id {
                 file.insert("file_id".into(), id.clone().into());
@@ -435,11 +434,9 @@ pub fn request_from_value(value: &Value) -> Result<ChatRequest> {
     let max = body.get("max_completion_tokens").filter(|v| !v.is_null()).or_else(|| body.get("max_tokens"));
     req.max_tokens = match max {
         None | Some(Value::Null) => None,
-        Some(v) => Some(
-            v.as_u64()
-                .and_then(|n| u32::try_from(n).ok())
-                .ok_or_else(|| decode_err("request", format!("max tokens must be a small non-negative integer, got {v}")))?,
-        ),
+        Some(v) => Some(v.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| {
+            decode_err("request", format!("max tokens must be a small non-negative integer, got {v}"))
+        })?),
     };
     req.stop = match body.get("stop") {
         None | Some(Value::Null) => Vec::new(),
@@ -521,10 +518,7 @@ pub fn request_from_value(value: &Value) -> Result<ChatRequest> {
 
 fn tool_from_value(v: &Value) -> Result<Tool> {
     let f = v.get("function").unwrap_or(v);
-    let name = f
-        .get("name")
-        .and_then(Value::as_str)
-        .ok_or_else(|| decode_err("tool", "missing function.name"))?;
+    let name = f.get("name").and_then(Value::as_str).ok_or_else(|| decode_err("tool", "missing function.name"))?;
     Ok(Tool {
         name: name.to_owned(),
         description: f.get("description").and_then(Value::as_str).map(str::to_owned),
@@ -577,9 +571,8 @@ fn message_with_default_role(v: &Value, default_role: Option<Role>) -> Result<Me
     m.content = content;
     m.name = opt_str(obj, "name", "message")?.map(str::to_owned);
     m.tool_call_id = opt_str(obj, "tool_call_id", "message")?.map(str::to_owned);
-    m.reasoning = opt_str(obj, "reasoning_content", "message")?
-        .or(opt_str(obj, "reasoning", "message")?)
-        .map(str::to_owned);
+    m.reasoning =
+        opt_str(obj, "reasoning_content", "message")?.or(opt_str(obj, "reasoning", "message")?).map(str::to_owned);
     m.refusal = opt_str(obj, "refusal", "message")?.map(str::to_owned);
     if let Some(calls) = obj.get("tool_calls").filter(|v| !v.is_null()) {
         let calls = calls.as_array().ok_or_else(|| decode_err("message", "`tool_calls` must be an array"))?;
@@ -615,7 +608,9 @@ fn part_from_value(v: &Value) -> Result<ContentPart> {
     let kind = v.get("type").and_then(Value::as_str).ok_or_else(|| decode_err("content part", "missing `type`"))?;
     match kind {
         "text" => Ok(ContentPart::text(
-            v.get("text").and_then(Value::as_str).ok_or_else(|| decode_err("content part", "text part without `text`"))?,
+            v.get("text")
+                .and_then(Value::as_str)
+                .ok_or_else(|| decode_err("content part", "text part without `text`"))?,
         )),
         "image_url" => {
             let image = v.get("image_url").ok_or_else(|| decode_err("content part", "missing `image_url`"))?;
@@ -752,11 +747,7 @@ pub fn response_from_json(body: &[u8]) -> Result<ChatResponse> {
 pub fn error_message(err: &Value) -> String {
     match err {
         Value::String(s) => s.clone(),
-        other => other
-            .get("message")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .unwrap_or_else(|| other.to_string()),
+        other => other.get("message").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(|| other.to_string()),
     }
 }
 
@@ -849,10 +840,7 @@ impl ChunkDecoder {
         let mut events = Vec::with_capacity(2);
         if !self.started && (chunk.id.is_some() || chunk.model.is_some()) {
             self.started = true;
-            events.push(StreamEvent::Start {
-                id: chunk.id,
-                model: chunk.model,
-            });
+            events.push(StreamEvent::Start { id: chunk.id, model: chunk.model });
         }
         for c in chunk.choices {
             if let Some(d) = c.delta {
@@ -877,10 +865,7 @@ impl ChunkDecoder {
                 }
             }
             if let Some(f) = c.finish_reason.filter(|s| !s.is_empty()) {
-                events.push(StreamEvent::Finish {
-                    index: c.index,
-                    reason: FinishReason::from(f),
-                });
+                events.push(StreamEvent::Finish { index: c.index, reason: FinishReason::from(f) });
             }
         }
         if let Some(u) = chunk.usage {
@@ -905,11 +890,7 @@ pub struct ChunkEncoder {
 impl ChunkEncoder {
     /// An encoder stamping every chunk with this id, model and creation time.
     pub fn new(id: impl Into<String>, model: impl Into<String>, created: u64) -> Self {
-        Self {
-            id: id.into(),
-            model: model.into(),
-            created,
-        }
+        Self { id: id.into(), model: model.into(), created }
     }
 
     fn chunk(&self, choices: Value, usage: Option<Value>) -> Value {
@@ -928,24 +909,18 @@ impl ChunkEncoder {
 
     /// The chunk for one event.
     pub fn encode(&self, event: &StreamEvent) -> Option<Value> {
-        let choice = |index: u32, delta: Value, finish: Option<&str>| {
-            json!([{ "index": index, "delta": delta, "finish_reason": finish }])
-        };
+        let choice = |index: u32, delta: Value, finish: Option<&str>| json!([{ "index": index, "delta": delta, "finish_reason": finish }]);
         match event {
             StreamEvent::Start { .. } => {
                 Some(self.chunk(choice(0, json!({"role": "assistant", "content": ""}), None), None))
             }
-            StreamEvent::TextDelta { index, text } => Some(self.chunk(choice(*index, json!({"content": text}), None), None)),
+            StreamEvent::TextDelta { index, text } => {
+                Some(self.chunk(choice(*index, json!({"content": text}), None), None))
+            }
             StreamEvent::ReasoningDelta { index, text } => {
                 Some(self.chunk(choice(*index, json!({"reasoning_content": text}), None), None))
             }
-            StreamEvent::ToolCallDelta {
-                index,
-                tool_index,
-                id,
-                name,
-                arguments,
-            } => {
+            StreamEvent::ToolCallDelta { index, tool_index, id, name, arguments } => {
                 let mut call = json!({"index": tool_index, "function": {"arguments": arguments}});
                 if let Some(id) = id {
                     call["id"] = id.clone().into();

@@ -27,12 +27,7 @@ pub struct Tool {
 impl Tool {
     /// A function tool.
     pub fn function(name: impl Into<String>, description: impl Into<String>, parameters: Value) -> Self {
-        Self {
-            name: name.into(),
-            description: Some(description.into()),
-            parameters,
-            strict: None,
-        }
+        Self { name: name.into(), description: Some(description.into()), parameters, strict: None }
     }
 
     /// Sets strict mode.
@@ -77,12 +72,7 @@ pub struct JsonSchemaFormat {
 impl JsonSchemaFormat {
     /// A schema format with this name and schema.
     pub fn new(name: impl Into<String>, schema: Value) -> Self {
-        Self {
-            name: name.into(),
-            description: None,
-            schema,
-            strict: None,
-        }
+        Self { name: name.into(), description: None, schema, strict: None }
     }
 
     /// Sets the description.

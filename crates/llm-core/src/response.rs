@@ -42,11 +42,7 @@ pub struct Choice {
 impl Choice {
     /// A choice.
     pub fn new(index: u32, message: Message, finish_reason: Option<FinishReason>) -> Self {
-        Self {
-            index,
-            message,
-            finish_reason,
-        }
+        Self { index, message, finish_reason }
     }
 }
 

@@ -132,10 +132,7 @@ impl StreamAssembler {
 
     /// An assembler that stamps the response with this provider.
     pub fn for_provider(provider: impl Into<ProviderId>) -> Self {
-        Self {
-            provider: Some(provider.into()),
-            ..Self::default()
-        }
+        Self { provider: Some(provider.into()), ..Self::default() }
     }
 
     /// Sets the served model to report when the stream never names one.
@@ -175,20 +172,8 @@ impl StreamAssembler {
             StreamEvent::ReasoningDelta { index, text } => {
                 self.choices.entry(index).or_default().reasoning.push_str(&text);
             }
-            StreamEvent::ToolCallDelta {
-                index,
-                tool_index,
-                id,
-                name,
-                arguments,
-            } => {
-                let call = self
-                    .choices
-                    .entry(index)
-                    .or_default()
-                    .tool_calls
-                    .entry(tool_index)
-                    .or_default();
+            StreamEvent::ToolCallDelta { index, tool_index, id, name, arguments } => {
+                let call = self.choices.entry(index).or_default().tool_calls.entry(tool_index).or_default();
                 if let Some(id) = id.filter(|s| !s.is_empty()) {
                     call.id = id;
                 }
@@ -212,16 +197,9 @@ impl StreamAssembler {
             .choices
             .into_iter()
             .map(|(index, c)| {
-                let tool_calls: Vec<ToolCall> = c
-                    .tool_calls
-                    .into_values()
-                    .map(|t| ToolCall::new(t.id, t.name, t.arguments))
-                    .collect();
-                let content = if c.saw_text || tool_calls.is_empty() {
-                    Some(Content::Text(c.text))
-                } else {
-                    None
-                };
+                let tool_calls: Vec<ToolCall> =
+                    c.tool_calls.into_values().map(|t| ToolCall::new(t.id, t.name, t.arguments)).collect();
+                let content = if c.saw_text || tool_calls.is_empty() { Some(Content::Text(c.text)) } else { None };
                 let mut message = Message::new(Role::Assistant, "");
                 message.content = content;
                 message.tool_calls = tool_calls;
@@ -229,12 +207,7 @@ impl StreamAssembler {
                 Choice::new(index, message, c.finish)
             })
             .collect();
-        let mut r = ChatResponse::new(
-            self.id.unwrap_or_default(),
-            self.model.unwrap_or_default(),
-            choices,
-            self.usage,
-        );
+        let mut r = ChatResponse::new(self.id.unwrap_or_default(), self.model.unwrap_or_default(), choices, self.usage);
         r.provider = self.provider;
         r.provider_cost = self.provider_cost;
         r
@@ -269,14 +242,8 @@ mod tests {
     fn assembles_interleaved_choices_and_tool_calls() {
         let mut a = StreamAssembler::for_provider("openai");
         let events = vec![
-            StreamEvent::Start {
-                id: Some("chatcmpl-1".into()),
-                model: Some("gpt-4o".into()),
-            },
-            StreamEvent::TextDelta {
-                index: 1,
-                text: "B".into(),
-            },
+            StreamEvent::Start { id: Some("chatcmpl-1".into()), model: Some("gpt-4o".into()) },
+            StreamEvent::TextDelta { index: 1, text: "B".into() },
             StreamEvent::ToolCallDelta {
                 index: 0,
                 tool_index: 0,
@@ -298,14 +265,8 @@ mod tests {
                 name: None,
                 arguments: "ty\":\"Paris\"}".into(),
             },
-            StreamEvent::ReasoningDelta {
-                index: 1,
-                text: "thinking".into(),
-            },
-            StreamEvent::Finish {
-                index: 0,
-                reason: FinishReason::ToolCalls,
-            },
+            StreamEvent::ReasoningDelta { index: 1, text: "thinking".into() },
+            StreamEvent::Finish { index: 0, reason: FinishReason::ToolCalls },
             StreamEvent::Usage(Usage::new(10, 1)),
             StreamEvent::Usage(Usage::new(10, 7).with_reasoning(2)),
             StreamEvent::Other { raw: "ping".into() },
@@ -346,15 +307,9 @@ mod tests {
     #[tokio::test]
     async fn collect_stops_at_first_error() {
         let items: Vec<Result<StreamEvent>> = vec![
-            Ok(StreamEvent::TextDelta {
-                index: 0,
-                text: "a".into(),
-            }),
+            Ok(StreamEvent::TextDelta { index: 0, text: "a".into() }),
             Err(Error::decode("truncated stream")),
-            Ok(StreamEvent::TextDelta {
-                index: 0,
-                text: "b".into(),
-            }),
+            Ok(StreamEvent::TextDelta { index: 0, text: "b".into() }),
         ];
         let stream: ChatStream = Box::pin(futures_util::stream::iter(items));
         let err = collect_stream(stream).await.unwrap_err();

@@ -163,8 +163,7 @@ impl Usage {
 
     /// Completion tokens that are not reasoning.
     pub fn text_completion_tokens(&self) -> u64 {
-        self.completion_tokens
-            .saturating_sub(self.reasoning_tokens.unwrap_or(0))
+        self.completion_tokens.saturating_sub(self.reasoning_tokens.unwrap_or(0))
     }
 
     /// Adds another call's usage to this one (for repair attempts and rollups). A sub-count is `Some` when
@@ -177,9 +176,7 @@ impl Usage {
             }
         }
         self.prompt_tokens = self.prompt_tokens.saturating_add(other.prompt_tokens);
-        self.completion_tokens = self
-            .completion_tokens
-            .saturating_add(other.completion_tokens);
+        self.completion_tokens = self.completion_tokens.saturating_add(other.completion_tokens);
         self.total_tokens = self.total_tokens.saturating_add(other.total_tokens);
         self.cache_read_tokens = add(self.cache_read_tokens, other.cache_read_tokens);
         self.cache_write_tokens = add(self.cache_write_tokens, other.cache_write_tokens);
@@ -223,12 +220,7 @@ impl Usage {
                     u64::MAX
                 },
             ),
-            (
-                "reasoning_tokens",
-                self.reasoning_tokens.unwrap_or(0),
-                "completion_tokens",
-                self.completion_tokens,
-            ),
+            ("reasoning_tokens", self.reasoning_tokens.unwrap_or(0), "completion_tokens", self.completion_tokens),
             (
                 "audio_input_tokens + image_input_tokens",
                 sum(&[self.audio_input_tokens, self.image_input_tokens]),
@@ -244,12 +236,7 @@ impl Usage {
         ];
         for (field, value, of, limit) in checks {
             if value > limit {
-                return Err(UsageError::SubCount {
-                    field,
-                    value,
-                    of,
-                    limit,
-                });
+                return Err(UsageError::SubCount { field, value, of, limit });
             }
         }
         Ok(())
