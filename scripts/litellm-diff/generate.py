@@ -75,6 +75,13 @@ def _reexec_clean() -> None:
         if probe.returncode == 0:
             cmd = ["unshare", "-n", *cmd]
             offline = "netns"
+    if offline == "no":
+        if os.environ.get("LITELLM_DIFF_NO_UNSHARE") != "1":
+            sys.exit("cannot isolate the network with `unshare -n` (needs root). LiteLLM's github_copilot/chatgpt "
+                     "resolution runs an OAuth device flow that can block for minutes when it has network. "
+                     "Set LITELLM_DIFF_NO_UNSHARE=1 to run anyway (the OAuth endpoints are pointed at a closed port).")
+        env["GITHUB_COPILOT_DEVICE_CODE_URL"] = "http://127.0.0.1:9/"
+        env["GITHUB_COPILOT_ACCESS_TOKEN_URL"] = "http://127.0.0.1:9/"
     env["LITELLM_DIFF_OFFLINE"] = offline
     try:
         rc = subprocess.call(cmd, env=env, stdin=subprocess.DEVNULL)
@@ -198,12 +205,20 @@ def main() -> None:
         path = os.path.join(out, f"{name}.jsonl")
         n, size = write_jsonl(path, rows)
         errors = sum(1 for r in rows if _is_error_row(r))
-        results[name] = (n, size, errors)
+        classes = Counter(_error_class(r) for r in rows if _is_error_row(r))
+        results[name] = (n, size, errors, classes)
         print(f"[{name}] {n} lines, {size} bytes, {errors} error cases", file=sys.stderr, flush=True)
         if size > MAX_FILE_BYTES:
             print(f"WARNING: {path} is {size} bytes (> {MAX_FILE_BYTES})", file=sys.stderr)
     if not only:
         write_summary(ctx, out, results)
+
+
+def _error_class(r: dict) -> str:
+    e = r.get("expected")
+    if isinstance(e, dict) and "error" in e:
+        return e["error"]
+    return r["info"]["error"]
 
 
 def _is_error_row(r: dict) -> bool:
@@ -241,6 +256,46 @@ class Ctx:
             if t in self.rows:
                 self.rows[k] = self.rows[t]
         self.off_peak_keys = {k for k, v in self.rows.items() if "off_peak_pricing" in v}
+        self.trace: list = []
+        self._install_key_trace()
+
+    def _install_key_trace(self) -> None:
+        """Record which catalog row generic_cost_per_token() prices with (its ModelInfo "key").
+
+        Every provider calculator that bills by the generic formula calls generic_cost_per_token,
+        either with a resolved model_info or with (model, provider) that it resolves through
+        get_model_info. The wrapper only observes; it returns the original result untouched.
+        """
+        import inspect
+
+        import litellm.litellm_core_utils.llm_cost_calc.utils as U
+
+        orig = U.generic_cost_per_token
+        sig = inspect.signature(orig)
+        trace = self.trace
+
+        def traced(*a, **k):
+            try:
+                b = sig.bind(*a, **k)
+                mi = b.arguments.get("model_info")
+                if mi is None:
+                    mi = U.get_model_info(model=b.arguments["model"], custom_llm_provider=b.arguments.get("custom_llm_provider"))
+                key = mi.get("key") if hasattr(mi, "get") else None
+                trace.append(key)
+            except Exception:  # noqa: BLE001
+                trace.append(None)
+            return orig(*a, **k)
+
+        n = 0
+        for name, mod in list(sys.modules.items()):
+            if name.startswith("litellm") and getattr(mod, "generic_cost_per_token", None) is orig:
+                setattr(mod, "generic_cost_per_token", traced)
+                n += 1
+        STATS.counters["trace_patched_modules"] = n
+
+    def priced_key(self):
+        keys = [k for k in self.trace if k]
+        return keys[-1] if keys else None
 
     # ---- calls ---------------------------------------------------------------------
     def usage_object(self, u: dict):
@@ -356,13 +411,27 @@ def cpt_row(ctx: Ctx, case: str, model: str, u: dict, provider=None, service_tie
         inp["service_tier"] = service_tier
     if billing_time is not None:
         inp["billing_time"] = billing_time
+    ctx.trace.clear()
     try:
         p, c = ctx.cost_per_token(model, u, provider=provider, service_tier=service_tier, billing_time=billing_time)
         exp = {"prompt_cost": money(p, f"cpt:{model}:{case}"), "completion_cost": money(c, f"cpt:{model}:{case}")}
+        ok = True
     except Exception as e:  # noqa: BLE001
         exp = err_obj(e)
+        ok = False
+    traced = ctx.priced_key() if ok else None
     if want_key:
-        exp["catalog_key"] = ctx.catalog_key(model, provider)
+        if traced is not None:
+            exp["catalog_key"] = traced
+            STATS.counters["cpt_catalog_key_from_trace"] += 1
+        else:
+            exp["catalog_key"] = ctx.catalog_key(model, provider)
+            STATS.counters["cpt_catalog_key_from_get_model_info"] += 1
+    elif traced is not None and traced != model:
+        exp["catalog_key"] = traced
+        STATS.counters["cpt_exact_key_priced_under_other_key"] += 1
+        if case == "plain":
+            STATS.note("cpt_exact_key_priced_under_other_key", f"{model} (provider={provider}) -> {traced}", limit=60)
     return {"case": case, "input": inp, "expected": exp}
 
 
@@ -438,12 +507,36 @@ def gen_cost_per_token(ctx: Ctx) -> list[dict]:
                 ("offpeak_friday_2000", "2025-06-06T20:00:00Z"),
                 ("offpeak_sunday_2330", "2025-06-08T23:30:00Z"),
                 ("offpeak_monday_0800", "2025-06-09T08:00:00Z"),
+                ("offpeak_monday_0200", "2025-06-09T02:00:00Z"),
+                ("offpeak_weekday_0559", "2025-06-04T05:59:00Z"),
+                ("offpeak_weekday_0600", "2025-06-04T06:00:00Z"),
             ]:
                 for case, u in (BASE_USAGES[0], BASE_USAGES[2]):
                     rows.append(cpt_row(ctx, f"{label}_{case}", key, u, provider=op_prov, billing_time=t))
 
     STATS.counters["cpt_kwargs_vs_usage_object_disagreements"] = kw_disagree
     STATS.notes["cpt_no_provider_errors"] = no_provider_errors
+
+    # ---- edge usages (clamping, explicit zeros) on a deterministic sample ---------------
+    edge_usages = [
+        ("edge_zero", {"prompt_tokens": 0, "completion_tokens": 0}),
+        ("edge_explicit_zero_details", {"prompt_tokens": 1000, "completion_tokens": 500, "cached_tokens": 0,
+                                        "cache_creation_tokens": 0, "reasoning_tokens": 0}),
+        ("edge_cached_exceeds_prompt", {"prompt_tokens": 100, "completion_tokens": 10, "cached_tokens": 150}),
+        ("edge_cache_sum_exceeds_prompt", {"prompt_tokens": 100, "completion_tokens": 10, "cached_tokens": 80,
+                                           "cache_creation_tokens": 50}),
+        ("edge_reasoning_exceeds_completion", {"prompt_tokens": 100, "completion_tokens": 100, "reasoning_tokens": 150}),
+        ("edge_all_reasoning", {"prompt_tokens": 100, "completion_tokens": 100, "reasoning_tokens": 100}),
+        ("edge_all_cached", {"prompt_tokens": 1000, "completion_tokens": 1, "cached_tokens": 1000}),
+    ]
+    ok_keys = sorted({r["input"]["model"] for r in rows
+                      if r["case"] == "plain" and "error" not in r["expected"] and "provider" not in r["input"]})
+    erng = random.Random(99)
+    edge_keys = sorted(erng.sample(ok_keys, 60))
+    for key in edge_keys:
+        bt = DEFAULT_BILLING_TIME if key in ctx.off_peak_keys else None
+        for case, u in edge_usages:
+            rows.append(cpt_row(ctx, case, key, u, billing_time=bt))
 
     # ---- explicit provider cases (~300) -----------------------------------------------
     rng = random.Random(20250604)
@@ -776,7 +869,7 @@ def gen_model_info(ctx: Ctx) -> list[dict]:
     # bare names of prefixed keys
     stripped = sorted({k.split("/", 1)[1] for k in allk if "/" in k} - set(ctx.raw))
     rng.shuffle(stripped)
-    extra += sorted(stripped[:60])
+    extra += sorted(stripped[:90])
     # keys with a provider passed separately
     with_p = []
     for k in sorted(rng.sample(allk, 40)):
@@ -1001,15 +1094,20 @@ def write_summary(ctx: Ctx, out: str, results: dict) -> None:
 
     L = []
     L.append("# LiteLLM differential test data: summary\n")
-    L.append(f"Generated by `scripts/litellm-diff/generate.py` from litellm {md.version('litellm')} "
+    L.append(f"Generated by `scripts/litellm-diff/generate.py` (see its README) from litellm {md.version('litellm')} "
              f"(price data: {ctx.price_source}, sha256 {EXPECTED_PRICE_SHA256}), "
-             f"`LITELLM_LOCAL_MODEL_COST_MAP=True`, network isolation: {os.environ.get('LITELLM_DIFF_OFFLINE')}. "
-             f"Billing clock pinned at {DEFAULT_BILLING_TIME} unless a line carries `billing_time`.\n")
-    L.append("| file | lines | bytes | error cases |")
-    L.append("|---|---:|---:|---:|")
-    for name, (n, size, errs) in results.items():
-        L.append(f"| {name}.jsonl | {n} | {size} | {errs} |")
+             f"`LITELLM_LOCAL_MODEL_COST_MAP=True`, network isolation: {os.environ.get('LITELLM_DIFF_OFFLINE')}, "
+             f"clean environment (no API keys, no *_API_BASE). "
+             f"Billing clock pinned at {DEFAULT_BILLING_TIME} unless a line carries `billing_time`. "
+             f"Do not edit by hand: rerun the generator.\n")
+    L.append("| file | lines | bytes | error cases | error classes |")
+    L.append("|---|---:|---:|---:|---|")
+    for name, (n, size, errs, classes) in results.items():
+        cls = ", ".join(f"{k} {v}" for k, v in sorted(classes.items()))
+        L.append(f"| {name}.jsonl | {n} | {size} | {errs} | {cls} |")
     L.append("")
+    L.append(FORMATS_AND_OBSERVATIONS.strip() + "\n")
+    L.append("# Generated details\n")
     L.append("## Counters\n")
     for k, v in sorted(STATS.counters.items()):
         L.append(f"- {k}: {v}")
@@ -1024,8 +1122,161 @@ def write_summary(ctx: Ctx, out: str, results: dict) -> None:
         for it in items:
             L.append(f"- `{it}`")
         L.append("")
-    with open(os.path.join(out, "SUMMARY.generated.md"), "w") as f:
+    with open(os.path.join(out, "SUMMARY.md"), "w") as f:
         f.write("\n".join(L) + "\n")
+
+
+FORMATS_AND_OBSERVATIONS = """
+## Line formats
+
+Every line is one JSON object. `case` is a label for humans (which usage/variant produced the line); it is
+not part of the input. Money is a JSON number written with Python's `repr(float)` (e.g. `2.5e-06`), i.e. the
+f64 LiteLLM computed: compare with a relative tolerance (1e-9 is ample) or against the exact decimal of the
+same formula; LiteLLM's own float rounding (`0.0009199999999999999`) is not meaningful.
+An error is `{"error": "<exception class name>", "message": "<first 200 chars of str(e)>"}`.
+
+* `cost_per_token.jsonl`: `{"case", "input": <an `llm cost --jsonl` input line: model, provider?, usage{prompt_tokens,
+  completion_tokens, cached_tokens?, cache_creation_tokens?, reasoning_tokens?}, service_tier?, billing_time?>,
+  "expected": {"prompt_cost", "completion_cost", "catalog_key"?} | error}`.
+  Usage is in OpenAI convention (cached and cache-creation inside prompt_tokens, reasoning inside
+  completion_tokens). The call made for every line is
+
+  ```python
+  with litellm._internal_context.pinned_billing_time(billing_time or 2025-06-04T08:00:00Z):
+      litellm.cost_per_token(
+          model=MODEL, prompt_tokens=P, completion_tokens=C,
+          usage_object=Usage(prompt_tokens=P, completion_tokens=C, total_tokens=P + C,
+              prompt_tokens_details={"cached_tokens": cached, "cache_write_tokens": cache_creation} or None,
+              completion_tokens_details={"reasoning_tokens": reasoning} or None),
+          custom_llm_provider=PROVIDER,   # None when the line has no "provider"
+          service_tier=SERVICE_TIER)      # None when the line has no "service_tier"
+  ```
+
+  (a detail key is only present when the line's usage has it). `catalog_key` is the `key` of the ModelInfo that
+  `generic_cost_per_token` priced with, observed by a pass-through wrapper; it is present on every `provider_*`,
+  `nonexact_*` and `exactname_*` line (falling back to `get_model_info(model, provider)["key"]`, or an
+  `{"error": class}` object, for calculators that do not go through the generic formula: perplexity, dashscope),
+  and on exact-key lines only when the priced row is NOT the model string itself.
+  Case groups: `plain` (1000/500), `cache_read` (2000/300, 1200 cached), `cache_write` (3000/200, 500 cached,
+  1000 written), `reasoning` (500/2000, 1500 reasoning), `above_N_at|over|over_cached` (prompt N and N+1 for every
+  `_above_N[k]_tokens` threshold of the row), `tier_N` (dashscope-style `tiered_pricing` range edges),
+  `big_prompt` (300000/500), `tier_<flex|priority|fast|balanced|ultrafast>_*` (service tiers, for rows with such
+  keys; `fast` maps to the priority keys), `offpeak_*` (rows with `off_peak_pricing`, at given billing times),
+  `edge_*` (zero usage, explicit zero details, cache or reasoning counts larger than their totals; 60 sampled
+  models), `provider_*` (bare keys with their `litellm_provider`, every key that fails without a provider
+  included, plus cross-provider pairs), `nonexact_*` / `exactname_*` (names that are / happen to be keys).
+  All 3,471 `mode: chat` rows of the file are covered, plus the 88 `alias_of` rows whose target is a chat row.
+  Rows of github_copilot/chatgpt are called with `provider` set (see below).
+* `completion_cost.jsonl`: `{"case", "input": {"response": <chat.completion dict>, "provider"?}, "expected":
+  {"total_cost"} | error}` from `litellm.completion_cost(completion_response=ModelResponse(**response),
+  custom_llm_provider=provider)` under the same pinned billing time. 100 cases for each of openai, anthropic,
+  gemini, vertex_ai (all vertex_ai-* families), bedrock (+bedrock_converse), xai, deepseek, groq, mistral,
+  openrouter (no rows of its own: other vendors' models as `openrouter/<vendor>/<model>`, some with an unknown
+  suffix, half with `usage.cost`), perplexity, dashscope, azure, fireworks_ai, together_ai. Variants: naming
+  (`model` = key without provider / bare model + row provider / bare model + family provider), cached tokens,
+  cache writes, reasoning, explicit zero details, `usage.cost` (provider-reported), `service_tier` on the response.
+* `model_info.jsonl`: `{"case", "model", "provider"?, "info": {key, litellm_provider, mode, max_tokens,
+  max_input_tokens, max_output_tokens, input_cost_per_token, output_cost_per_token} | {"error", "message"},
+  "supports": {name: bool}}`: `get_model_info(model, custom_llm_provider=provider)` and
+  `litellm.utils.supports_<name>(model, provider)` (none of them raised). `case` is `key` (all 4,876 top-level
+  keys but sample_spec/fallback_generalizations, alias rows included), `odd` (non-keys) or `with_provider`.
+* `get_llm_provider.jsonl`: `{"case", "input": {"model", "api_base"?, "custom_llm_provider"?}, "expected":
+  {"model", "provider", "api_base"} | error}` from `litellm.get_llm_provider(model, custom_llm_provider, api_base)`
+  in an environment with no *_API_BASE / API key variables (so api_base is LiteLLM's built-in default or null).
+  Cases: `prefix_sample`/`prefix_generic`/`custom_provider` for each of the 190 `litellm.provider_list` entries
+  (github_copilot and chatgpt skipped: resolving them runs an OAuth device flow), `bare_key` (420 sampled bare
+  keys), `prefixed_key` (300 sampled), `api_base_endpoint[_slash]` (each `litellm.openai_compatible_endpoints`
+  entry), `api_base_host` (45 hosts x 4 models), `custom_provider_override`, `odd`.
+* `supported_params.jsonl`: `{"input": {"model", "provider"?}, "expected": [sorted, de-duplicated list] | null}` from
+  `litellm.get_supported_openai_params(model=M, custom_llm_provider=P)`.
+
+## LiteLLM behaviour a re-implementation must reproduce (or knowingly differ from)
+
+Pricing (`cost_per_token`):
+* Base formula: `prompt = max(P - cached - written, 0) * in + cached * cache_read + written * cache_write`,
+  `completion = max(C - reasoning, 0) * out + reasoning * reasoning_rate`. A missing `cache_read_input_token_cost`
+  or `cache_creation_input_token_cost` falls back to the (tier-resolved) input rate: no 10% / 125% defaults; an
+  explicit 0.0 is kept. Reasoning rate: `output_cost_per_reasoning_token_<tier>`, else the tier output rate when
+  `output_cost_per_token_<tier>` exists, else `output_cost_per_reasoning_token`, else the output rate.
+* No clamping of the cache counts: with P=100, cached=80, written=50 it bills 130 prompt tokens; with P=100,
+  cached=150 it bills 150 cached tokens; with C=100, reasoning=150 it bills 150 reasoning tokens (text clamps to
+  0). See the `edge_*` lines. Zero usage costs 0.0. Explicit zero details equal absent details.
+* Thresholds `_above_N[k]_tokens`: strictly `prompt_tokens > N` (the `_at` lines are base price, `_over` lines tier
+  price), xAI inclusive (`>=`). Every bucket switches, output included; cache rates use their own `_above_` keys
+  when present, else keep the base cache rate. The highest crossed threshold wins. With a service tier,
+  `<key>_above_N_tokens_<tier>` is preferred, then the standard `_above_` key.
+* Service tiers: `<key>_<tier>`, each missing tier key falling back to the standard key; `fast` = `priority`.
+  fireworks_ai ignores `service_tier` entirely (its calculator never receives it).
+* fireworks_ai: a row without `cache_read_input_token_cost` bills cached tokens at 50% of the input rate (the only
+  provider with a non-input default), and unmapped fireworks models fall back to size buckets.
+* `tiered_pricing` (dashscope, qwencloud, qwen_ai_platform): tier chosen by prompt tokens with `lo < n <= hi`
+  (256000 is the first tier, 256001 the second), above the top range the last tier; all buckets at that tier.
+* `off_peak_pricing`: windows `[start, end)` in UTC (`00:00` in, `01:00` out, `10:00` in, `09:59` out,
+  `06:00` out), weekdays 1-7 = Mon-Sun, evaluated in `weekday_timezone` when given; off-peak rates replace the
+  standard ones. Lines of those rows all carry `billing_time`.
+* Key resolution without a provider goes through `get_llm_provider(model)`; 46 chat keys of the file cannot be
+  priced by their own exact name (`BadRequestError: LLM Provider NOT provided`: deepseek-chat, deepseek-reasoner,
+  gemini-pro-latest, gemini-flash-latest, anyscale/*, amazon-nova/*, together-ai-* buckets, ...) or are priced
+  as "not mapped" because the resolved provider differs from the row's (`jamba-*`: resolved `ai21_chat`, row
+  `ai21`; `azure/mistral-large-latest`: resolved `openai`) -> `ModelNotMappedError`. With the row's provider
+  passed explicitly they all price (see `provider_*`).
+* An exact key can be priced from ANOTHER row: with the resolved provider P, `get_model_info` tries `P/model`
+  before `model`. 15 chat keys do this (bare `gemini-3*` keys -> `vertex_ai/gemini-3*` rows;
+  `moonshotai.kimi-k2.5` -> `bedrock/moonshotai.kimi-k2.5`, which has no `_priority` keys, so the priority tier
+  of that key is silently ignored). Those lines carry `catalog_key`.
+* Rows that exist but carry no token price cost 0.0 with no error (bedrock image/embedding-ish chat rows,
+  ollama, snowflake, github_copilot, ...): a Rust `unpriced` status, not an error.
+* Capability fallback rules make unknown names "mapped" with zero prices: `openrouter/anthropic/claude-opus-4-5`
+  or `openrouter/anthropic/claude-opus-4-5-unknown-variant` cost 0.0 (no error, `get_model_info` answers with
+  key = the name itself, provider openrouter, input/output 0) because a `fallback_generalizations` capability
+  rule (Claude family, OpenAI reasoning family gpt-5*/o-series/codex/chat-latest, Gemini >= 2.5) matches them;
+  a name no rule matches (`openrouter/openai/gpt-4`) raises `ModelNotMappedError`.
+* fireworks_ai unknown names resolve to size-bucket rows (`.../mystery-3b` -> `fireworks-ai-up-to-4b`,
+  no size -> `fireworks-ai-default`, priced 0.0), and `fireworks_ai/<model>` expands to
+  `fireworks_ai/accounts/fireworks/models/<model>`; see `catalog_key`.
+* Passing usage through the legacy kwargs (`cache_read_input_tokens=`, `cache_creation_input_tokens=`) instead of
+  `usage_object` gives identical results on the map-priced path (checked for every cache line: 0 differences).
+
+`completion_cost`:
+* Equal to `sum(cost_per_token(response.model, usage, provider, service_tier))` for every case except:
+  * `usage.cost` (provider-reported) is returned verbatim (all 90 cases: openrouter, xai, perplexity,
+    fireworks_ai, together_ai), whatever the token maths says;
+  * together_ai: when the model has no `together_ai/<model>` row with an input price, `completion_cost` replaces the
+    name by a size bucket parsed with `re.search(r"(\\d+b)", name.lower())`: `together-ai-4.1b-8b` matches `1b`
+    and is priced as `together-ai-up-to-4b` (half its own price); `togethercomputer/CodeLlama-34b-Instruct`
+    (a row without prices, 0.0 by `cost_per_token`) is priced as `together-ai-21.1b-41b`. Listed under
+    `cc_vs_cpt` below.
+* `response.service_tier` (served tier) is honoured ("default" = standard).
+
+Provider detection (`get_llm_provider`):
+* Prefix split on the first `/`, case-sensitive (`OpenAI/gpt-4o` fails, `openai//gpt-4o` -> `/gpt-4o`,
+  `openai/` -> `""`); `anthropic/claude-2` -> `anthropic_text`; `azure/mistral-large-latest` -> (`azure/...`, openai);
+  `openrouter/x/y` -> (`x/y`, openrouter); `bedrock/converse/...` and `bedrock/invoke/...` keep the route segment;
+  `*-latest` aliases are resolved in the returned model (`claude-sonnet-latest` -> `claude-sonnet-5-5`);
+  unmapped `claude-<family>-<N>` -> anthropic and `[geo.]anthropic.claude-*` -> bedrock via the routing rules;
+  bare `gemini-2.5-pro` -> vertex_ai; whitespace, upper case and empty names fail.
+* api_base detection matches hostname + path prefix of `litellm.openai_compatible_endpoints`, host case-insensitive,
+  scheme optional, port ignored; lookalike hosts and paths don't match. Several known endpoints return provider
+  `null` (x.ai, api.studio.nebius.ai, sambanova, moonshot, api.llama.com, dashscope, clarifai, featherless,
+  galadriel, morph, nscale): reproduce as "unresolved" or document the difference. `https://api.deepseek.com` and
+  `https://api.mistral.ai` without `/v1`, cerebras, localhost (ollama / LM Studio ports) and unknown hosts raise.
+
+Capabilities (`supports_*`):
+* Not just the row flag. True also comes from: provider-wide rules (fireworks_ai: prompt_caching,
+  function_calling, response_schema for every row; response_schema for databricks, nebius, lm_studio, predibase),
+  `fill_missing_for_providers` fallback rules (Claude family ids under anthropic/bedrock/vertex/azure_ai get
+  parallel_function_calling, system_messages, ...), and the bare-model twin row (`kyma/claude-fable-5` inherits
+  `claude-fable-5`'s flags). False despite a true flag when the resolved provider differs from the row's
+  (`gemini-2.5-flash-native-audio-*` bare names resolve to vertex_ai; `jamba-*` to ai21_chat).
+* Environment-dependent: `supports_response_schema` calls `get_llm_provider` first, which for github_copilot/ and
+  chatgpt/ runs an OAuth device flow; offline it fails, so those rows read False here although the row says
+  true. The other `supports_*` avoid the flow (`declared_authenticating_provider`).
+
+`get_supported_openai_params`: returns duplicates for azure (30 entries, 28 distinct) and litellm_proxy (78 / 45);
+the file stores the sorted de-duplicated list. `null` for unresolvable names and unknown providers.
+
+No NaN or infinite number was produced by any call.
+"""
 
 
 if __name__ == "__main__":
