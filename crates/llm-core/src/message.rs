@@ -43,10 +43,10 @@ impl ImageSource {
     /// Reads an OpenAI `image_url.url`: a `data:<type>;base64,<data>` URL becomes [`ImageSource::Base64`],
     /// anything else a [`ImageSource::Url`].
     pub fn from_url(url: &str) -> Self {
-        if let Some(rest) = url.strip_prefix("data:") {
-            if let Some((media_type, data)) = rest.split_once(";base64,") {
-                return Self::Base64 { media_type: media_type.to_owned(), data: data.to_owned() };
-            }
+        if let Some(rest) = url.strip_prefix("data:")
+            && let Some((media_type, data)) = rest.split_once(";base64,")
+        {
+            return Self::Base64 { media_type: media_type.to_owned(), data: data.to_owned() };
         }
         Self::Url { url: url.to_owned() }
     }

@@ -710,11 +710,11 @@ struct WireResponse {
 /// that quotes the provider's message.
 pub fn response_from_json(body: &[u8]) -> Result<ChatResponse> {
     let wire: WireResponse = serde_json::from_slice(body).map_err(|e| {
-        if let Ok(v) = serde_json::from_slice::<Value>(body) {
-            if let Some(err) = v.get("error") {
-                return Error::new(ErrorKind::Server, format!("error in response body: {}", error_message(err)))
-                    .with_body(&String::from_utf8_lossy(body));
-            }
+        if let Ok(v) = serde_json::from_slice::<Value>(body)
+            && let Some(err) = v.get("error")
+        {
+            return Error::new(ErrorKind::Server, format!("error in response body: {}", error_message(err)))
+                .with_body(&String::from_utf8_lossy(body));
         }
         decode_err("chat.completion", e).with_body(&String::from_utf8_lossy(body))
     })?;
@@ -838,9 +838,12 @@ impl ChunkDecoder {
             return Err(Error::new(kind, format!("error in stream: {}", error_message(err))));
         }
         let mut events = Vec::with_capacity(2);
-        if !self.started && (chunk.id.is_some() || chunk.model.is_some()) {
+        // Azure's first chunk has `"id": ""` and `"model": ""`: empty strings do not start the stream.
+        let id = chunk.id.filter(|s| !s.is_empty());
+        let model = chunk.model.filter(|s| !s.is_empty());
+        if !self.started && (id.is_some() || model.is_some()) {
             self.started = true;
-            events.push(StreamEvent::Start { id: chunk.id, model: chunk.model });
+            events.push(StreamEvent::Start { id, model });
         }
         for c in chunk.choices {
             if let Some(d) = c.delta {
