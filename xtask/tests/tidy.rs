@@ -1,5 +1,7 @@
 //! The dependency direction of the real workspace, read from `cargo metadata`.
 
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
 #[test]
 fn workspace_dependency_direction() {
     let metadata = xtask::tidy::metadata().expect("cargo metadata");

@@ -1,5 +1,7 @@
 //! The `llm` binary run as a user runs it.
 
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
 use std::process::Command;
 
 fn llm(args: &[&str]) -> (i32, String, String) {

@@ -1,6 +1,8 @@
 //! Malformed input to the OpenAI-format decoders yields a typed error, never a panic: every truncation of every
 //! fixture, and a deterministic set of byte mutations.
 
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
 use llm_core::ErrorKind;
 use llm_core::openai::{self, ChunkDecoder};
 

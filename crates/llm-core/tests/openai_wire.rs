@@ -1,6 +1,8 @@
 //! OpenAI-format wire shapes: fixtures from the provider spec decoded, re-encoded and round-tripped, with insta
 //! snapshots of what comes out.
 
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
 use llm_core::openai::{self, ChunkDecoder, ChunkEncoder};
 use llm_core::{
     ChatRequest, ChatResponse, ContentPart, FinishReason, JsonSchemaFormat, Message, ReasoningEffort, ResponseFormat,

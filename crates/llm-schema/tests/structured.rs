@@ -1,5 +1,7 @@
 //! Structured output end to end on the mock provider: strategies, validation, repair and the errors.
 
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
 use llm_core::mock::{MockError, MockProvider, MockReply};
 use llm_core::{ChatRequest, Cost, CostBreakdown, CostStatus, Message, ResponseFormat, Role, ToolChoice, Usage};
 use llm_schema::{
