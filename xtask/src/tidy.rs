@@ -76,6 +76,10 @@ pub fn check_dependencies(metadata: &Value) -> Vec<String> {
             if members.contains(dep) && !ok.contains(dep) {
                 problems.push(format!("{name} -> {dep} ({kind}): edge not allowed by the layering"));
             }
+            if dep == "llm-fake-upstream" && kind != "dev" {
+                let why = "the fake upstream is a dev-dependency only";
+                problems.push(format!("{name} -> llm-fake-upstream ({kind}): {why}"));
+            }
             if name == "llm-core" && kind != "dev" && CORE_FORBIDDEN.contains(&dep) {
                 problems.push(format!("llm-core -> {dep} ({kind}): llm-core must not depend on {dep}"));
             }
@@ -116,6 +120,19 @@ mod tests {
         assert_eq!(
             check_dependencies(&json!({"packages": pkgs})),
             vec!["llm-providers -> llm-cost (normal): edge not allowed by the layering".to_owned()]
+        );
+    }
+
+    #[test]
+    fn the_fake_upstream_is_dev_only() {
+        let mut pkgs = good();
+        pkgs.push(pkg("llm-fake-upstream", &[]));
+        pkgs.push(pkg("llm-providers", &[("llm-core", None), ("llm-fake-upstream", Some("dev"))]));
+        assert_eq!(check_dependencies(&json!({"packages": pkgs.clone()})), Vec::<String>::new());
+        pkgs.push(pkg("llm-schema", &[("llm-core", None), ("llm-fake-upstream", None)]));
+        assert_eq!(
+            check_dependencies(&json!({"packages": pkgs})),
+            vec!["llm-schema -> llm-fake-upstream (normal): the fake upstream is a dev-dependency only".to_owned()]
         );
     }
 

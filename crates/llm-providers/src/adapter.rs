@@ -1,0 +1,117 @@
+//! The seam between the shared HTTP machinery and one provider's wire format.
+
+use llm_core::{ChatRequest, ChatResponse, Error, ProviderId, Result, StreamEvent};
+use reqwest::header::HeaderMap;
+
+use crate::framing::{Frame, Framing};
+
+/// One HTTP call as an adapter builds it: the URL, the headers (authentication included) and the body.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HttpCall {
+    /// The full URL.
+    pub url: String,
+    /// The headers, authentication included.
+    pub headers: Vec<(String, String)>,
+    /// The body bytes (JSON).
+    pub body: Vec<u8>,
+}
+
+impl HttpCall {
+    /// A call with this URL and body and no headers.
+    pub fn new(url: impl Into<String>, body: Vec<u8>) -> Self {
+        Self { url: url.into(), headers: Vec::new(), body }
+    }
+
+    /// Adds a header.
+    #[must_use]
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// A header's value (names compared case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+impl std::fmt::Debug for HttpCall {
+    /// Header values that carry credentials are not printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                let secret = matches!(
+                    k.to_ascii_lowercase().as_str(),
+                    "authorization" | "x-api-key" | "api-key" | "x-goog-api-key" | "x-amz-security-token"
+                );
+                (k.as_str(), if secret { "<redacted>" } else { v.as_str() })
+            })
+            .collect();
+        f.debug_struct("HttpCall")
+            .field("url", &self.url)
+            .field("headers", &headers)
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
+}
+
+/// Turns a provider's stream frames into [`StreamEvent`]s.
+pub trait StreamDecoder: Send {
+    /// Decodes one frame, appending events to `out`. Returns `true` when the frame ends the stream (OpenAI's
+    /// `[DONE]`, Anthropic's `message_stop`, Ollama's `done: true`, Bedrock's `metadata`).
+    fn decode(&mut self, frame: Frame, out: &mut Vec<StreamEvent>) -> Result<bool>;
+
+    /// Called when the body ended before the decoder said the stream was done: emits what is left, or fails
+    /// with a [`llm_core::ErrorKind::Network`] error when the stream was cut short.
+    fn finish(&mut self, out: &mut Vec<StreamEvent>) -> Result<()>;
+}
+
+/// One provider's wire format: building requests and reading answers, apart from HTTP.
+pub trait Adapter: Send + Sync + 'static {
+    /// The provider's canonical name.
+    fn provider(&self) -> &ProviderId;
+
+    /// Builds the call for `request`, with `model` the provider-side model name (prefix removed).
+    fn build(&self, request: &ChatRequest, model: &str, stream: bool) -> Result<HttpCall>;
+
+    /// Reads a successful non-streamed answer.
+    fn decode(&self, body: &[u8], model: &str) -> Result<ChatResponse>;
+
+    /// The framing of streamed answers.
+    fn framing(&self) -> Framing;
+
+    /// A decoder for one streamed answer.
+    fn stream_decoder(&self, model: &str) -> Box<dyn StreamDecoder>;
+
+    /// The error for a non-success HTTP answer.
+    fn error(&self, model: &str, status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
+        crate::errors::http_error(self.provider().as_str(), model, status, headers, body)
+    }
+}
+
+/// The error for a stream that ended before its end marker.
+pub(crate) fn truncated(what: &str) -> Error {
+    Error::new(llm_core::ErrorKind::Network, format!("stream ended before {what}"))
+}
+
+/// Decodes a recorded streamed body offline: the bytes go through the adapter's framing and stream decoder
+/// exactly as a live stream would (chunk boundaries are where the slices end). Useful to replay fixtures.
+pub fn decode_stream(adapter: &dyn Adapter, model: &str, chunks: &[&[u8]]) -> Result<Vec<StreamEvent>> {
+    let mut framer = crate::framing::Framer::new(adapter.framing());
+    let mut decoder = adapter.stream_decoder(model);
+    let mut frames = Vec::new();
+    let mut events = Vec::new();
+    for c in chunks.iter().map(|c| Some(*c)).chain(std::iter::once(None)) {
+        framer.feed(c, &mut frames)?;
+        for f in frames.drain(..) {
+            if decoder.decode(f, &mut events)? {
+                return Ok(events);
+            }
+        }
+    }
+    decoder.finish(&mut events)?;
+    Ok(events)
+}

@@ -1,0 +1,106 @@
+//! Azure OpenAI: OpenAI's chat-completions body and decoder, with deployment URLs
+//! (`/openai/deployments/{deployment}/chat/completions?api-version=…`) or the v1 style
+//! (`/openai/v1/chat/completions`, `api-version` `v1`), and the `api-key` header (PROVIDERS.md §4).
+//!
+//! The model name is the deployment name. The first stream chunk (`choices: []`, empty id and model) and the
+//! content-filter chunks without `delta` are handled by the OpenAI decoder.
+
+use llm_core::{ApiKey, ChatRequest, ChatResponse, ProviderId, Result};
+
+use crate::adapter::{Adapter, HttpCall, StreamDecoder};
+use crate::framing::Framing;
+use crate::openai::{decode, encode, stream};
+use crate::registry::Quirks;
+
+/// The `api-version` used when none is configured: the latest dated GA version.
+pub const DEFAULT_API_VERSION: &str = "2024-10-21";
+
+/// The Azure OpenAI adapter.
+#[derive(Debug, Clone)]
+pub struct AzureAdapter {
+    id: ProviderId,
+    base: String,
+    key: Option<ApiKey>,
+    api_version: String,
+    headers: Vec<(String, String)>,
+}
+
+impl AzureAdapter {
+    /// An adapter for the resource at `base` (`https://{resource}.openai.azure.com`).
+    pub fn new(base: &str, key: Option<ApiKey>, api_version: &str, headers: Vec<(String, String)>) -> Self {
+        let base = base.trim_end_matches('/');
+        let base = base.strip_suffix("/openai").unwrap_or(base);
+        Self { id: ProviderId::new("azure"), base: base.to_owned(), key, api_version: api_version.to_owned(), headers }
+    }
+
+    /// The URL for a deployment.
+    pub fn url(&self, deployment: &str) -> String {
+        if self.api_version == "v1" || self.api_version == "latest" {
+            format!("{}/openai/v1/chat/completions", self.base)
+        } else {
+            format!(
+                "{}/openai/deployments/{}/chat/completions?api-version={}",
+                self.base,
+                encode_path_segment(deployment),
+                self.api_version
+            )
+        }
+    }
+}
+
+fn encode_path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl Adapter for AzureAdapter {
+    fn provider(&self) -> &ProviderId {
+        &self.id
+    }
+
+    fn build(&self, request: &ChatRequest, model: &str, stream: bool) -> Result<HttpCall> {
+        let body = encode::encode_request(request, model, stream, &Quirks::OPENAI);
+        let mut call =
+            HttpCall::new(self.url(model), serde_json::to_vec(&body)?).with_header("content-type", "application/json");
+        if let Some(k) = &self.key {
+            call = call.with_header("api-key", k.expose());
+        }
+        call.headers.extend(self.headers.iter().cloned());
+        Ok(call)
+    }
+
+    fn decode(&self, body: &[u8], model: &str) -> Result<ChatResponse> {
+        decode::decode_response(body, &Quirks::OPENAI).map_err(|e| e.with_provider("azure").with_model(model))
+    }
+
+    fn framing(&self) -> Framing {
+        Framing::Sse
+    }
+
+    fn stream_decoder(&self, model: &str) -> Box<dyn StreamDecoder> {
+        Box::new(stream::OpenAiStreamDecoder::new(&Quirks::OPENAI, "azure", model))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deployment_and_v1_urls() {
+        let a = AzureAdapter::new("https://res.openai.azure.com/", None, "2024-10-21", vec![]);
+        assert_eq!(
+            a.url("gpt 4o"),
+            "https://res.openai.azure.com/openai/deployments/gpt%204o/chat/completions?api-version=2024-10-21"
+        );
+        let v1 = AzureAdapter::new("https://res.openai.azure.com/openai", None, "v1", vec![]);
+        assert_eq!(v1.url("x"), "https://res.openai.azure.com/openai/v1/chat/completions");
+    }
+}

@@ -1,0 +1,637 @@
+//! [`ProviderClient`]: one provider behind the [`llm_core::Provider`] trait, with the shared HTTP machinery
+//! (timeouts, retries with backoff and server hints, streaming with an idle timeout, parameter checks).
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_core::Stream;
+use futures_util::StreamExt;
+use llm_core::{
+    ApiKey, ChatRequest, ChatResponse, ChatStream, Error, ErrorKind, ModelDirectory, Provider, ProviderId, Result,
+    StreamEvent,
+};
+use tracing::Instrument;
+
+use crate::adapter::{Adapter, HttpCall, StreamDecoder};
+use crate::config::{ParamPolicy, RetryPolicy, Timeouts};
+use crate::framing::{Frame, Framer};
+use crate::params;
+use crate::registry::{Dialect, ProviderSpec, provider_spec};
+use crate::resolve::{Resolved, resolve};
+
+/// A provider client: cheap to clone (an `Arc` inside), shares one `reqwest::Client`.
+///
+/// Build one with [`ProviderClient::builder`] (a provider name) or [`ProviderClient::for_model`] (a model
+/// name resolved the way LiteLLM does).
+#[derive(Clone)]
+pub struct ProviderClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    id: ProviderId,
+    adapter: Box<dyn Adapter>,
+    http: reqwest::Client,
+    timeouts: Timeouts,
+    retry: RetryPolicy,
+    params: ParamPolicy,
+}
+
+impl std::fmt::Debug for ProviderClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderClient")
+            .field("provider", &self.inner.id)
+            .field("timeouts", &self.inner.timeouts)
+            .field("retry", &self.inner.retry)
+            .field("params", &self.inner.params)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`ProviderClient`]. `build()` returns the first configuration error.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ClientBuilder {
+    provider: String,
+    api_key: Option<ApiKey>,
+    api_base: Option<String>,
+    timeouts: Timeouts,
+    retry: RetryPolicy,
+    params: ParamPolicy,
+    http: Option<reqwest::Client>,
+    headers: Vec<(String, String)>,
+    anthropic_version: Option<String>,
+    azure_api_version: Option<String>,
+    aws_region: Option<String>,
+    aws_credentials: Option<crate::bedrock::AwsCredentials>,
+}
+
+impl ProviderClient {
+    /// A builder for the provider with this canonical name (see [`crate::registry::PROVIDERS`]).
+    pub fn builder(provider: impl Into<String>) -> ClientBuilder {
+        ClientBuilder {
+            provider: provider.into(),
+            api_key: None,
+            api_base: None,
+            timeouts: Timeouts::default(),
+            retry: RetryPolicy::default(),
+            params: ParamPolicy::default(),
+            http: None,
+            headers: Vec::new(),
+            anthropic_version: None,
+            azure_api_version: None,
+            aws_region: None,
+            aws_credentials: None,
+        }
+    }
+
+    /// Resolves `model` ([`resolve`]) and builds a client for its provider with the key from the provider's
+    /// usual environment variable and default settings. Returns the client and the resolution.
+    pub fn for_model(
+        model: &str,
+        api_base: Option<&str>,
+        directory: &dyn ModelDirectory,
+    ) -> Result<(ProviderClient, Resolved)> {
+        let resolved = resolve(model, api_base, directory)?;
+        let mut b = ProviderClient::builder(resolved.provider.as_str());
+        if let Some(base) = api_base {
+            b = b.api_base(base);
+        }
+        Ok((b.build()?, resolved))
+    }
+
+    /// The provider-side model name for a request model: the provider's own `name/` prefix is removed.
+    pub fn provider_model<'a>(&self, model: &'a str) -> &'a str {
+        strip_prefix(self.inner.id.as_str(), model)
+    }
+
+    /// The HTTP call this client would make for `request` (after the parameter policy), without sending it.
+    pub fn prepare(&self, request: &ChatRequest, stream: bool) -> Result<HttpCall> {
+        let model = self.provider_model(request.model.as_str());
+        let prepared = params::prepare(self.inner.id.as_str(), model, request, self.inner.params)?;
+        self.inner.adapter.build(&prepared.request, model, stream)
+    }
+
+    /// The adapter (for pure encode/decode use).
+    pub fn adapter(&self) -> &dyn Adapter {
+        self.inner.adapter.as_ref()
+    }
+}
+
+fn strip_prefix<'a>(provider: &str, model: &'a str) -> &'a str {
+    model.strip_prefix(provider).and_then(|rest| rest.strip_prefix('/')).unwrap_or(model)
+}
+
+impl ClientBuilder {
+    /// Sets the API key (otherwise it is read from the provider's environment variable).
+    pub fn api_key(mut self, key: ApiKey) -> Self {
+        self.api_key = Some(key);
+        self
+    }
+
+    /// Points the client elsewhere: the URL replaces the provider's scheme, host and port, and, when it has a
+    /// path, the path prefix before the provider's own API path (DESIGN.md, `--api-base`).
+    pub fn api_base(mut self, base: impl Into<String>) -> Self {
+        self.api_base = Some(base.into());
+        self
+    }
+
+    /// Sets the timeouts.
+    pub fn timeouts(mut self, t: Timeouts) -> Self {
+        self.timeouts = t;
+        self
+    }
+
+    /// Sets the retry policy.
+    pub fn retry(mut self, r: RetryPolicy) -> Self {
+        self.retry = r;
+        self
+    }
+
+    /// Sets what happens to parameters the provider does not accept.
+    pub fn param_policy(mut self, p: ParamPolicy) -> Self {
+        self.params = p;
+        self
+    }
+
+    /// Uses this `reqwest::Client` (its own connect timeout then applies).
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Adds a header to every call.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Anthropic only: the `anthropic-version` (default [`crate::anthropic::DEFAULT_VERSION`]).
+    pub fn anthropic_version(mut self, v: impl Into<String>) -> Self {
+        self.anthropic_version = Some(v.into());
+        self
+    }
+
+    /// Azure only: the `api-version` (default `AZURE_API_VERSION`, else [`crate::azure::DEFAULT_API_VERSION`];
+    /// `v1` selects the v1 URL style).
+    pub fn azure_api_version(mut self, v: impl Into<String>) -> Self {
+        self.azure_api_version = Some(v.into());
+        self
+    }
+
+    /// Bedrock only: the AWS region (default `AWS_REGION`, then `AWS_DEFAULT_REGION`).
+    pub fn aws_region(mut self, region: impl Into<String>) -> Self {
+        self.aws_region = Some(region.into());
+        self
+    }
+
+    /// Bedrock only: SigV4 credentials (default `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+    /// `AWS_SESSION_TOKEN`).
+    pub fn aws_credentials(mut self, c: crate::bedrock::AwsCredentials) -> Self {
+        self.aws_credentials = Some(c);
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<ProviderClient> {
+        let spec = provider_spec(&self.provider).ok_or_else(|| {
+            Error::config(format!("unknown provider {:?} (llm-providers knows: {})", self.provider, known_names()))
+        })?;
+        let key = self.api_key.clone().or_else(|| env_key(spec));
+        if spec.key_required && key.as_ref().is_none_or(ApiKey::is_blank) {
+            return Err(Error::config(format!(
+                "no api key for {}: set {} or pass one explicitly",
+                spec.name,
+                spec.key_env.join(" or ")
+            ))
+            .with_provider(spec.name));
+        }
+        let adapter = self.adapter(spec, key)?;
+        let http = match self.http {
+            Some(c) => c,
+            None => reqwest::Client::builder()
+                .connect_timeout(self.timeouts.connect)
+                .tcp_nodelay(true)
+                .build()
+                .map_err(|e| Error::config(format!("cannot build the http client: {e}")).with_source(e))?,
+        };
+        Ok(ProviderClient {
+            inner: Arc::new(Inner {
+                id: ProviderId::new(spec.name),
+                adapter,
+                http,
+                timeouts: self.timeouts,
+                retry: self.retry,
+                params: self.params,
+            }),
+        })
+    }
+
+    fn adapter(&self, spec: &'static ProviderSpec, key: Option<ApiKey>) -> Result<Box<dyn Adapter>> {
+        let base = || base_url(spec.base_url, self.api_base.as_deref());
+        Ok(match spec.dialect {
+            Dialect::OpenAiCompatible(q) => {
+                let mut a = crate::openai::OpenAiAdapter::new(spec.name, &base()?, key, q);
+                for (k, v) in &self.headers {
+                    a = a.with_header(k, v);
+                }
+                Box::new(a)
+            }
+            Dialect::Azure => {
+                let base = self
+                    .api_base
+                    .clone()
+                    .or_else(|| env_any(&["AZURE_API_BASE", "AZURE_OPENAI_ENDPOINT"]))
+                    .ok_or_else(|| {
+                        Error::config("azure needs an api base: set AZURE_API_BASE or pass one").with_provider("azure")
+                    })?;
+                let version = self
+                    .azure_api_version
+                    .clone()
+                    .or_else(|| env_any(&["AZURE_API_VERSION", "OPENAI_API_VERSION"]))
+                    .unwrap_or_else(|| crate::azure::DEFAULT_API_VERSION.to_owned());
+                Box::new(crate::azure::AzureAdapter::new(&base, key, &version, self.headers.clone()))
+            }
+            Dialect::Anthropic => {
+                let version =
+                    self.anthropic_version.clone().unwrap_or_else(|| crate::anthropic::DEFAULT_VERSION.to_owned());
+                Box::new(crate::anthropic::AnthropicAdapter::new(&base()?, key, &version, self.headers.clone()))
+            }
+            Dialect::Gemini => Box::new(crate::gemini::GeminiAdapter::new(&base()?, key, self.headers.clone())),
+            Dialect::Ollama => {
+                Box::new(crate::ollama::OllamaAdapter::new(spec.name, &base()?, key, self.headers.clone()))
+            }
+            Dialect::Bedrock => {
+                let region = self
+                    .aws_region
+                    .clone()
+                    .or_else(|| env_any(&["AWS_REGION", "AWS_DEFAULT_REGION", "AWS_REGION_NAME"]))
+                    .ok_or_else(|| {
+                        Error::config("bedrock needs a region: set AWS_REGION or pass one").with_provider("bedrock")
+                    })?;
+                let default = format!("https://bedrock-runtime.{region}.amazonaws.com");
+                let base = base_url(&default, self.api_base.as_deref())?;
+                let auth = match (key, self.aws_credentials.clone().or_else(crate::bedrock::AwsCredentials::from_env)) {
+                    (Some(k), _) if !k.is_blank() => crate::bedrock::BedrockAuth::Bearer(k),
+                    (_, Some(c)) => crate::bedrock::BedrockAuth::SigV4(c),
+                    _ => {
+                        return Err(Error::config(
+                            "no credentials for bedrock: set AWS_BEARER_TOKEN_BEDROCK or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+                        )
+                        .with_provider("bedrock"));
+                    }
+                };
+                Box::new(crate::bedrock::BedrockAdapter::new(&base, &region, auth, self.headers.clone()))
+            }
+        })
+    }
+}
+
+fn known_names() -> String {
+    crate::registry::provider_names().collect::<Vec<_>>().join(", ")
+}
+
+fn env_any(names: &[&str]) -> Option<String> {
+    names.iter().find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
+}
+
+fn env_key(spec: &ProviderSpec) -> Option<ApiKey> {
+    env_any(spec.key_env).map(ApiKey::new)
+}
+
+/// Applies an api_base override to a provider's default base URL (see [`ClientBuilder::api_base`]).
+pub fn base_url(default: &str, api_base: Option<&str>) -> Result<String> {
+    let Some(base) = api_base.map(str::trim).filter(|b| !b.is_empty()) else {
+        if default.is_empty() {
+            return Err(Error::config("this provider needs an api base"));
+        }
+        return Ok(default.trim_end_matches('/').to_owned());
+    };
+    let url = reqwest::Url::parse(base).map_err(|e| Error::config(format!("invalid api base {base:?}: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(Error::config(format!("invalid api base {base:?}: expected an http(s) url with a host")));
+    }
+    let path = url.path().trim_end_matches('/');
+    let origin = url.origin().ascii_serialization();
+    if path.is_empty() {
+        let default_path =
+            reqwest::Url::parse(default).map(|d| d.path().trim_end_matches('/').to_owned()).unwrap_or_default();
+        Ok(format!("{origin}{default_path}"))
+    } else {
+        Ok(format!("{origin}{path}"))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Calls
+
+fn network_error(e: &reqwest::Error) -> Error {
+    let kind = if e.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Network };
+    let what = if e.is_connect() {
+        "connection failed"
+    } else if e.is_body() || e.is_decode() {
+        "reading the response failed"
+    } else {
+        "request failed"
+    };
+    let mut detail = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        detail.push_str(": ");
+        detail.push_str(&s.to_string());
+        source = s.source();
+    }
+    Error::new(kind, format!("{what}: {detail}"))
+}
+
+fn unit_random() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(Instant::now().elapsed().as_nanos());
+    #[expect(clippy::cast_precision_loss, reason = "53 random bits are plenty for jitter")]
+    let v = (h.finish() >> 11) as f64 / (1u64 << 53) as f64;
+    v
+}
+
+/// An [`HttpCall`] in reqwest's types, built once per call and reused by every attempt.
+struct Wire {
+    url: reqwest::Url,
+    headers: reqwest::header::HeaderMap,
+    body: Bytes,
+}
+
+impl Wire {
+    fn new(call: HttpCall) -> Result<Self> {
+        use reqwest::header::{HeaderName, HeaderValue};
+        let url =
+            reqwest::Url::parse(&call.url).map_err(|e| Error::config(format!("invalid url {:?}: {e}", call.url)))?;
+        let mut headers = reqwest::header::HeaderMap::with_capacity(call.headers.len());
+        for (k, v) in &call.headers {
+            let name = HeaderName::from_bytes(k.as_bytes())
+                .map_err(|e| Error::config(format!("invalid header name {k:?}: {e}")))?;
+            let mut value =
+                HeaderValue::from_str(v).map_err(|_| Error::config(format!("invalid value for header {k:?}")))?;
+            if matches!(name.as_str(), "authorization" | "x-api-key" | "api-key" | "x-goog-api-key") {
+                value.set_sensitive(true);
+            }
+            headers.append(name, value);
+        }
+        Ok(Self { url, headers, body: Bytes::from(call.body) })
+    }
+}
+
+impl Inner {
+    fn request(&self, w: &Wire) -> reqwest::RequestBuilder {
+        self.http.post(w.url.clone()).headers(w.headers.clone()).body(w.body.clone())
+    }
+
+    /// Runs `attempt` until it succeeds, fails for good, or the retries run out.
+    async fn with_retries<T, F, Fut>(&self, mut attempt: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let mut retry = 0u32;
+        loop {
+            match attempt().await {
+                Ok(v) => return Ok(v),
+                Err(e) => {
+                    if retry >= self.retry.max_retries || !e.is_retryable() || e.kind() == &ErrorKind::QuotaExceeded {
+                        return Err(e);
+                    }
+                    let wait = match e.retry_after() {
+                        Some(d) if d > self.retry.max_retry_after => return Err(e),
+                        Some(d) if !d.is_zero() => d,
+                        _ => self.retry.backoff(retry, unit_random()),
+                    };
+                    tracing::debug!(provider = %self.id, retry = retry + 1, wait_ms = wait.as_millis() as u64, error = %e, "retrying");
+                    tokio::time::sleep(wait).await;
+                    retry += 1;
+                }
+            }
+        }
+    }
+
+    /// Sends one attempt and returns a 2xx response, or the mapped error (its body read). No timeout here.
+    async fn send_once(&self, w: &Wire, model: &str) -> Result<reqwest::Response> {
+        let resp = self.request(w).send().await.map_err(|e| network_error(&e))?;
+        let status = resp.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(resp);
+        }
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.unwrap_or_default();
+        Err(self.adapter.error(model, status, &headers, &body))
+    }
+
+    /// One streaming attempt: the response head (or the error) within the request timeout.
+    async fn send(&self, w: &Wire, model: &str) -> Result<reqwest::Response> {
+        match tokio::time::timeout(self.timeouts.request, self.send_once(w, model)).await {
+            Err(_) => Err(timeout_error(self.timeouts.request, "waiting for the response")),
+            Ok(r) => r,
+        }
+    }
+
+    /// One non-streamed attempt: sending, the whole body and decoding, the first two within the request
+    /// timeout.
+    async fn chat_once(&self, w: &Wire, model: &str) -> Result<ChatResponse> {
+        let deadline = self.timeouts.request;
+        let run = async {
+            let resp = self.send_once(w, model).await?;
+            resp.bytes().await.map_err(|e| network_error(&e))
+        };
+        let body = match tokio::time::timeout(deadline, run).await {
+            Err(_) => return Err(timeout_error(deadline, "the whole request")),
+            Ok(r) => r?,
+        };
+        let mut r = self.adapter.decode(&body, model)?;
+        r.provider = Some(self.id.clone());
+        if r.model.is_empty() {
+            r.model = model.to_owned();
+        }
+        Ok(r)
+    }
+}
+
+fn timeout_error(limit: Duration, what: &str) -> Error {
+    Error::new(ErrorKind::Timeout, format!("timed out after {} ms {what}", limit.as_millis()))
+}
+
+#[async_trait]
+impl Provider for ProviderClient {
+    fn id(&self) -> &ProviderId {
+        &self.inner.id
+    }
+
+    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse> {
+        let inner = &self.inner;
+        let model = self.provider_model(request.model.as_str());
+        let span = tracing::info_span!(
+            "gen_ai.chat",
+            gen_ai.system = %inner.id,
+            gen_ai.request.model = model,
+            gen_ai.usage.input_tokens = tracing::field::Empty,
+            gen_ai.usage.output_tokens = tracing::field::Empty,
+            stream = false,
+        );
+        async {
+            let prepared = params::prepare(inner.id.as_str(), model, request, inner.params)?;
+            let call = Wire::new(inner.adapter.build(&prepared.request, model, false)?)?;
+            let r =
+                inner.with_retries(|| inner.chat_once(&call, model)).await.map_err(|e| context(e, &inner.id, model))?;
+            if let Some(u) = &r.usage {
+                tracing::Span::current().record("gen_ai.usage.input_tokens", u.prompt_tokens);
+                tracing::Span::current().record("gen_ai.usage.output_tokens", u.completion_tokens);
+            }
+            Ok(r)
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn stream(&self, request: &ChatRequest) -> Result<ChatStream> {
+        let inner = Arc::clone(&self.inner);
+        let model = self.provider_model(request.model.as_str()).to_owned();
+        let span =
+            tracing::info_span!("gen_ai.chat", gen_ai.system = %inner.id, gen_ai.request.model = %model, stream = true);
+        let prepared = params::prepare(inner.id.as_str(), &model, request, inner.params)?;
+        let call = Wire::new(inner.adapter.build(&prepared.request, &model, true)?)?;
+        let resp = inner
+            .with_retries(|| inner.send(&call, &model))
+            .instrument(span)
+            .await
+            .map_err(|e| context(e, &inner.id, &model))?;
+        let state = StreamState {
+            body: Box::pin(resp.bytes_stream()),
+            framer: Framer::new(inner.adapter.framing()),
+            decoder: inner.adapter.stream_decoder(&model),
+            pending: VecDeque::new(),
+            frames: Vec::new(),
+            idle: inner.timeouts.idle,
+            phase: Phase::Reading,
+            deferred: None,
+            provider: inner.id.clone(),
+            model,
+        };
+        Ok(Box::pin(futures_util::stream::unfold(state, next_event)))
+    }
+}
+
+fn context(e: Error, provider: &ProviderId, model: &str) -> Error {
+    let e = if e.provider().is_none() { e.with_provider(provider.clone()) } else { e };
+    if e.model().is_none() { e.with_model(model) } else { e }
+}
+
+type Body = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Reading,
+    /// The decoder saw the end marker: the rest of the body is read (so the connection can be reused) and
+    /// ignored.
+    Draining,
+    Done,
+}
+
+struct StreamState {
+    body: Body,
+    framer: Framer,
+    decoder: Box<dyn StreamDecoder>,
+    pending: VecDeque<StreamEvent>,
+    frames: Vec<Frame>,
+    idle: Duration,
+    phase: Phase,
+    deferred: Option<Error>,
+    provider: ProviderId,
+    model: String,
+}
+
+impl StreamState {
+    /// Ends the stream with an error, delivered after the events already decoded.
+    fn fail(&mut self, e: Error) {
+        self.phase = Phase::Done;
+        self.deferred = Some(context(e, &self.provider, &self.model));
+    }
+
+    /// Decodes the frames collected so far; returns whether the stream is done.
+    fn decode_frames(&mut self) -> Result<bool> {
+        let mut events = Vec::new();
+        let mut done = false;
+        let mut result = Ok(());
+        for frame in self.frames.drain(..) {
+            if done {
+                break;
+            }
+            match self.decoder.decode(frame, &mut events) {
+                Ok(d) => done = d,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        self.frames.clear();
+        self.pending.extend(events);
+        result.map(|()| done)
+    }
+}
+
+async fn next_event(mut st: StreamState) -> Option<(Result<StreamEvent>, StreamState)> {
+    loop {
+        if let Some(ev) = st.pending.pop_front() {
+            return Some((Ok(ev), st));
+        }
+        match st.phase {
+            Phase::Done => return st.deferred.take().map(|e| (Err(e), st)),
+            Phase::Draining => {
+                // Bounded: a server that keeps the connection open after its end marker is not waited for long.
+                let wait = st.idle.min(Duration::from_millis(200));
+                match tokio::time::timeout(wait, st.body.next()).await {
+                    Ok(Some(Ok(_))) => {}
+                    _ => st.phase = Phase::Done,
+                }
+            }
+            Phase::Reading => match tokio::time::timeout(st.idle, st.body.next()).await {
+                Err(_) => {
+                    let limit = st.idle;
+                    st.fail(timeout_error(limit, "waiting for the next stream chunk"));
+                }
+                Ok(Some(Err(e))) => st.fail(network_error(&e)),
+                Ok(Some(Ok(bytes))) => {
+                    if let Err(e) = st.framer.feed(Some(&bytes), &mut st.frames) {
+                        st.fail(e);
+                        continue;
+                    }
+                    match st.decode_frames() {
+                        Ok(true) => st.phase = Phase::Draining,
+                        Ok(false) => {}
+                        Err(e) => st.fail(e),
+                    }
+                }
+                Ok(None) => {
+                    st.phase = Phase::Done;
+                    if let Err(e) = st.framer.feed(None, &mut st.frames) {
+                        st.fail(e);
+                        continue;
+                    }
+                    match st.decode_frames() {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            let mut events = Vec::new();
+                            let r = st.decoder.finish(&mut events);
+                            st.pending.extend(events);
+                            if let Err(e) = r {
+                                st.fail(e);
+                            }
+                        }
+                        Err(e) => st.fail(e),
+                    }
+                }
+            },
+        }
+    }
+}

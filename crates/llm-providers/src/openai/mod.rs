@@ -1,0 +1,72 @@
+//! OpenAI chat completions, and every OpenAI-compatible provider of [`crate::registry::PROVIDERS`]: one
+//! adapter, parameterized by the provider's [`Quirks`].
+
+pub mod decode;
+pub mod encode;
+pub mod stream;
+pub mod wire;
+
+use llm_core::{ApiKey, ChatRequest, ChatResponse, ProviderId, Result};
+
+use crate::adapter::{Adapter, HttpCall, StreamDecoder};
+use crate::framing::Framing;
+use crate::registry::Quirks;
+
+/// The adapter for OpenAI and the compatible family.
+#[derive(Debug, Clone)]
+pub struct OpenAiAdapter {
+    id: ProviderId,
+    base: String,
+    key: Option<ApiKey>,
+    quirks: &'static Quirks,
+    headers: Vec<(String, String)>,
+}
+
+impl OpenAiAdapter {
+    /// An adapter for `provider` at `base` (the URL before `/chat/completions`).
+    pub fn new(provider: &str, base: &str, key: Option<ApiKey>, quirks: &'static Quirks) -> Self {
+        Self {
+            id: ProviderId::new(provider),
+            base: base.trim_end_matches('/').to_owned(),
+            key,
+            quirks,
+            headers: Vec::new(),
+        }
+    }
+
+    /// Adds a header to every call (OpenAI-Organization, OpenRouter's HTTP-Referer, ...).
+    #[must_use]
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+}
+
+impl Adapter for OpenAiAdapter {
+    fn provider(&self) -> &ProviderId {
+        &self.id
+    }
+
+    fn build(&self, request: &ChatRequest, model: &str, stream: bool) -> Result<HttpCall> {
+        let body = encode::encode_request(request, model, stream, self.quirks);
+        let mut call = HttpCall::new(format!("{}/chat/completions", self.base), serde_json::to_vec(&body)?)
+            .with_header("content-type", "application/json");
+        if let Some(k) = self.key.as_ref().filter(|k| !k.is_blank()) {
+            call = call.with_header("authorization", format!("Bearer {}", k.expose()));
+        }
+        call.headers.extend(self.headers.iter().cloned());
+        Ok(call)
+    }
+
+    fn decode(&self, body: &[u8], model: &str) -> Result<ChatResponse> {
+        decode::decode_response(body, self.quirks).map_err(|e| e.with_provider(self.id.as_str()).with_model(model))
+    }
+
+    fn framing(&self) -> Framing {
+        Framing::Sse
+    }
+
+    fn stream_decoder(&self, model: &str) -> Box<dyn StreamDecoder> {
+        Box::new(stream::OpenAiStreamDecoder::new(self.quirks, self.id.as_str(), model))
+    }
+}
