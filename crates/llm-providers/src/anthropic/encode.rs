@@ -153,7 +153,13 @@ pub fn encode_request(req: &ChatRequest, model: &str, stream: bool, version: &st
             .tools
             .iter()
             .map(|t| {
-                let mut o = json!({"name": t.name, "input_schema": t.parameters});
+                // Strict tools take the same schema subset as structured outputs.
+                let schema = if t.strict == Some(true) {
+                    crate::dialect::anthropic(&t.parameters).schema
+                } else {
+                    t.parameters.clone()
+                };
+                let mut o = json!({"name": t.name, "input_schema": schema});
                 if let Some(d) = &t.description {
                     o["description"] = d.clone().into();
                 }

@@ -126,7 +126,12 @@ pub fn encode_request(req: &ChatRequest, model: &str) -> Result<Value> {
             .tools
             .iter()
             .map(|t| {
-                let mut spec = json!({"name": t.name, "inputSchema": {"json": t.parameters}});
+                let schema = if t.strict == Some(true) {
+                    crate::dialect::anthropic(&t.parameters).schema
+                } else {
+                    t.parameters.clone()
+                };
+                let mut spec = json!({"name": t.name, "inputSchema": {"json": schema}});
                 if let Some(d) = &t.description {
                     spec["description"] = d.clone().into();
                 }
@@ -143,10 +148,16 @@ pub fn encode_request(req: &ChatRequest, model: &str) -> Result<Value> {
         b.insert("toolConfig".into(), tc);
     }
     if let Some(ResponseFormat::JsonSchema(s)) = &req.response_format {
+        // Bedrock's native structured output takes Anthropic's subset (closed objects, constraints moved into
+        // descriptions), as LiteLLM sends it; the schema travels as a JSON string.
+        let schema = crate::dialect::anthropic(&s.schema).schema;
+        let mut js = json!({"name": s.name, "schema": schema.to_string()});
+        if let Some(d) = &s.description {
+            js["description"] = d.clone().into();
+        }
         b.insert(
             "outputConfig".into(),
-            json!({"textFormat": {"type": "json_schema", "structure": {"jsonSchema": {
-                "name": s.name, "schema": s.schema.to_string()}}}}),
+            json!({"textFormat": {"type": "json_schema", "structure": {"jsonSchema": js}}}),
         );
     }
     if let Some(budget) = req.reasoning_effort.as_ref().and_then(crate::anthropic::encode::thinking_budget)

@@ -155,6 +155,17 @@ fn thinking_config(model: &str, effort: &ReasoningEffort) -> Value {
     }
 }
 
+/// Whether a model takes standard JSON Schema (`responseJsonSchema`, `parametersJsonSchema`): Gemini 2.x and
+/// later, as LiteLLM decides (`gemini-[2-9]`). Older models (`gemini-1.5-*`, `gemini-pro`) take the OpenAPI
+/// subset (`responseSchema`, `parameters`).
+pub fn uses_json_schema(model: &str) -> bool {
+    let m = model.rsplit('/').next().unwrap_or(model);
+    match m.find("gemini-") {
+        Some(i) => m[i + "gemini-".len()..].chars().next().is_some_and(|c| ('2'..='9').contains(&c)),
+        None => true,
+    }
+}
+
 /// The request body (the model goes in the URL).
 pub fn encode_request(req: &ChatRequest, model: &str) -> Result<Value> {
     let (system, contents) = encode_contents(&req.messages)?;
@@ -168,7 +179,11 @@ pub fn encode_request(req: &ChatRequest, model: &str) -> Result<Value> {
             .tools
             .iter()
             .map(|t| {
-                let mut d = json!({"name": t.name, "parametersJsonSchema": t.parameters});
+                let mut d = if uses_json_schema(model) {
+                    json!({"name": t.name, "parametersJsonSchema": crate::dialect::gemini_json_schema(&t.parameters).schema})
+                } else {
+                    json!({"name": t.name, "parameters": crate::dialect::gemini_openapi(&t.parameters).schema})
+                };
                 if let Some(desc) = &t.description {
                     d["description"] = desc.clone().into();
                 }
@@ -215,7 +230,11 @@ pub fn encode_request(req: &ChatRequest, model: &str) -> Result<Value> {
     match &req.response_format {
         Some(ResponseFormat::JsonSchema(s)) => {
             g.insert("responseMimeType".into(), "application/json".into());
-            g.insert("responseJsonSchema".into(), crate::dialect::gemini_json_schema(&s.schema).schema);
+            if uses_json_schema(model) {
+                g.insert("responseJsonSchema".into(), crate::dialect::gemini_json_schema(&s.schema).schema);
+            } else {
+                g.insert("responseSchema".into(), crate::dialect::gemini_openapi(&s.schema).schema);
+            }
         }
         Some(ResponseFormat::JsonObject) => {
             g.insert("responseMimeType".into(), "application/json".into());

@@ -39,6 +39,16 @@ pub fn encode_request(req: &ChatRequest, model: &str, stream: bool, q: &Quirks) 
         {
             *schema = crate::dialect::openai_strict(schema).schema;
         }
+        // Strict function tools take the same dialect.
+        if let Some(Value::Array(tools)) = obj.get_mut("tools") {
+            for t in tools.iter_mut().filter_map(|t| t.get_mut("function")) {
+                if t.get("strict") == Some(&Value::Bool(true))
+                    && let Some(params) = t.get_mut("parameters")
+                {
+                    *params = crate::dialect::openai_strict(params).schema;
+                }
+            }
+        }
         if stream {
             obj.insert("stream".into(), true.into());
             if q.stream_usage_option {
