@@ -510,6 +510,9 @@ const GEMINI_OPENAPI_KEYWORDS: &[&str] = &[
     "example",
 ];
 
+/// The formats Gemini's OpenAPI schema takes.
+const GEMINI_OPENAPI_FORMATS: &[&str] = &["int32", "int64", "float", "double", "enum", "date-time"];
+
 /// How deep a recursive `$ref` is unrolled for Gemini's OpenAPI schema before it is cut.
 pub const GEMINI_MAX_REF_DEPTH: usize = 3;
 
@@ -583,6 +586,12 @@ fn gemini_openapi_node(w: &mut Walker<'_>, node: &Value, ptr: &str, depth: usize
                 o.insert("anyOf".into(), Value::Array(non_null));
             }
         }
+    }
+    if let Some(Value::String(f)) = o.get("format")
+        && !GEMINI_OPENAPI_FORMATS.contains(&f.as_str())
+    {
+        let v = o.remove("format").unwrap_or(Value::Null);
+        w.change(ptr, ChangeKind::Dropped { keyword: "format".into(), value: text(&v) });
     }
     if let Some(Value::Array(e)) = o.get("enum")
         && !e.iter().all(|v| v.is_string() || v.is_null())

@@ -90,7 +90,10 @@ pub fn prepare(mut request: ChatRequest, spec: &SchemaSpec, strategy: Strategy, 
                 spec.description().unwrap_or("Return the structured result by calling this function."),
                 spec.wire_schema(),
             );
-            tool.strict = Some(true);
+            // Strict tool schemas come with the same generation of models as native schema enforcement; an
+            // older model that needs the tool path would reject `strict`, so it is only asked for where the
+            // provider also enforces schemas natively.
+            tool.strict = caps.response_schema.then_some(true);
             request.tools.retain(|t| t.name != spec.name());
             request.tools.push(tool);
             request.tool_choice = Some(ToolChoice::Function(spec.name().to_owned()));
