@@ -14,8 +14,17 @@ fn main() -> Result<()> {
                 bail!("tidy found {} problem(s):\n{}", problems.len(), problems.join("\n"))
             }
         }
+        Some("update-pricing") => {
+            let pargs = xtask::pricing::Args::parse(args.get(1..).unwrap_or(&[]))?;
+            let paths = xtask::pricing::Paths::in_workspace(&xtask::tidy::workspace_root());
+            print!("{}", xtask::pricing::run(&paths, &pargs)?);
+            Ok(())
+        }
         _ => {
-            eprintln!("usage: cargo xtask <task>\n\ntasks:\n  tidy              check the dependency direction between crates");
+            eprintln!(
+                "usage: cargo xtask <task>\n\ntasks:\n  tidy              check the dependency direction between crates\n  update-pricing    regenerate llm-cost's catalog from LiteLLM's price file\n                    {}",
+                xtask::pricing::USAGE
+            );
             bail!("unknown or missing task")
         }
     }
