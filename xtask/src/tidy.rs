@@ -29,7 +29,7 @@ pub const ALLOWED_EDGES: &[(&str, &[&str])] = &[
     ("llm", &["llm-core", "llm-cost", "llm-providers", "llm-schema", "llm-tracking", "llm-fake-upstream"]),
     // A dev-only loopback server; other crates may use it only as a dev-dependency.
     ("llm-fake-upstream", &["llm-core"]),
-    ("llm-cli", &["llm"]),
+    ("llm-cli", &["llm", "llm-fake-upstream"]),
     ("xtask", &["llm-cost", "llm-core"]),
 ];
 

@@ -3,7 +3,11 @@
 //! `llm demo` is an offline tour on the mock provider; later subcommands price usage logs (`llm cost`),
 //! query the model catalog (`llm models`), resolve model names and call providers.
 
+mod chat;
+mod cost;
 mod demo;
+mod lookup;
+mod output;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -22,6 +26,16 @@ struct Cli {
 enum Command {
     /// An offline tour of the library on the mock provider: no keys, no network.
     Demo(demo::DemoArgs),
+    /// One priced completion on any provider (key from its usual environment variable).
+    Chat(chat::ChatArgs),
+    /// The exact cost of some usage of a model, or of every line of a JSONL usage log.
+    Cost(cost::CostArgs),
+    /// The model catalog: prices, limits and capabilities.
+    Models(cost::ModelsArgs),
+    /// Which provider serves a model name, and the provider-side model.
+    Resolve(lookup::ResolveArgs),
+    /// The OpenAI-style parameters a provider accepts for a model.
+    Params(lookup::ParamsArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +52,11 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Demo(args) => demo::run(&args, &mut out).await,
+            Command::Chat(args) => chat::chat_cmd(&args, &mut out).await,
+            Command::Cost(args) => cost::cost_cmd(&args, &mut out),
+            Command::Models(args) => cost::models_cmd(&args, &mut out),
+            Command::Resolve(args) => lookup::resolve_cmd(&args, &mut out),
+            Command::Params(args) => lookup::params_cmd(&args, &mut out),
         }
     });
     let _ = out.flush();

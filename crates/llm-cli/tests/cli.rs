@@ -36,12 +36,328 @@ fn unknown_command_fails() {
 
 #[test]
 fn demo_runs_offline() {
-    let (code, out, err) = llm(&["demo"]);
-    assert_eq!(code, 0, "{err}");
-    let redacted: String = out
+    let dir = std::env::temp_dir().join(format!("llm-demo-test-{}", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_llm"))
+        .args(["demo", "--data-dir"])
+        .arg(&dir)
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("ANTHROPIC_API_KEY")
+        .output()
+        .expect("run llm demo");
+    let stdout = String::from_utf8_lossy(&out.stdout).replace(&dir.display().to_string(), "[data-dir]");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.join("demo.sqlite").exists(), "the demo tracks into a SQLite file");
+    let redacted: String = stdout
         .lines()
         .map(|l| if l.starts_with("done in ") { "done in [ms] ms" } else { l })
         .collect::<Vec<_>>()
         .join("\n");
+    // The values that matter, asserted directly (the snapshot shows the whole tour).
+    assert!(redacted.contains("cost:  $0.0001161 (priced, gpt-4o-mini"), "{redacted}");
+    assert!(redacted.contains("attempt 1: rejected"), "{redacted}");
+    assert!(redacted.contains("refused before sending: budget_exceeded"), "{redacted}");
     insta::assert_snapshot!("demo", redacted);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn resolve_json_answers_and_errors() {
+    let cases = [
+        (vec!["resolve", "--json", "gpt-4o"], 0, r#"{"model":"gpt-4o","provider":"openai"}"#),
+        (
+            vec!["resolve", "--json", "anthropic/claude-sonnet-4-5"],
+            0,
+            r#"{"model":"claude-sonnet-4-5","provider":"anthropic"}"#,
+        ),
+        (
+            vec!["resolve", "--json", "groq/llama-3.3-70b-versatile"],
+            0,
+            r#"{"model":"llama-3.3-70b-versatile","provider":"groq"}"#,
+        ),
+        (
+            vec!["resolve", "--json", "my-model", "--api-base", "https://api.groq.com/openai/v1"],
+            0,
+            r#"{"model":"my-model","provider":"groq"}"#,
+        ),
+    ];
+    for (args, code, expected) in cases {
+        let (c, out, err) = llm(&args);
+        assert_eq!(c, code, "{args:?}: {err}");
+        assert_eq!(out.trim(), expected, "{args:?}");
+    }
+    let (c, out, _) = llm(&["resolve", "--json", "no-such-model-xyz"]);
+    assert_eq!(c, 1);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["error"]["kind"], "config");
+    assert!(v["error"]["message"].as_str().unwrap().contains("no-such-model-xyz"));
+}
+
+#[test]
+fn params_json_lists_what_the_provider_takes() {
+    let (c, out, err) = llm(&["params", "--json", "claude-sonnet-4-5"]);
+    assert_eq!(c, 0, "{err}");
+    let params: Vec<String> = serde_json::from_str(out.trim()).unwrap();
+    for p in ["max_tokens", "temperature", "tools", "tool_choice", "response_format", "stop"] {
+        assert!(params.contains(&p.to_owned()), "{p} missing: {params:?}");
+    }
+    assert!(!params.contains(&"logit_bias".to_owned()), "anthropic takes no logit_bias");
+    let (c, out, _) = llm(&["params", "--json", "llama3", "--provider", "nope-provider"]);
+    assert_eq!(c, 1);
+    assert!(out.contains("\"not_found\""), "{out}");
+}
+
+fn llm_stdin(args: &[&str], stdin: &str) -> (i32, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_llm"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn llm");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn cost_jsonl_answers_every_line_in_order() {
+    let input = concat!(
+        r#"{"model": "gpt-4o", "usage": {"prompt_tokens": 1000, "completion_tokens": 500, "cached_tokens": 200}}"#,
+        "\n",
+        "this is not json\n",
+        r#"{"model": "claude-sonnet-4-5", "usage": {"prompt_tokens": 3000, "completion_tokens": 100, "cache_creation_tokens": 1000}}"#,
+        "\n",
+        r#"{"model": "no-such-model-xyz", "usage": {"prompt_tokens": 10, "completion_tokens": 10}}"#,
+        "\n",
+        r#"{"response": {"id": "x", "model": "gpt-4o-mini", "choices": [], "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110}}}"#,
+        "\n",
+    );
+    let (code, out) = llm_stdin(&["cost", "--jsonl"], input);
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 5, "{out}");
+    // gpt-4o: 800 × $2.5/M + 200 × $1.25/M = 0.00225; 500 × $10/M = 0.005. Exact decimals, as JSON numbers.
+    assert_eq!(
+        lines[0],
+        r#"{"prompt_cost":0.00225,"completion_cost":0.005,"total_cost":0.00725,"status":"priced","catalog_key":"gpt-4o"}"#
+    );
+    assert!(lines[1].starts_with(r#"{"error":{"kind":"#), "{}", lines[1]);
+    // claude-sonnet-4-5: 2000 × $3/M + 1000 × $3.75/M = 0.00975; 100 × $15/M = 0.0015.
+    assert_eq!(
+        lines[2],
+        r#"{"prompt_cost":0.00975,"completion_cost":0.0015,"total_cost":0.01125,"status":"priced","catalog_key":"claude-sonnet-4-5"}"#
+    );
+    assert!(lines[3].contains(r#""status":"unknown_model""#), "{}", lines[3]);
+    assert_eq!(
+        lines[4],
+        r#"{"prompt_cost":0.000015,"completion_cost":0.000006,"total_cost":0.000021,"status":"priced","catalog_key":"gpt-4o-mini"}"#
+    );
+}
+
+#[test]
+fn cost_human_form_prints_the_breakdown() {
+    let (code, out, _) = llm(&[
+        "cost",
+        "-m",
+        "gpt-4o",
+        "--prompt-tokens",
+        "1000",
+        "--completion-tokens",
+        "500",
+        "--cached-tokens",
+        "200",
+    ]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("cost_breakdown", out);
+    let (code, out, _) = llm(&["cost", "-m", "no-such-model-xyz", "--prompt-tokens", "1", "--json"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("unknown_model"), "{out}");
+}
+
+#[test]
+fn models_json_has_prices_and_flags() {
+    let (code, out, err) = llm(&["models", "--json", "gpt-4o", "claude-sonnet-4-5"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let arr = v.as_array().unwrap();
+    assert_eq!(arr.len(), 2);
+    assert_eq!(arr[0]["model"], "gpt-4o");
+    assert_eq!(arr[0]["provider"], "openai");
+    assert_eq!(arr[0]["mode"], "chat");
+    assert_eq!(arr[0]["max_input_tokens"], 128_000);
+    assert_eq!(arr[0]["supports_response_schema"], true);
+    assert_eq!(arr[1]["provider"], "anthropic");
+    assert_eq!(arr[1]["supports_reasoning"], true);
+    assert!(out.contains(r#""input_cost_per_token":0.0000025"#), "exact decimal text: {out}");
+    let (code, out, _) = llm(&["models", "--json", "--provider", "groq", "--mode", "chat", "--supports", "reasoning"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let arr = v.as_array().unwrap();
+    assert!(!arr.is_empty());
+    for m in arr {
+        assert_eq!(m["supports_reasoning"], true, "{m}");
+        assert_eq!(m["mode"], "chat");
+    }
+    let (code, out, _) = llm(&["models", "--json", "no-such-model-xyz"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("\"error\""), "{out}");
+}
+
+/// Runs `llm` with a clean environment for provider keys plus `envs`.
+fn llm_env(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_llm"));
+    cmd.args(args);
+    for k in ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "LLM_DB"] {
+        cmd.env_remove(k);
+    }
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run llm");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn fake_server() -> (tokio::runtime::Runtime, llm_fake_upstream::FakeUpstream) {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let server = rt.block_on(llm_fake_upstream::FakeUpstream::start()).unwrap();
+    (rt, server)
+}
+
+#[test]
+fn chat_json_against_a_local_anthropic_server() {
+    use llm_fake_upstream::Reply;
+    let (_rt, server) = fake_server();
+    server.push(Reply::json_value(
+        200,
+        &serde_json::json!({"id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5-20250929",
+            "content": [{"type": "text", "text": "Hello there."}], "stop_reason": "end_turn", "stop_sequence": null,
+            "usage": {"input_tokens": 100, "output_tokens": 20, "cache_read_input_tokens": 1000, "cache_creation_input_tokens": 500}}),
+    ));
+    let url = server.url();
+    let (code, out, err) = llm_env(
+        &["chat", "-m", "anthropic/claude-sonnet-4-5", "--api-base", &url, "--json", "Hi"],
+        &[("ANTHROPIC_API_KEY", "sk-ant-cli-test-000000")],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["object"], "chat.completion");
+    assert_eq!(v["provider"], "anthropic");
+    assert_eq!(v["choices"][0]["message"]["content"], "Hello there.");
+    assert_eq!(v["choices"][0]["finish_reason"], "stop");
+    // Normalized to OpenAI's convention: the cache tokens are inside prompt_tokens.
+    assert_eq!(v["usage"]["prompt_tokens"], 1600);
+    assert_eq!(v["usage"]["completion_tokens"], 20);
+    assert_eq!(v["usage"]["total_tokens"], 1620);
+    assert_eq!(v["usage"]["prompt_tokens_details"]["cached_tokens"], 1000);
+    assert_eq!(v["usage"]["prompt_tokens_details"]["cache_write_tokens"], 500);
+    assert_eq!(v["usage"]["completion_tokens_details"]["reasoning_tokens"], 0);
+    assert_eq!(v["cost"]["status"], "priced");
+    // claude-sonnet-4-5: 100 × $3/M + 1000 × $0.30/M + 500 × $3.75/M = 0.002475; 20 × $15/M = 0.0003.
+    assert!(out.contains(r#""prompt_cost":0.002475"#), "{out}");
+    assert!(out.contains(r#""completion_cost":0.0003"#), "{out}");
+    let sent = server.last_request().unwrap();
+    assert_eq!(sent.path, "/v1/messages");
+    assert_eq!(sent.header("x-api-key"), Some("sk-ant-cli-test-000000"));
+}
+
+#[test]
+fn chat_stream_with_schema_and_tracking() {
+    use llm_fake_upstream::wire;
+    let (_rt, server) = fake_server();
+    let url = server.url();
+    let dir = std::env::temp_dir().join(format!("llm-cli-chat-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = format!("sqlite:{}", dir.join("spend.sqlite").display());
+
+    // Streamed, tracked.
+    server.push(wire::openai::stream(&["Hel", "lo", "!"], 12, 3));
+    let (code, out, err) = llm_env(
+        &[
+            "chat",
+            "-m",
+            "gpt-4o-mini",
+            "--api-base",
+            &url,
+            "--stream",
+            "--json",
+            "--db",
+            &db,
+            "--user",
+            "u1",
+            "--tag",
+            "cli",
+            "Hi",
+        ],
+        &[("OPENAI_API_KEY", "sk-cli-test-000000000000")],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["choices"][0]["message"]["content"], "Hello!");
+    assert_eq!(v["usage"]["total_tokens"], 15);
+    assert_eq!(v["cost"]["catalog_key"], "gpt-4o-mini");
+
+    // Structured: an invalid reply, then a valid one.
+    let schema = dir.join("city.json");
+    std::fs::write(
+        &schema,
+        r#"{"type":"object","properties":{"name":{"type":"string"},"population":{"type":"integer","minimum":1}},"required":["name","population"]}"#,
+    )
+    .unwrap();
+    server.push(wire::openai::chat(r#"{"name":"Lisbon"}"#, 40, 5));
+    server.push(wire::openai::chat(r#"{"name":"Lisbon","population":545923}"#, 60, 8));
+    let (code, out, err) = llm_env(
+        &[
+            "chat",
+            "-m",
+            "gpt-4o-mini",
+            "--api-base",
+            &url,
+            "--schema",
+            schema.to_str().unwrap(),
+            "--json",
+            "--db",
+            &db,
+            "Lisbon?",
+        ],
+        &[("OPENAI_API_KEY", "sk-cli-test-000000000000")],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["structured"]["strategy"], "native");
+    assert_eq!(v["structured"]["attempts"], 2);
+    assert_eq!(v["structured"]["value"], serde_json::json!({"name": "Lisbon", "population": 545923}));
+    assert_eq!(v["usage"]["prompt_tokens"], 100, "usage adds up over the attempts");
+    let body = server.requests()[1].json();
+    assert_eq!(body["response_format"]["type"], "json_schema");
+
+    // Every call landed in the store, the key only as a fingerprint.
+    let bytes = std::fs::read(dir.join("spend.sqlite")).unwrap();
+    assert!(!String::from_utf8_lossy(&bytes).contains("sk-cli-test"), "no key in the store");
+    let (code, out, err) = llm_env(&["spend", "report", "--db", &db, "--by", "model", "--json"], &[]);
+    if code == 0 {
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(v["total"]["calls"], 3, "{out}");
+    } else {
+        assert!(err.contains("unrecognized subcommand"), "{err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // Failures print an error object and exit non-zero.
+    server.push(wire::openai::error(
+        401,
+        "invalid_request_error",
+        Some("invalid_api_key"),
+        "Incorrect API key provided: sk-cli-t***",
+    ));
+    let (code, out, _) = llm_env(
+        &["chat", "-m", "gpt-4o-mini", "--api-base", &url, "--json", "Hi"],
+        &[("OPENAI_API_KEY", "sk-cli-test-000000000000")],
+    );
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["error"]["kind"], "auth");
 }

@@ -1,0 +1,259 @@
+//! The pricing seam: how [`crate::Tracked`] prices a response and estimates a call before it is sent.
+//!
+//! The default [`Pricer`] is [`CatalogPricer`], backed by llm-cost's embedded catalog; tests and custom
+//! deployments can use [`FixedPricer`] or their own implementation.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use llm_core::{ChatRequest, ChatResponse, Cost, CostBreakdown, CostStatus, ProviderId, Usage, Usd};
+
+/// Per-token prices for estimating a budget reservation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Rates {
+    /// USD per input token.
+    pub input_per_token: Usd,
+    /// USD per output token.
+    pub output_per_token: Usd,
+}
+
+impl Rates {
+    /// Rates from per-token prices.
+    pub fn new(input_per_token: Usd, output_per_token: Usd) -> Self {
+        Self { input_per_token, output_per_token }
+    }
+
+    /// The cost of this many input and output tokens at these rates.
+    pub fn cost_of(&self, input_tokens: u64, output_tokens: u64) -> Usd {
+        let i = self.input_per_token.amount().saturating_mul(rust_decimal::Decimal::from(input_tokens));
+        let o = self.output_per_token.amount().saturating_mul(rust_decimal::Decimal::from(output_tokens));
+        Usd::new(i.saturating_add(o))
+    }
+}
+
+/// Prices calls. Implementations must be fast (they run on the call's path) and must not panic.
+pub trait Pricer: Send + Sync + 'static {
+    /// The cost of a response to a request served by `provider`.
+    fn price(&self, provider: &ProviderId, request: &ChatRequest, response: &ChatResponse) -> Cost;
+
+    /// The cost of some usage of a model, for a stream cut off before its end.
+    fn price_usage(&self, provider: &ProviderId, model: &str, usage: &Usage) -> Cost;
+
+    /// Per-token rates of a model, for estimating a reservation; `None` when unknown.
+    fn rates(&self, provider: &ProviderId, model: &str) -> Option<Rates>;
+}
+
+/// A pricer from a fixed table of per-token rates: handy in tests and for private models. A model not in the
+/// table is `unknown_model`, and a provider-reported cost is used when the model is unknown.
+#[derive(Debug, Clone, Default)]
+pub struct FixedPricer {
+    rates: HashMap<String, Rates>,
+    version: String,
+}
+
+impl FixedPricer {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self { rates: HashMap::new(), version: "fixed".into() }
+    }
+
+    /// Adds a model with per-token input and output prices.
+    #[must_use]
+    pub fn with_model(mut self, model: impl Into<String>, input_per_token: Usd, output_per_token: Usd) -> Self {
+        self.rates.insert(model.into(), Rates::new(input_per_token, output_per_token));
+        self
+    }
+
+    fn lookup(&self, model: &str) -> Option<(&str, &Rates)> {
+        self.rates.get_key_value(model).map(|(k, v)| (k.as_str(), v)).or_else(|| {
+            let bare = model.rsplit_once('/').map(|(_, m)| m)?;
+            self.rates.get_key_value(bare).map(|(k, v)| (k.as_str(), v))
+        })
+    }
+}
+
+impl Pricer for FixedPricer {
+    fn price(&self, provider: &ProviderId, request: &ChatRequest, response: &ChatResponse) -> Cost {
+        let usage = response.usage.unwrap_or_default();
+        let cost = self.price_usage(provider, &response.model, &usage);
+        if cost.status == CostStatus::UnknownModel {
+            let by_request = self.price_usage(provider, request.model.as_str(), &usage);
+            if by_request.status != CostStatus::UnknownModel {
+                return by_request;
+            }
+            if let Some(amount) = response.provider_cost {
+                let mut b = CostBreakdown::default();
+                b.input = amount;
+                return Cost::new(CostStatus::ProviderReported, b);
+            }
+        }
+        cost
+    }
+
+    fn price_usage(&self, _provider: &ProviderId, model: &str, usage: &Usage) -> Cost {
+        match self.lookup(model) {
+            Some((key, r)) => {
+                let mut b = CostBreakdown::default();
+                b.input = r.cost_of(usage.prompt_tokens, 0);
+                b.output = r.cost_of(0, usage.completion_tokens);
+                Cost::new(CostStatus::Priced, b).with_catalog(key, self.version.clone())
+            }
+            None => Cost::unknown(CostStatus::UnknownModel),
+        }
+    }
+
+    fn rates(&self, _provider: &ProviderId, model: &str) -> Option<Rates> {
+        self.lookup(model).map(|(_, r)| *r)
+    }
+}
+
+/// The default pricer: llm-cost's catalog (the embedded one unless another is given), priced like LiteLLM.
+///
+/// A response is priced with `Catalog::completion_cost` on its served model (the provider-reported cost
+/// where LiteLLM takes it); when the served model is unknown, the requested model is tried. The provider
+/// name `mock` is not passed to the catalog, so a mock stands in for the model's usual provider.
+#[derive(Debug, Clone, Default)]
+pub struct CatalogPricer {
+    catalog: Option<Arc<llm_cost::Catalog>>,
+}
+
+impl CatalogPricer {
+    /// The pricer over the embedded catalog.
+    pub fn new() -> Self {
+        Self { catalog: None }
+    }
+
+    /// A pricer over this catalog (a newer price file, registered models, overrides).
+    pub fn with_catalog(catalog: Arc<llm_cost::Catalog>) -> Self {
+        Self { catalog: Some(catalog) }
+    }
+
+    fn catalog(&self) -> &llm_cost::Catalog {
+        match &self.catalog {
+            Some(c) => c,
+            None => llm_cost::Catalog::embedded(),
+        }
+    }
+}
+
+fn catalog_provider(provider: &ProviderId) -> Option<&str> {
+    (provider.as_str() != "mock").then_some(provider.as_str())
+}
+
+impl Pricer for CatalogPricer {
+    fn price(&self, provider: &ProviderId, request: &ChatRequest, response: &ChatResponse) -> Cost {
+        let mut opts = llm_cost::CostOptions::default();
+        if let Some(tier) = &request.service_tier {
+            opts = opts.with_service_tier(tier.as_str());
+        }
+        let p = catalog_provider(provider);
+        // The mock stands in for real models: its responses are priced by model name alone (the catalog
+        // would otherwise read `mock` from the response as the provider).
+        let unmocked;
+        let response = if response.provider.as_ref().is_some_and(|r| r.as_str() == "mock") {
+            let mut r = response.clone();
+            r.provider = None;
+            unmocked = r;
+            &unmocked
+        } else {
+            response
+        };
+        let cost = self.catalog().completion_cost(response, p, &opts).unwrap_or_else(|e| {
+            tracing::warn!(model = %response.model, error = %e, "pricing failed");
+            Cost::unknown(CostStatus::UnknownModel)
+        });
+        if cost.status == CostStatus::UnknownModel && request.model.as_str() != response.model {
+            let usage = response.usage.unwrap_or_default();
+            if let Ok(c) = self.catalog().cost_per_token(request.model.as_str(), p, &usage, &opts)
+                && c.status != CostStatus::UnknownModel
+            {
+                return c;
+            }
+        }
+        cost
+    }
+
+    fn price_usage(&self, provider: &ProviderId, model: &str, usage: &Usage) -> Cost {
+        self.catalog()
+            .cost_per_token(model, catalog_provider(provider), usage, &llm_cost::CostOptions::default())
+            .unwrap_or_else(|_| Cost::unknown(CostStatus::UnknownModel))
+    }
+
+    fn rates(&self, provider: &ProviderId, model: &str) -> Option<Rates> {
+        let info = self.catalog().model_info(model, catalog_provider(provider)).ok()?;
+        let input = info.input_cost_per_token()?;
+        let output = info.output_cost_per_token().unwrap_or(input);
+        Some(Rates::new(Usd::new(input), Usd::new(output)))
+    }
+}
+
+/// Estimates the prompt tokens of a request from its text: a quarter of the characters of every message
+/// (tool definitions and the response schema included), plus 4 per message and 3 for the reply's priming.
+pub fn estimate_prompt_tokens(request: &ChatRequest) -> u64 {
+    let mut chars = 0usize;
+    for m in &request.messages {
+        if let Some(c) = &m.content {
+            chars += match c {
+                llm_core::Content::Text(t) => t.chars().count(),
+                _ => c.text().chars().count() + 256,
+            };
+        }
+        for t in &m.tool_calls {
+            chars += t.name.len() + t.arguments.len();
+        }
+    }
+    for t in &request.tools {
+        chars += t.name.len() + t.description.as_deref().map_or(0, str::len) + t.parameters.to_string().len();
+    }
+    if let Some(llm_core::ResponseFormat::JsonSchema(s)) = &request.response_format {
+        chars += s.schema.to_string().len();
+    }
+    (chars as u64).div_ceil(4) + 4 * request.messages.len() as u64 + 3
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use llm_core::Message;
+
+    #[test]
+    fn fixed_pricer_prices_and_estimates() {
+        let p = FixedPricer::new().with_model("m", "0.001".parse().unwrap(), "0.002".parse().unwrap());
+        let req = ChatRequest::new("mock/m", vec![Message::user("hello there")]);
+        let resp = ChatResponse::new("id", "m", vec![], Some(Usage::new(10, 5)));
+        let c = p.price(&"mock".into(), &req, &resp);
+        assert_eq!(c.status, CostStatus::Priced);
+        assert_eq!(c.total().unwrap().to_string(), "0.02");
+        assert_eq!(c.catalog_key.as_deref(), Some("m"));
+        assert!(p.rates(&"mock".into(), "mock/m").is_some());
+        let unknown = ChatResponse::new("id", "x", vec![], Some(Usage::new(10, 5)));
+        let req_x = ChatRequest::new("x", vec![]);
+        assert_eq!(p.price(&"mock".into(), &req_x, &unknown).status, CostStatus::UnknownModel);
+        let reported = unknown.with_provider_cost("0.5".parse().unwrap());
+        let c = p.price(&"mock".into(), &req_x, &reported);
+        assert_eq!(
+            (c.status.clone(), c.total().unwrap().to_string()),
+            (CostStatus::ProviderReported, "0.5".to_string())
+        );
+        assert_eq!(estimate_prompt_tokens(&req), 3 + 4 + 3);
+    }
+
+    #[test]
+    fn catalog_pricer_prices_from_llm_cost() {
+        let p = CatalogPricer::new();
+        let req = ChatRequest::new("gpt-4o", vec![Message::user("hi")]);
+        let resp = ChatResponse::new("id", "gpt-4o", vec![], Some(Usage::new(1000, 100)));
+        let c = p.price(&"openai".into(), &req, &resp);
+        assert_eq!(c.status, CostStatus::Priced);
+        assert_eq!(c.catalog_key.as_deref(), Some("gpt-4o"));
+        // gpt-4o: $2.50/M input, $10/M output.
+        assert_eq!(c.total().unwrap().to_string(), "0.0035");
+        let r = p.rates(&"mock".into(), "gpt-4o").unwrap();
+        assert_eq!(r.cost_of(1_000_000, 0).to_string(), "2.5");
+        let unknown = ChatResponse::new("id", "no-such-model-xyz", vec![], Some(Usage::new(1, 1)));
+        let req = ChatRequest::new("no-such-model-xyz", vec![]);
+        assert_eq!(p.price(&"openai".into(), &req, &unknown).status, CostStatus::UnknownModel);
+        assert!(p.rates(&"openai".into(), "no-such-model-xyz").is_none());
+    }
+}

@@ -1,0 +1,313 @@
+//! The standard record of one logical call, modelled on LiteLLM's `StandardLoggingPayload`.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use llm_core::{Cost, CostStatus, Message, Usage, Usd};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::time::Timestamp;
+
+/// How a call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CallStatus {
+    /// The provider answered (for a stream: it was read to its end).
+    Success,
+    /// The call failed, or was refused before it was sent (a budget).
+    Failure,
+    /// A stream was dropped by the caller before its end.
+    Cancelled,
+}
+
+impl CallStatus {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// Reads a name written by [`CallStatus::as_str`]; unknown names read as `Failure`.
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "success" => Self::Success,
+            "cancelled" => Self::Cancelled,
+            _ => Self::Failure,
+        }
+    }
+}
+
+/// Prompts and replies, kept only when the tracker was told to ([`crate::TrackerBuilder::log_content`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CallContent {
+    /// The request's messages.
+    pub messages: Vec<Message>,
+    /// The first choice's text (assembled, for a stream).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<String>,
+}
+
+/// One record per logical call: who called what, what it used and cost, how long it took and how it ended.
+///
+/// It never holds an API key: the key appears only as [`CallRecord::api_key_fingerprint`], a SHA-256 hash.
+/// Prompts and replies are in [`CallRecord::content`] only when the user opted in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CallRecord {
+    /// This call's id (unique, 32 hex digits).
+    pub id: String,
+    /// The trace it belongs to: the request's `trace_id` metadata, or the call id.
+    pub trace_id: String,
+    /// When the call started.
+    pub start_time: Timestamp,
+    /// When the first content arrived (streams only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_token_time: Option<Timestamp>,
+    /// When it ended.
+    pub end_time: Timestamp,
+    /// End minus start, in milliseconds (with microsecond precision).
+    pub latency_ms: f64,
+    /// The provider that served it.
+    pub provider: String,
+    /// The model the caller asked for.
+    pub requested_model: String,
+    /// The model the provider says served it (the requested one when it did not say).
+    pub model: String,
+    /// The provider's response id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_id: Option<String>,
+    /// Whether the call was streamed.
+    pub stream: bool,
+    /// How it ended.
+    pub status: CallStatus,
+    /// The error kind ([`llm_core::ErrorKind::as_str`]) when it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<String>,
+    /// The error message (secrets redacted) when it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// Normalized usage; zero when the provider reported none.
+    pub usage: Usage,
+    /// The priced cost (`None` for a call that never reached the provider).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<Cost>,
+    /// What the call counts for in spend and budgets: the known total, else zero (see
+    /// [`CallRecord::cost_status`] for whether it is known).
+    pub spend: Usd,
+    /// The estimate reserved against hard budgets before the call, when one was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved: Option<Usd>,
+    /// Retries of the provider call inside this logical call (from the `retry_attempts` metadata).
+    pub retry_attempts: u32,
+    /// Structured-output repair attempts inside this logical call (from the `repair_attempts` metadata).
+    pub repair_attempts: u32,
+    /// Tracking tags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// The internal user the spend is charged to (the `user` metadata, else the request's `user`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The team (the `team` metadata).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// The project (the `project` metadata).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// The end user (the `end_user` metadata, else the request's `user`, which the provider also receives).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_user: Option<String>,
+    /// The SHA-256 fingerprint of the API key used, never the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_fingerprint: Option<String>,
+    /// The request's remaining tracking metadata (string values with what looks like a key redacted).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, Value>,
+    /// Prompts and replies, only when opted in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<CallContent>,
+}
+
+impl CallRecord {
+    /// The cost status: the cost's own, or `unknown_model` when the call was never priced.
+    pub fn cost_status(&self) -> CostStatus {
+        self.cost.as_ref().map(|c| c.status.clone()).unwrap_or(CostStatus::UnknownModel)
+    }
+
+    /// True when the call counts as spend that is known (priced or provider-reported).
+    pub fn cost_known(&self) -> bool {
+        self.cost.as_ref().is_some_and(Cost::is_known)
+    }
+
+    /// The catalog key that priced it.
+    pub fn catalog_key(&self) -> Option<&str> {
+        self.cost.as_ref().and_then(|c| c.catalog_key.as_deref())
+    }
+
+    /// The catalog version that priced it.
+    pub fn catalog_version(&self) -> Option<&str> {
+        self.cost.as_ref().and_then(|c| c.catalog_version.as_deref())
+    }
+
+    /// The budget scopes this call is charged to: `global`, then `user:U`, `team:T`, `project:P`, `key:FP`
+    /// and one `tag:X` per tag, for the values it has.
+    pub fn scopes(&self) -> Vec<crate::Scope> {
+        crate::budget::scopes_for(
+            self.user.as_deref(),
+            self.team.as_deref(),
+            self.project.as_deref(),
+            self.api_key_fingerprint.as_deref(),
+            &self.tags,
+        )
+    }
+
+    /// A record with the given identity and everything else empty; for tests and custom emitters.
+    pub fn new(provider: impl Into<String>, requested_model: impl Into<String>, start_time: Timestamp) -> Self {
+        let id = new_id();
+        let requested_model = requested_model.into();
+        Self {
+            trace_id: id.clone(),
+            id,
+            start_time,
+            first_token_time: None,
+            end_time: start_time,
+            latency_ms: 0.0,
+            provider: provider.into(),
+            model: requested_model.clone(),
+            requested_model,
+            response_id: None,
+            stream: false,
+            status: CallStatus::Success,
+            error_kind: None,
+            error_message: None,
+            usage: Usage::default(),
+            cost: None,
+            spend: Usd::ZERO,
+            reserved: None,
+            retry_attempts: 0,
+            repair_attempts: 0,
+            tags: Vec::new(),
+            user: None,
+            team: None,
+            project: None,
+            end_user: None,
+            api_key_fingerprint: None,
+            metadata: BTreeMap::new(),
+            content: None,
+        }
+    }
+
+    /// Sets usage.
+    #[must_use]
+    pub fn with_usage(mut self, usage: Usage) -> Self {
+        self.usage = usage;
+        self
+    }
+
+    /// Sets the cost, and the spend from it.
+    #[must_use]
+    pub fn with_cost(mut self, cost: Cost) -> Self {
+        self.spend = cost.total().unwrap_or(Usd::ZERO);
+        self.cost = Some(cost);
+        self
+    }
+
+    /// Sets the user.
+    #[must_use]
+    pub fn with_user(mut self, user: impl Into<String>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+
+    /// Sets the team.
+    #[must_use]
+    pub fn with_team(mut self, team: impl Into<String>) -> Self {
+        self.team = Some(team.into());
+        self
+    }
+
+    /// Adds a tag.
+    #[must_use]
+    pub fn with_tag(mut self, tag: impl Into<String>) -> Self {
+        self.tags.push(tag.into());
+        self
+    }
+
+    /// Sets the served model.
+    #[must_use]
+    pub fn with_model(mut self, model: impl Into<String>) -> Self {
+        self.model = model.into();
+        self
+    }
+
+    /// Sets the status and error.
+    #[must_use]
+    pub fn with_failure(mut self, kind: impl Into<String>, message: impl Into<String>) -> Self {
+        self.status = CallStatus::Failure;
+        self.error_kind = Some(kind.into());
+        self.error_message = Some(llm_core::redact_secrets(&message.into()));
+        self
+    }
+
+    /// Sets the API key fingerprint.
+    #[must_use]
+    pub fn with_api_key(mut self, key: &llm_core::ApiKey) -> Self {
+        self.api_key_fingerprint = Some(key.fingerprint());
+        self
+    }
+}
+
+/// A new id: 32 hex digits, the first 12 the microsecond clock (so ids sort roughly by time and index
+/// inserts stay local), the other 20 random, unique across processes with overwhelming probability.
+pub fn new_id() -> String {
+    static SEED: OnceLock<u64> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let seed = *SEED.get_or_init(|| {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_i64(Timestamp::now().as_micros());
+        h.write_u32(std::process::id());
+        h.finish()
+    });
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    // splitmix64 over the seed and the counter: distinct for every n within a process.
+    let mix = |mut z: u64| {
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let time = (Timestamp::now().as_micros() as u64) & 0xffff_ffff_ffff;
+    let a = mix(seed.wrapping_add(n.wrapping_mul(0x9e37_79b9_7f4a_7c15)));
+    let b = (seed ^ n.rotate_left(17) ^ mix(n)) & 0xffff;
+    format!("{time:012x}{a:016x}{b:04x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_hex() {
+        let ids: std::collections::HashSet<String> = (0..10_000).map(|_| new_id()).collect();
+        assert_eq!(ids.len(), 10_000);
+        assert!(ids.iter().all(|i| i.len() == 32 && i.bytes().all(|b| b.is_ascii_hexdigit())));
+    }
+
+    #[test]
+    fn record_round_trips_through_json() {
+        let r = CallRecord::new("openai", "gpt-4o", Timestamp::from_secs(1_700_000_000))
+            .with_usage(Usage::new(10, 5))
+            .with_user("alice")
+            .with_tag("a");
+        let json = serde_json::to_string(&r).unwrap();
+        let back: CallRecord = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, r);
+        assert_eq!(back.scopes().len(), 3);
+    }
+}

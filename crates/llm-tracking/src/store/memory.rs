@@ -1,0 +1,179 @@
+//! The in-memory store.
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+use llm_core::Usd;
+
+use super::{BudgetRow, Store, reserve_rows};
+use crate::budget::{Budget, BudgetStatus, Period, PeriodStarts, Reservation, ReserveOutcome, Scope};
+use crate::error::Result;
+use crate::record::CallRecord;
+use crate::report::{RollupRow, Totals, rollup_deltas};
+use crate::time::{Day, Timestamp};
+
+/// Records, rollups and budgets in process memory: fast, shared by every clone, gone when the process ends.
+///
+/// The spend log keeps the most recent [`MemoryStore::DEFAULT_MAX_RECORDS`] records (older ones drop out of
+/// the log but stay counted in the rollups).
+#[derive(Debug, Clone)]
+pub struct MemoryStore {
+    inner: Arc<Mutex<Inner>>,
+    // Budgets have their own lock, so a call's budget check never waits for a batch being appended.
+    budgets: Arc<Mutex<BTreeMap<(Scope, Period), BudgetRow>>>,
+    max_records: usize,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    log: VecDeque<Arc<CallRecord>>,
+    ids: HashSet<String>,
+    total_appended: u64,
+    rollups: BTreeMap<(String, Day, String), Totals>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryStore {
+    /// How many records the log keeps by default.
+    pub const DEFAULT_MAX_RECORDS: usize = 100_000;
+
+    /// An empty store.
+    pub fn new() -> Self {
+        Self { inner: Arc::default(), budgets: Arc::default(), max_records: Self::DEFAULT_MAX_RECORDS }
+    }
+
+    /// Keeps at most this many records in the log.
+    #[must_use]
+    pub fn with_max_records(mut self, n: usize) -> Self {
+        self.max_records = n.max(1);
+        self
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn budgets_lock(&self) -> MutexGuard<'_, BTreeMap<(Scope, Period), BudgetRow>> {
+        self.budgets.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+
+    async fn append(&self, records: &[Arc<CallRecord>]) -> Result<u64> {
+        let mut g = self.lock();
+        let mut fresh = Vec::with_capacity(records.len());
+        for r in records {
+            if g.ids.insert(r.id.clone()) {
+                fresh.push(r.clone());
+            }
+        }
+        for ((day, dim, value), t) in rollup_deltas(fresh.iter().map(|r| r.as_ref())) {
+            g.rollups.entry((dim.to_owned(), day, value)).or_default().add(&t);
+        }
+        let n = fresh.len() as u64;
+        g.total_appended += n;
+        for r in fresh {
+            g.log.push_back(r);
+        }
+        while g.log.len() > self.max_records {
+            if let Some(old) = g.log.pop_front() {
+                g.ids.remove(&old.id);
+            }
+        }
+        Ok(n)
+    }
+
+    async fn set_budget(&self, budget: &Budget) -> Result<()> {
+        self.budgets_lock()
+            .entry((budget.scope.clone(), budget.period))
+            .and_modify(|row| row.budget = budget.clone())
+            .or_insert_with(|| BudgetRow::new(budget.clone()));
+        Ok(())
+    }
+
+    async fn remove_budget(&self, scope: &Scope, period: Period) -> Result<bool> {
+        Ok(self.budgets_lock().remove(&(scope.clone(), period)).is_some())
+    }
+
+    async fn budgets(&self, now: Timestamp) -> Result<Vec<BudgetStatus>> {
+        let starts = PeriodStarts::at(now);
+        Ok(self
+            .budgets_lock()
+            .values()
+            .map(|r| {
+                let mut r = r.clone();
+                r.roll(&starts);
+                r.status()
+            })
+            .collect())
+    }
+
+    async fn reserve(&self, scopes: &[Scope], estimate: Usd, now: Timestamp) -> Result<ReserveOutcome> {
+        let starts = PeriodStarts::at(now);
+        let mut g = self.budgets_lock();
+        if g.is_empty() {
+            return Ok(ReserveOutcome::Reserved(Reservation::new(Vec::new(), estimate, now, false)));
+        }
+        let rows = g.iter_mut().filter(|((s, _), _)| scopes.contains(s)).map(|(_, r)| r);
+        let (outcome, _) = reserve_rows(rows, estimate, &starts, scopes, now);
+        Ok(outcome)
+    }
+
+    async fn settle(&self, reservation: &Reservation, actual: Usd, now: Timestamp) -> Result<Vec<BudgetStatus>> {
+        let starts = PeriodStarts::at(now);
+        let mut g = self.budgets_lock();
+        if g.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(g.iter_mut()
+            .filter(|((s, _), _)| reservation.scopes.contains(s))
+            .map(|(_, r)| {
+                r.settle(reservation, actual, &starts);
+                r.status()
+            })
+            .collect())
+    }
+
+    async fn rollups(&self, dim: &str, from: Option<Day>, to: Option<Day>) -> Result<Vec<RollupRow>> {
+        let g = self.lock();
+        let lo = (dim.to_owned(), from.unwrap_or(Day::from_days(i64::MIN / 2)), String::new());
+        Ok(g.rollups
+            .range(lo..)
+            .take_while(|((d, day, _), _)| d == dim && to.is_none_or(|t| *day <= t))
+            .map(|((d, day, value), t)| RollupRow {
+                day: *day,
+                dim: d.clone(),
+                value: value.clone(),
+                totals: t.clone(),
+            })
+            .collect())
+    }
+
+    async fn records(&self, from: Option<Timestamp>, to: Option<Timestamp>, limit: usize) -> Result<Vec<CallRecord>> {
+        let g = self.lock();
+        let mut out: Vec<CallRecord> = g
+            .log
+            .iter()
+            .filter(|r| from.is_none_or(|f| r.start_time >= f) && to.is_none_or(|t| r.start_time < t))
+            .map(|r| r.as_ref().clone())
+            .collect();
+        out.sort_by(|a, b| a.start_time.cmp(&b.start_time).then_with(|| a.id.cmp(&b.id)));
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    async fn count_records(&self) -> Result<u64> {
+        Ok(self.lock().log.len() as u64)
+    }
+}

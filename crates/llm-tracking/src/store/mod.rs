@@ -1,0 +1,227 @@
+//! Stores: where records, daily rollups and budgets live. [`MemoryStore`] (in-process), `SqliteStore` (a
+//! file; feature `sqlite`, the default) and `PostgresStore` (a shared server; feature `postgres`).
+//!
+//! Every store keeps an append-only spend log (idempotent by record id), daily rollups per dimension updated
+//! in the same transaction as the log, and budgets whose reservations and settlements are atomic in the
+//! store, so several processes sharing one database cannot overspend.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use llm_core::Usd;
+
+use crate::budget::{Budget, BudgetStatus, Period, PeriodStarts, Refusal, Reservation, ReserveOutcome, Scope};
+use crate::error::{Error, Result};
+use crate::record::CallRecord;
+use crate::report::{GroupBy, Report, ReportQuery, RollupRow, Totals, build_report};
+use crate::time::{Day, Timestamp};
+
+mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
+
+/// The schema version the SQL stores create and migrate to.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// A place for records, rollups and budgets. Every method is atomic on its own.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A short name for logs (`memory`, `sqlite`, `postgres`).
+    fn name(&self) -> &'static str;
+
+    /// Appends records to the spend log and adds them to the daily rollups, in one transaction. A record whose
+    /// id is already stored is skipped (so a retried batch is never counted twice). Returns how many were new.
+    async fn append(&self, records: &[Arc<CallRecord>]) -> Result<u64>;
+
+    /// Creates or replaces the limits of the budget on `(scope, period)`, keeping its current spend.
+    async fn set_budget(&self, budget: &Budget) -> Result<()>;
+
+    /// Removes a budget; returns whether it existed.
+    async fn remove_budget(&self, scope: &Scope, period: Period) -> Result<bool>;
+
+    /// Every budget with its spend in the current period (periods that ended read as reset).
+    async fn budgets(&self, now: Timestamp) -> Result<Vec<BudgetStatus>>;
+
+    /// Reserves `estimate` on every budget of `scopes`, or on none when one hard limit would be crossed
+    /// (`spent + reserved + estimate > max`, or `spent + reserved >= max`).
+    async fn reserve(&self, scopes: &[Scope], estimate: Usd, now: Timestamp) -> Result<ReserveOutcome>;
+
+    /// Releases a reservation and adds the actual cost to every budget of its scopes; returns the budgets
+    /// after the update (for alerts).
+    async fn settle(&self, reservation: &Reservation, actual: Usd, now: Timestamp) -> Result<Vec<BudgetStatus>>;
+
+    /// The rollup rows of one dimension (`all`, `model`, ...) over an inclusive day range.
+    async fn rollups(&self, dim: &str, from: Option<Day>, to: Option<Day>) -> Result<Vec<RollupRow>>;
+
+    /// Records whose start time is in `[from, to)`, oldest first, at most `limit`.
+    async fn records(&self, from: Option<Timestamp>, to: Option<Timestamp>, limit: usize) -> Result<Vec<CallRecord>>;
+
+    /// How many records the spend log holds.
+    async fn count_records(&self) -> Result<u64>;
+
+    /// A spend report from the rollups.
+    async fn report(&self, query: &ReportQuery) -> Result<Report> {
+        let rows = self.rollups(query.group_by.dim(), query.from, query.to).await?;
+        let total_rows = if query.group_by == GroupBy::Day {
+            rows.clone()
+        } else {
+            self.rollups("all", query.from, query.to).await?
+        };
+        let mut total = Totals::default();
+        for r in &total_rows {
+            total.add(&r.totals);
+        }
+        Ok(build_report(query, rows, total))
+    }
+}
+
+/// Opens a store from a URL: `memory:`, `sqlite:PATH` (or `sqlite://PATH`, `PATH.db`), or `postgres://...`
+/// (`postgresql://...`). SQL stores create or migrate their schema.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    if url == "memory:" || url == "memory" {
+        return Ok(Arc::new(MemoryStore::new()));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        #[cfg(feature = "postgres")]
+        {
+            return Ok(Arc::new(PostgresStore::connect(url).await?));
+        }
+        #[cfg(not(feature = "postgres"))]
+        {
+            return Err(Error::config(
+                "postgres store requested but llm-tracking was built without feature `postgres`",
+            ));
+        }
+    }
+    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"));
+    let path = match path {
+        Some(p) => p,
+        None if url.ends_with(".db") || url.ends_with(".sqlite") || url.ends_with(".sqlite3") => url,
+        None => {
+            return Err(Error::config(format!(
+                "unsupported store url {:?}: expected memory:, sqlite:PATH or postgres://...",
+                redact_url(url)
+            )));
+        }
+    };
+    #[cfg(feature = "sqlite")]
+    {
+        Ok(Arc::new(SqliteStore::open(path).await?))
+    }
+    #[cfg(not(feature = "sqlite"))]
+    {
+        let _ = path;
+        Err(Error::config("sqlite store requested but llm-tracking was built without feature `sqlite`"))
+    }
+}
+
+/// A URL with its password replaced by `***`, for messages.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((cred, host)) = rest.split_once('@')
+    {
+        let user = cred.split_once(':').map_or(cred, |(u, _)| u);
+        return format!("{scheme}://{user}:***@{host}");
+    }
+    url.to_owned()
+}
+
+/// The in-Rust budget state shared by the memory and SQLite stores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BudgetRow {
+    pub budget: Budget,
+    pub spent: Usd,
+    pub reserved: Usd,
+    pub period_start: i64,
+}
+
+impl BudgetRow {
+    pub fn new(budget: Budget) -> Self {
+        Self { budget, spent: Usd::ZERO, reserved: Usd::ZERO, period_start: 0 }
+    }
+
+    /// Starts a new period when the current one ended.
+    pub fn roll(&mut self, starts: &PeriodStarts) -> bool {
+        let cur = starts.for_period(self.budget.period);
+        if self.period_start < cur {
+            self.period_start = cur;
+            self.spent = Usd::ZERO;
+            self.reserved = Usd::ZERO;
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn committed(&self) -> Usd {
+        self.spent + self.reserved
+    }
+
+    /// Whether `estimate` fits under the hard limit.
+    pub fn admits(&self, estimate: Usd) -> bool {
+        match self.budget.max_usd {
+            None => true,
+            Some(max) => self.committed() < max && self.committed() + estimate <= max,
+        }
+    }
+
+    pub fn refusal(&self, estimate: Usd) -> Refusal {
+        Refusal {
+            scope: self.budget.scope.clone(),
+            period: self.budget.period,
+            max_usd: self.budget.max_usd.unwrap_or_default(),
+            committed: self.committed(),
+            estimate,
+        }
+    }
+
+    pub fn settle(&mut self, reservation: &Reservation, actual: Usd, starts: &PeriodStarts) {
+        self.roll(starts);
+        if reservation.at.as_secs() >= self.period_start {
+            let r = self.reserved.amount() - reservation.estimate.amount();
+            self.reserved = Usd::new(r.max(rust_decimal::Decimal::ZERO));
+        }
+        self.spent += actual;
+    }
+
+    pub fn status(&self) -> BudgetStatus {
+        let start = Timestamp::from_secs(self.period_start);
+        BudgetStatus {
+            budget: self.budget.clone(),
+            spent: self.spent,
+            reserved: self.reserved,
+            period_start: start,
+            resets_at: self.budget.period.next_start(start),
+        }
+    }
+}
+
+/// Reserves on rows in memory: all or nothing.
+pub(crate) fn reserve_rows<'a>(
+    rows: impl IntoIterator<Item = &'a mut BudgetRow>,
+    estimate: Usd,
+    starts: &PeriodStarts,
+    scopes: &[Scope],
+    now: Timestamp,
+) -> (ReserveOutcome, Vec<&'a mut BudgetRow>) {
+    let mut rows: Vec<&mut BudgetRow> = rows.into_iter().collect();
+    for r in rows.iter_mut() {
+        r.roll(starts);
+    }
+    if let Some(refusing) = rows.iter().find(|r| !r.admits(estimate)) {
+        return (ReserveOutcome::Refused(refusing.refusal(estimate)), rows);
+    }
+    for r in rows.iter_mut() {
+        r.reserved += estimate;
+    }
+    let budgeted = !rows.is_empty();
+    (ReserveOutcome::Reserved(Reservation::new(scopes.to_vec(), estimate, now, budgeted)), rows)
+}

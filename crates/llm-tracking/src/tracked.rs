@@ -1,0 +1,548 @@
+//! [`Tracked<P>`]: the decorator that prices, budgets and records every call of a provider.
+
+use std::collections::BTreeMap;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use async_trait::async_trait;
+use futures_core::Stream;
+use llm_core::{
+    ChatRequest, ChatResponse, ChatStream, Cost, Error, ErrorKind, Provider, ProviderId, StreamAssembler, StreamEvent,
+    Usd,
+};
+use serde_json::Value;
+use tracing::Instrument;
+
+use crate::budget::{Reservation, Scope, scopes_for};
+use crate::hooks::{CallStart, HookEvent, StreamChunk};
+use crate::record::{CallContent, CallRecord, CallStatus, new_id};
+use crate::time::Timestamp;
+use crate::tracker::{ReserveError, Tracker};
+
+/// Metadata keys [`Tracked`] reads from [`ChatRequest::metadata`] into record fields (and removes from the
+/// record's `metadata`): `user`, `team`, `project`, `end_user`, `trace_id`, `retry_attempts`,
+/// `repair_attempts`.
+pub const KNOWN_METADATA: [&str; 7] =
+    ["user", "team", "project", "end_user", "trace_id", "retry_attempts", "repair_attempts"];
+
+/// A provider whose calls are priced with the tracker's pricer (the cost is attached to every response as
+/// `response.cost`), checked against budgets before they are sent, settled after, and recorded (one
+/// [`CallRecord`] per call, to the hooks and the store). Streams are wrapped: the record is emitted when the
+/// stream ends, fails, or is dropped midway.
+///
+/// A call refused by a hard budget fails with [`ErrorKind::BudgetExceeded`] before anything is sent; with
+/// [`crate::FailMode::Closed`], a call whose budgets cannot be checked fails with
+/// `ErrorKind::Other("budget_unavailable")`.
+#[derive(Debug, Clone)]
+pub struct Tracked<P> {
+    inner: P,
+    tracker: Tracker,
+    key_fingerprint: Option<Arc<str>>,
+}
+
+impl<P: Provider> Tracked<P> {
+    /// Wraps `inner`, recording into `tracker`.
+    pub fn new(inner: P, tracker: Tracker) -> Self {
+        Self { inner, tracker, key_fingerprint: None }
+    }
+
+    /// Records calls as made with this API key: only its fingerprint is kept, and budgets on `key:FINGERPRINT`
+    /// apply.
+    #[must_use]
+    pub fn with_api_key(mut self, key: &llm_core::ApiKey) -> Self {
+        self.key_fingerprint = Some(key.fingerprint().into());
+        self
+    }
+
+    /// Records calls under this key fingerprint (as [`llm_core::ApiKey::fingerprint`] computes it).
+    #[must_use]
+    pub fn with_key_fingerprint(mut self, fingerprint: impl Into<String>) -> Self {
+        self.key_fingerprint = Some(fingerprint.into().into());
+        self
+    }
+
+    /// The wrapped provider.
+    pub fn inner(&self) -> &P {
+        &self.inner
+    }
+
+    /// The tracker.
+    pub fn tracker(&self) -> &Tracker {
+        &self.tracker
+    }
+
+    fn begin(&self, request: &ChatRequest, stream: bool) -> Call {
+        let meta = &request.metadata;
+        let text = |k: &str| -> Option<String> {
+            match meta.get(k)? {
+                Value::String(s) => Some(s.clone()),
+                Value::Null => None,
+                other => Some(other.to_string()),
+            }
+        };
+        let count = |k: &str| meta.get(k).and_then(Value::as_u64).map_or(0, |n| n.min(u64::from(u32::MAX)) as u32);
+        let user = text("user").or_else(|| request.user.clone());
+        let team = text("team");
+        let project = text("project");
+        let end_user = text("end_user").or_else(|| request.user.clone());
+        let id = new_id();
+        let trace_id = text("trace_id").unwrap_or_else(|| id.clone());
+        let scopes = scopes_for(
+            user.as_deref(),
+            team.as_deref(),
+            project.as_deref(),
+            self.key_fingerprint.as_deref(),
+            &request.tags,
+        );
+        let mut metadata = BTreeMap::new();
+        if !meta.is_empty() {
+            for (k, v) in meta {
+                if !KNOWN_METADATA.contains(&k.as_str()) {
+                    metadata.insert(k.clone(), redact_value(v));
+                }
+            }
+        }
+        let log_content = self.tracker.inner.log_content;
+        let call = Call {
+            id,
+            trace_id,
+            start: Timestamp::now(),
+            started: Instant::now(),
+            provider: self.inner.id().clone(),
+            requested_model: request.model.as_str().to_owned(),
+            stream,
+            user,
+            team,
+            project,
+            end_user,
+            tags: request.tags.clone(),
+            key_fingerprint: self.key_fingerprint.as_deref().map(str::to_owned),
+            metadata,
+            retry_attempts: count("retry_attempts"),
+            repair_attempts: count("repair_attempts"),
+            messages: log_content.then(|| request.messages.clone()),
+            scopes,
+            span: tracing::info_span!(
+                "gen_ai.chat",
+                otel.name = %format_args!("chat {}", request.model.as_str()),
+                gen_ai.operation.name = "chat",
+                gen_ai.system = %self.inner.id(),
+                gen_ai.request.model = %request.model.as_str(),
+                gen_ai.request.max_tokens = request.max_tokens,
+                gen_ai.response.model = tracing::field::Empty,
+                gen_ai.response.id = tracing::field::Empty,
+                gen_ai.usage.input_tokens = tracing::field::Empty,
+                gen_ai.usage.output_tokens = tracing::field::Empty,
+                gen_ai.usage.cost_usd = tracing::field::Empty,
+                gen_ai.usage.cost_status = tracing::field::Empty,
+                llm.call_id = tracing::field::Empty,
+                llm.stream = stream,
+                llm.latency_ms = tracing::field::Empty,
+                llm.status = tracing::field::Empty,
+                error.type = tracing::field::Empty,
+            ),
+        };
+        if !self.tracker.inner.hooks.is_empty() {
+            self.tracker.inner.hooks.send(&HookEvent::Before(Arc::new(CallStart {
+                id: call.id.clone(),
+                trace_id: call.trace_id.clone(),
+                provider: call.provider.as_str().to_owned(),
+                model: call.requested_model.clone(),
+                stream,
+                start_time: call.start,
+                request: log_content.then(|| request.clone()),
+            })));
+        }
+        call
+    }
+
+    /// Estimates and reserves; on refusal emits the failure record and returns the error to give the caller.
+    async fn reserve(&self, call: &mut Call, request: &ChatRequest) -> Result<(Option<Reservation>, Usd), Error> {
+        if !self.tracker.inner.budgets {
+            return Ok((None, Usd::ZERO));
+        }
+        let estimate = self.tracker.estimate(&call.provider, request);
+        match self.tracker.reserve(&call.scopes, estimate, call.start).await {
+            Ok(r) => Ok((r, estimate)),
+            Err(ReserveError::Refused(refusal)) => {
+                let err = Error::new(
+                    ErrorKind::BudgetExceeded,
+                    format!(
+                        "budget exceeded: {} {} limit ${}, committed ${}, this call's estimate ${}",
+                        refusal.scope, refusal.period, refusal.max_usd, refusal.committed, refusal.estimate
+                    ),
+                )
+                .with_provider(call.provider.clone())
+                .with_model(call.requested_model.as_str());
+                self.tracker.emit(call.failure_record(&err, None, Some(estimate), None));
+                Err(err)
+            }
+            Err(ReserveError::Unavailable(e)) => {
+                let err = Error::new(
+                    ErrorKind::Other("budget_unavailable".into()),
+                    format!("budget store unreachable and fail mode is closed: {e}"),
+                )
+                .with_provider(call.provider.clone())
+                .with_model(call.requested_model.as_str());
+                self.tracker.emit(call.failure_record(&err, None, Some(estimate), None));
+                Err(err)
+            }
+        }
+    }
+}
+
+/// Replaces key-looking text in metadata strings.
+fn redact_value(v: &Value) -> Value {
+    match v {
+        Value::String(s) => Value::String(llm_core::redact_secrets(s)),
+        Value::Array(a) => Value::Array(a.iter().map(redact_value).collect()),
+        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), redact_value(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+/// What a call knows from its start to its record.
+struct Call {
+    id: String,
+    trace_id: String,
+    start: Timestamp,
+    started: Instant,
+    provider: ProviderId,
+    requested_model: String,
+    stream: bool,
+    user: Option<String>,
+    team: Option<String>,
+    project: Option<String>,
+    end_user: Option<String>,
+    tags: Vec<String>,
+    key_fingerprint: Option<String>,
+    metadata: BTreeMap<String, Value>,
+    retry_attempts: u32,
+    repair_attempts: u32,
+    messages: Option<Vec<llm_core::Message>>,
+    scopes: Vec<Scope>,
+    span: tracing::Span,
+}
+
+impl Call {
+    /// The record's common part. Moves the call's strings into it: called once per call.
+    fn base_record(&mut self, status: CallStatus, first_token: Option<Timestamp>, reserved: Option<Usd>) -> CallRecord {
+        let elapsed = self.started.elapsed();
+        let micros = i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX);
+        let requested_model = std::mem::take(&mut self.requested_model);
+        CallRecord {
+            id: std::mem::take(&mut self.id),
+            trace_id: std::mem::take(&mut self.trace_id),
+            start_time: self.start,
+            first_token_time: first_token,
+            end_time: self.start.plus_micros(micros),
+            latency_ms: elapsed.as_secs_f64() * 1000.0,
+            provider: self.provider.as_str().to_owned(),
+            model: requested_model.clone(),
+            requested_model,
+            response_id: None,
+            stream: self.stream,
+            status,
+            error_kind: None,
+            error_message: None,
+            usage: llm_core::Usage::default(),
+            cost: None,
+            spend: Usd::ZERO,
+            reserved,
+            retry_attempts: self.retry_attempts,
+            repair_attempts: self.repair_attempts,
+            tags: std::mem::take(&mut self.tags),
+            user: self.user.take(),
+            team: self.team.take(),
+            project: self.project.take(),
+            end_user: self.end_user.take(),
+            api_key_fingerprint: self.key_fingerprint.take(),
+            metadata: std::mem::take(&mut self.metadata),
+            content: None,
+        }
+    }
+
+    fn success_record(
+        &mut self,
+        response: &ChatResponse,
+        cost: Cost,
+        status: CallStatus,
+        first_token: Option<Timestamp>,
+        reserved: Option<Usd>,
+    ) -> CallRecord {
+        let mut r = self.base_record(status, first_token, reserved);
+        if !response.model.is_empty() {
+            r.model = response.model.clone();
+        }
+        if !response.id.is_empty() {
+            r.response_id = Some(response.id.clone());
+        }
+        r.usage = response.usage.unwrap_or_default();
+        r.spend = cost.total().unwrap_or(Usd::ZERO);
+        r.cost = Some(cost);
+        if let Some(messages) = self.messages.take() {
+            r.content = Some(CallContent { messages, reply: Some(response.text()) });
+        }
+        self.record_span(&r);
+        r
+    }
+
+    fn failure_record(
+        &mut self,
+        err: &Error,
+        partial: Option<(&ChatResponse, Cost)>,
+        reserved: Option<Usd>,
+        first_token: Option<Timestamp>,
+    ) -> CallRecord {
+        let mut r = match partial {
+            Some((resp, cost)) => self.success_record(resp, cost, CallStatus::Failure, first_token, reserved),
+            None => self.base_record(CallStatus::Failure, first_token, reserved),
+        };
+        r.error_kind = Some(err.kind().as_str().to_owned());
+        r.error_message = Some(llm_core::redact_secrets(&err.to_string()));
+        if let Some(messages) = self.messages.take() {
+            r.content.get_or_insert(CallContent { messages, reply: None });
+        }
+        self.record_span(&r);
+        r
+    }
+
+    fn record_span(&self, r: &CallRecord) {
+        let s = &self.span;
+        if s.is_disabled() {
+            return;
+        }
+        s.record("llm.call_id", r.id.as_str());
+        s.record("gen_ai.response.model", r.model.as_str());
+        if let Some(id) = &r.response_id {
+            s.record("gen_ai.response.id", id.as_str());
+        }
+        s.record("gen_ai.usage.input_tokens", r.usage.prompt_tokens);
+        s.record("gen_ai.usage.output_tokens", r.usage.completion_tokens);
+        if let Some(c) = &r.cost {
+            s.record("gen_ai.usage.cost_status", c.status.as_str());
+            if let Some(t) = c.total() {
+                s.record("gen_ai.usage.cost_usd", tracing::field::display(t));
+            }
+        }
+        s.record("llm.latency_ms", r.latency_ms);
+        s.record("llm.status", r.status.as_str());
+        if let Some(k) = &r.error_kind {
+            s.record("error.type", k.as_str());
+        }
+    }
+}
+
+/// What a call reserved against budgets (nothing when no budget applied).
+fn reserved_of(reservation: Option<&Reservation>) -> Option<Usd> {
+    reservation.filter(|r| r.budgeted).map(|r| r.estimate)
+}
+
+/// The amount a call settles: its known cost, else what was reserved for it.
+fn settle_amount(cost: &Cost, estimate: Usd) -> Usd {
+    cost.total().unwrap_or(estimate)
+}
+
+#[async_trait]
+impl<P: Provider> Provider for Tracked<P> {
+    fn id(&self) -> &ProviderId {
+        self.inner.id()
+    }
+
+    async fn chat(&self, request: &ChatRequest) -> llm_core::Result<ChatResponse> {
+        let mut call = self.begin(request, false);
+        let (reservation, estimate) = self.reserve(&mut call, request).await?;
+        let result = self.inner.chat(request).instrument(call.span.clone()).await;
+        match result {
+            Ok(mut response) => {
+                let cost = match response.cost.clone() {
+                    Some(c) => c,
+                    None => self.tracker.inner.pricer.price(&call.provider, request, &response),
+                };
+                response.cost = Some(cost.clone());
+                let amount = settle_amount(&cost, estimate);
+                let record =
+                    call.success_record(&response, cost, CallStatus::Success, None, reserved_of(reservation.as_ref()));
+                self.tracker.settle_after_call(reservation, &call.scopes, amount).await;
+                self.tracker.emit(record);
+                Ok(response)
+            }
+            Err(err) => {
+                let reserved = reserved_of(reservation.as_ref());
+                if reservation.is_some() {
+                    self.tracker.settle_after_call(reservation, &call.scopes, Usd::ZERO).await;
+                }
+                self.tracker.emit(call.failure_record(&err, None, reserved, None));
+                Err(err)
+            }
+        }
+    }
+
+    async fn stream(&self, request: &ChatRequest) -> llm_core::Result<ChatStream> {
+        let mut call = self.begin(request, true);
+        let (reservation, estimate) = self.reserve(&mut call, request).await?;
+        match self.inner.stream(request).instrument(call.span.clone()).await {
+            Ok(inner) => {
+                let mut assembler = StreamAssembler::for_provider(call.provider.clone());
+                assembler.set_default_model(request.model.as_str());
+                Ok(Box::pin(TrackedStream {
+                    inner,
+                    assembler: Some(assembler),
+                    call,
+                    reservation,
+                    estimate,
+                    request: Arc::new(request.clone()),
+                    tracker: self.tracker.clone(),
+                    first_token: None,
+                    chunks: 0,
+                    done: false,
+                }))
+            }
+            Err(err) => {
+                let reserved = reserved_of(reservation.as_ref());
+                if reservation.is_some() {
+                    self.tracker.settle_after_call(reservation, &call.scopes, Usd::ZERO).await;
+                }
+                self.tracker.emit(call.failure_record(&err, None, reserved, None));
+                Err(err)
+            }
+        }
+    }
+}
+
+/// A stream that assembles what passes through it, and prices and records the call when it ends, fails or
+/// is dropped.
+struct TrackedStream {
+    inner: ChatStream,
+    assembler: Option<StreamAssembler>,
+    call: Call,
+    reservation: Option<Reservation>,
+    estimate: Usd,
+    request: Arc<ChatRequest>,
+    tracker: Tracker,
+    first_token: Option<Timestamp>,
+    chunks: u64,
+    done: bool,
+}
+
+impl TrackedStream {
+    fn finish(&mut self, outcome: Outcome) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        let Some(assembler) = self.assembler.take() else {
+            return;
+        };
+        let saw_anything = assembler.events() > 0;
+        let response = assembler.finish();
+        let pricer = &self.tracker.inner.pricer;
+        let cost = match &outcome {
+            Outcome::Ended => pricer.price(&self.call.provider, &self.request, &response),
+            _ => match response.usage {
+                Some(u) => pricer.price_usage(&self.call.provider, &response.model, &u),
+                None => pricer.price(&self.call.provider, &self.request, &response),
+            },
+        };
+        let reserved = reserved_of(self.reservation.as_ref());
+        // A cut-off stream without usage cost something we cannot see: settle the estimate.
+        let amount = match (&outcome, response.usage) {
+            (Outcome::Ended, _) | (_, Some(_)) => settle_amount(&cost, self.estimate),
+            _ => self.estimate,
+        };
+        let record = match outcome {
+            Outcome::Ended => {
+                self.call.success_record(&response, cost, CallStatus::Success, self.first_token, reserved)
+            }
+            Outcome::Failed(err) => {
+                let partial = saw_anything.then_some((&response, cost));
+                self.call.failure_record(&err, partial, reserved, self.first_token)
+            }
+            Outcome::Dropped => {
+                let mut r =
+                    self.call.success_record(&response, cost, CallStatus::Cancelled, self.first_token, reserved);
+                r.error_kind = Some("cancelled".into());
+                r.error_message = Some("the stream was dropped before its end".into());
+                self.call.record_span(&r);
+                r
+            }
+        };
+        self.tracker.settle_in_background(self.reservation.take(), std::mem::take(&mut self.call.scopes), amount);
+        self.tracker.emit(record);
+    }
+}
+
+enum Outcome {
+    Ended,
+    Failed(Error),
+    Dropped,
+}
+
+impl Stream for TrackedStream {
+    type Item = llm_core::Result<StreamEvent>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        let _entered = this.call.span.enter();
+        let polled = this.inner.as_mut().poll_next(cx);
+        drop(_entered);
+        match polled {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Ok(event))) => {
+                if this.first_token.is_none()
+                    && matches!(
+                        event,
+                        StreamEvent::TextDelta { .. }
+                            | StreamEvent::ToolCallDelta { .. }
+                            | StreamEvent::ReasoningDelta { .. }
+                    )
+                {
+                    this.first_token = Some(Timestamp::now());
+                }
+                let hooks = &this.tracker.inner.hooks;
+                if hooks.wants_chunks() {
+                    let content = this.tracker.inner.log_content
+                        || matches!(
+                            event,
+                            StreamEvent::Usage(_) | StreamEvent::Finish { .. } | StreamEvent::ProviderCost { .. }
+                        );
+                    hooks.send(&HookEvent::Chunk(Arc::new(StreamChunk {
+                        id: this.call.id.clone(),
+                        index: this.chunks,
+                        at: Timestamp::now(),
+                        event: content.then(|| event.clone()),
+                    })));
+                }
+                this.chunks += 1;
+                if let Some(a) = this.assembler.as_mut() {
+                    a.push(event.clone());
+                }
+                Poll::Ready(Some(Ok(event)))
+            }
+            Poll::Ready(Some(Err(err))) => {
+                let copy = Error::new(err.kind().clone(), err.message().to_owned());
+                let copy = match err.provider() {
+                    Some(p) => copy.with_provider(p.clone()),
+                    None => copy,
+                };
+                this.finish(Outcome::Failed(copy));
+                Poll::Ready(Some(Err(err)))
+            }
+            Poll::Ready(None) => {
+                this.finish(Outcome::Ended);
+                Poll::Ready(None)
+            }
+        }
+    }
+}
+
+impl Drop for TrackedStream {
+    fn drop(&mut self) {
+        self.finish(Outcome::Dropped);
+    }
+}

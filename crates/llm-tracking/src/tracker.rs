@@ -1,0 +1,621 @@
+//! The [`Tracker`] (shared engine: store, writer, hooks, pricer, budgets, alerts) and its builder.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use llm_core::{ChatRequest, ProviderId, Usd};
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+use crate::alert::{Alert, AlertKind, AlertSink};
+use crate::budget::{Budget, BudgetStatus, FailMode, Period, Refusal, Reservation, ReserveOutcome, Scope};
+use crate::error::{Error, ErrorKind, Result};
+use crate::hooks::{Hook, HookEvent, HookSet, HookStats};
+use crate::pricing::{CatalogPricer, Pricer, estimate_prompt_tokens};
+use crate::record::CallRecord;
+use crate::report::{Report, ReportQuery};
+use crate::store::{MemoryStore, Store};
+use crate::time::Timestamp;
+use crate::tracked::Tracked;
+use crate::writer::{Writer, WriterConfig, WriterMsg};
+
+/// Builds a [`Tracker`].
+#[must_use]
+pub struct TrackerBuilder {
+    store: Option<Arc<dyn Store>>,
+    pricer: Arc<dyn Pricer>,
+    hooks: Vec<Arc<dyn Hook>>,
+    alert_sinks: Vec<Arc<dyn AlertSink>>,
+    hook_queue: usize,
+    hook_timeout: Duration,
+    hook_interval: Duration,
+    writer: WriterConfig,
+    fail_mode: FailMode,
+    budgets: bool,
+    budget_timeout: Duration,
+    budget_cache: Duration,
+    default_max_tokens: u32,
+    log_content: bool,
+}
+
+impl Default for TrackerBuilder {
+    fn default() -> Self {
+        Self {
+            store: None,
+            pricer: Arc::new(CatalogPricer::new()),
+            hooks: Vec::new(),
+            alert_sinks: Vec::new(),
+            hook_queue: Tracker::DEFAULT_HOOK_QUEUE,
+            hook_timeout: Duration::from_secs(10),
+            hook_interval: Duration::from_millis(5),
+            writer: WriterConfig {
+                capacity: Tracker::DEFAULT_WRITE_BUFFER,
+                batch_size: 1000,
+                interval: Duration::from_millis(100),
+                max_backoff: Duration::from_secs(1),
+                shutdown_retry: Duration::from_secs(5),
+            },
+            fail_mode: FailMode::Open,
+            budgets: true,
+            budget_timeout: Duration::from_secs(2),
+            budget_cache: Duration::from_secs(1),
+            default_max_tokens: Tracker::DEFAULT_MAX_TOKENS,
+            log_content: false,
+        }
+    }
+}
+
+impl TrackerBuilder {
+    /// The store for records, rollups and budgets (default: a new [`MemoryStore`]).
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The pricer (default: [`CatalogPricer`], llm-cost's embedded catalog).
+    pub fn pricer(mut self, pricer: impl Pricer) -> Self {
+        self.pricer = Arc::new(pricer);
+        self
+    }
+
+    /// Adds a hook.
+    pub fn hook(mut self, hook: impl Hook) -> Self {
+        self.hooks.push(Arc::new(hook));
+        self
+    }
+
+    /// Adds a shared hook.
+    pub fn hook_arc(mut self, hook: Arc<dyn Hook>) -> Self {
+        self.hooks.push(hook);
+        self
+    }
+
+    /// Adds an alert sink.
+    pub fn alert_sink(mut self, sink: impl AlertSink) -> Self {
+        self.alert_sinks.push(Arc::new(sink));
+        self
+    }
+
+    /// Each hook's queue capacity (default [`Tracker::DEFAULT_HOOK_QUEUE`]); a full queue drops the newest event.
+    pub fn hook_queue(mut self, capacity: usize) -> Self {
+        self.hook_queue = capacity.max(1);
+        self
+    }
+
+    /// How long one hook call may run before it is abandoned (default 10 s).
+    pub fn hook_timeout(mut self, timeout: Duration) -> Self {
+        self.hook_timeout = timeout;
+        self
+    }
+
+    /// How often a hook's worker drains its queue (default 5 ms).
+    pub fn hook_interval(mut self, interval: Duration) -> Self {
+        self.hook_interval = interval.max(Duration::from_micros(100));
+        self
+    }
+
+    /// The writer's queue capacity (default [`Tracker::DEFAULT_WRITE_BUFFER`]): how many records survive a store
+    /// outage (plus one batch in hand); beyond it new records are dropped and counted.
+    pub fn write_buffer(mut self, capacity: usize) -> Self {
+        self.writer.capacity = capacity.max(1);
+        self
+    }
+
+    /// Records per store write (default 1,000).
+    pub fn batch_size(mut self, n: usize) -> Self {
+        self.writer.batch_size = n.max(1);
+        self
+    }
+
+    /// How often the writer drains its queue into the store (default 100 ms); a flush or the shutdown writes
+    /// at once, and a full batch is written at the next wake-up.
+    pub fn flush_interval(mut self, interval: Duration) -> Self {
+        self.writer.interval = interval;
+        self
+    }
+
+    /// How long [`Tracker::shutdown`] keeps retrying an unreachable store before giving up (default 5 s).
+    pub fn shutdown_retry(mut self, limit: Duration) -> Self {
+        self.writer.shutdown_retry = limit;
+        self
+    }
+
+    /// What a call does when the store cannot be reached to check its budgets (default [`FailMode::Open`]).
+    pub fn fail_mode(mut self, mode: FailMode) -> Self {
+        self.fail_mode = mode;
+        self
+    }
+
+    /// The longest a budget check may wait for the store (default 2 s); past it the store counts as
+    /// unreachable and the fail mode applies. A reservation that completes after its call gave up is released.
+    pub fn budget_timeout(mut self, timeout: Duration) -> Self {
+        self.budget_timeout = timeout;
+        self
+    }
+
+    /// How long a SQL store's answer "no budget applies to these scopes" is remembered (default 1 s; zero turns
+    /// the cache off). Calls without budgets then cost no store round trip; a budget created by another process
+    /// applies at most this much later (one set through [`Tracker::set_budget`] applies at once).
+    pub fn budget_cache(mut self, ttl: Duration) -> Self {
+        self.budget_cache = ttl;
+        self
+    }
+
+    /// Turns budget checks on or off (default on).
+    pub fn budgets(mut self, on: bool) -> Self {
+        self.budgets = on;
+        self
+    }
+
+    /// The output tokens a reservation assumes when a request sets no `max_tokens` (default
+    /// [`Tracker::DEFAULT_MAX_TOKENS`]).
+    pub fn default_max_tokens(mut self, n: u32) -> Self {
+        self.default_max_tokens = n;
+        self
+    }
+
+    /// Keeps prompts and replies in records and hook events (default off).
+    pub fn log_content(mut self, on: bool) -> Self {
+        self.log_content = on;
+        self
+    }
+
+    /// Starts the tracker's tasks. Must run inside a tokio runtime.
+    pub fn build(self) -> Result<Tracker> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::config("the tracker needs a tokio runtime: build it inside one"));
+        }
+        let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        let store_is_local = store.name() == "memory";
+        let (writer, writer_task) = Writer::start(store.clone(), self.writer);
+        let hooks = HookSet::start(self.hooks, self.hook_queue, self.hook_timeout, self.hook_interval);
+        Ok(Tracker {
+            inner: Arc::new(Inner {
+                store,
+                pricer: self.pricer,
+                hooks,
+                writer,
+                writer_task: Mutex::new(Some(writer_task)),
+                alert_sinks: self.alert_sinks,
+                alerted: Mutex::new(HashSet::new()),
+                fail_mode: self.fail_mode,
+                budgets: self.budgets,
+                budget_timeout: self.budget_timeout,
+                budget_cache: self.budget_cache,
+                unbudgeted: Mutex::new(HashMap::new()),
+                local_store: store_is_local,
+                default_max_tokens: self.default_max_tokens,
+                log_content: self.log_content,
+                counters: Counters::default(),
+            }),
+        })
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub emitted: AtomicU64,
+    pub refused: AtomicU64,
+    pub fail_open: AtomicU64,
+    pub fail_closed: AtomicU64,
+    pub settle_errors: AtomicU64,
+    pub pending_settles: AtomicU64,
+    pub alerts_sent: AtomicU64,
+    pub alert_errors: AtomicU64,
+}
+
+pub(crate) struct Inner {
+    pub store: Arc<dyn Store>,
+    pub pricer: Arc<dyn Pricer>,
+    pub hooks: HookSet,
+    writer: Writer,
+    writer_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    alert_sinks: Vec<Arc<dyn AlertSink>>,
+    alerted: Mutex<HashSet<(Scope, Period, Timestamp, AlertKind)>>,
+    pub fail_mode: FailMode,
+    pub budgets: bool,
+    budget_timeout: Duration,
+    budget_cache: Duration,
+    /// Scopes known to have no budget, until when.
+    unbudgeted: Mutex<HashMap<Scope, std::time::Instant>>,
+    /// The store answers in-process (no I/O): budget calls are awaited inline, without a timeout.
+    local_store: bool,
+    pub default_max_tokens: u32,
+    pub log_content: bool,
+    pub counters: Counters,
+}
+
+/// Counters of a tracker, for monitoring.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct TrackerStats {
+    /// Records emitted (one per logical call).
+    pub records_emitted: u64,
+    /// Records queued for the store.
+    pub records_queued: u64,
+    /// Records the store confirmed.
+    pub records_persisted: u64,
+    /// Records dropped because the writer's queue was full (or the store stayed down at shutdown).
+    pub records_dropped: u64,
+    /// Failed store writes (each retried).
+    pub write_errors: u64,
+    /// Calls refused by a hard limit.
+    pub budget_refusals: u64,
+    /// Calls let through unchecked because the store was unreachable ([`FailMode::Open`]).
+    pub budget_fail_open: u64,
+    /// Calls refused because the store was unreachable ([`FailMode::Closed`]).
+    pub budget_fail_closed: u64,
+    /// Settlements that failed (the store was unreachable after the call).
+    pub settle_errors: u64,
+    /// Alerts delivered.
+    pub alerts_sent: u64,
+    /// Alerts that failed to deliver.
+    pub alert_errors: u64,
+    /// Per-hook counters.
+    pub hooks: Vec<HookStats>,
+}
+
+/// The shared tracking engine: a store with a batched writer, hooks on their own workers, a pricer, budget
+/// checks and alerts. Cheap to clone; wrap providers with [`Tracker::wrap`].
+#[derive(Clone)]
+pub struct Tracker {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Tracker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tracker").field("store", &self.inner.store.name()).finish_non_exhaustive()
+    }
+}
+
+impl Tracker {
+    /// The default capacity of each hook's queue.
+    pub const DEFAULT_HOOK_QUEUE: usize = 10_000;
+    /// The default capacity of the writer's queue.
+    pub const DEFAULT_WRITE_BUFFER: usize = 100_000;
+    /// The default output tokens a reservation assumes when a request sets no `max_tokens`.
+    pub const DEFAULT_MAX_TOKENS: u32 = 1024;
+
+    /// A builder with the defaults.
+    pub fn builder() -> TrackerBuilder {
+        TrackerBuilder::default()
+    }
+
+    /// A tracker over an in-memory store with the defaults. Must run inside a tokio runtime.
+    pub fn in_memory() -> Result<Self> {
+        Self::builder().build()
+    }
+
+    /// Wraps a provider so that its calls are priced, budgeted and recorded here.
+    pub fn wrap<P: llm_core::Provider>(&self, provider: P) -> Tracked<P> {
+        Tracked::new(provider, self.clone())
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// The pricer.
+    pub fn pricer(&self) -> &Arc<dyn Pricer> {
+        &self.inner.pricer
+    }
+
+    /// Creates or replaces a budget.
+    pub async fn set_budget(&self, budget: &Budget) -> Result<()> {
+        self.inner.store.set_budget(budget).await?;
+        self.inner.unbudgeted.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        Ok(())
+    }
+
+    /// Every budget with its current spend.
+    pub async fn budgets(&self) -> Result<Vec<BudgetStatus>> {
+        self.inner.store.budgets(Timestamp::now()).await
+    }
+
+    /// A spend report from the store (call [`Tracker::flush`] first to include the latest records).
+    pub async fn report(&self, query: &ReportQuery) -> Result<Report> {
+        self.inner.store.report(query).await
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> TrackerStats {
+        let c = &self.inner.counters;
+        let w = &self.inner.writer.counters;
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        TrackerStats {
+            records_emitted: load(&c.emitted),
+            records_queued: load(&w.queued),
+            records_persisted: load(&w.persisted),
+            records_dropped: load(&w.dropped),
+            write_errors: load(&w.write_errors),
+            budget_refusals: load(&c.refused),
+            budget_fail_open: load(&c.fail_open),
+            budget_fail_closed: load(&c.fail_closed),
+            settle_errors: load(&c.settle_errors),
+            alerts_sent: load(&c.alerts_sent),
+            alert_errors: load(&c.alert_errors),
+            hooks: self.inner.hooks.stats(),
+        }
+    }
+
+    /// Emits a record: to the hooks and the store's writer. Never blocks.
+    pub fn emit(&self, record: CallRecord) {
+        let record = Arc::new(record);
+        self.inner.counters.emitted.fetch_add(1, Ordering::Relaxed);
+        if self.inner.hooks.is_empty() {
+            self.inner.writer.push(record);
+        } else {
+            self.inner.writer.push(record.clone());
+            self.inner.hooks.send(&HookEvent::Record(record));
+        }
+    }
+
+    /// Waits until every record emitted before this call is in the store and every pending settlement is done.
+    /// Returns the number of records persisted so far. Waits as long as the store is down.
+    pub async fn flush(&self) -> Result<u64> {
+        while self.inner.counters.pending_settles.load(Ordering::Acquire) > 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let (ack, done) = oneshot::channel();
+        self.inner
+            .writer
+            .tx
+            .send(WriterMsg::Flush(ack))
+            .await
+            .map_err(|_| Error::new(ErrorKind::Closed, "the writer stopped"))?;
+        self.inner.writer.wake.notify_one();
+        done.await.map_err(|_| Error::new(ErrorKind::Closed, "the writer stopped"))?;
+        Ok(self.stats().records_persisted)
+    }
+
+    /// Waits for the hooks to handle what is queued (at most `limit`).
+    pub async fn drain_hooks(&self, limit: Duration) {
+        self.inner.hooks.drain(limit).await;
+    }
+
+    /// Stops the tracker: persists every queued record (retrying an unreachable store for the configured
+    /// `shutdown_retry`), lets hooks finish what is queued (at most 5 s), then stops the tasks. Records emitted
+    /// afterwards are counted as dropped.
+    pub async fn shutdown(&self) -> Result<TrackerStats> {
+        while self.inner.counters.pending_settles.load(Ordering::Acquire) > 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let _ = self.inner.writer.tx.send(WriterMsg::Close).await;
+        self.inner.writer.wake.notify_one();
+        let task = self.inner.writer_task.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(t) = task {
+            let _ = t.await;
+        }
+        self.inner.hooks.shutdown(Duration::from_secs(5)).await;
+        Ok(self.stats())
+    }
+
+    // ----- internals used by Tracked -----
+
+    pub(crate) fn estimate(&self, provider: &ProviderId, request: &ChatRequest) -> Usd {
+        let Some(rates) = self.inner.pricer.rates(provider, request.model.as_str()) else {
+            return Usd::ZERO;
+        };
+        let out = u64::from(request.max_tokens.unwrap_or(self.inner.default_max_tokens))
+            * u64::from(request.n.unwrap_or(1).max(1));
+        rates.cost_of(estimate_prompt_tokens(request), out)
+    }
+
+    /// Reserves for a call. `Ok(None)`: budgets are off or the store was unreachable and the mode is open.
+    pub(crate) async fn reserve(
+        &self,
+        scopes: &[Scope],
+        estimate: Usd,
+        now: Timestamp,
+    ) -> std::result::Result<Option<Reservation>, ReserveError> {
+        if !self.inner.budgets {
+            return Ok(None);
+        }
+        if self.known_unbudgeted(scopes) {
+            return Ok(Some(Reservation::new(Vec::new(), Usd::ZERO, now, false)));
+        }
+        match self.reserve_bounded(scopes, estimate, now).await {
+            Ok(ReserveOutcome::Reserved(r)) => {
+                if !r.budgeted {
+                    self.remember_unbudgeted(scopes);
+                }
+                Ok(Some(r))
+            }
+            Ok(ReserveOutcome::Refused(refusal)) => {
+                self.inner.counters.refused.fetch_add(1, Ordering::Relaxed);
+                self.alert_refusal(&refusal, now);
+                Err(ReserveError::Refused(refusal))
+            }
+            Err(e) => match self.inner.fail_mode {
+                FailMode::Open => {
+                    self.inner.counters.fail_open.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(store = self.inner.store.name(), error = %e, "budget store unreachable; failing open");
+                    Ok(None)
+                }
+                FailMode::Closed => {
+                    self.inner.counters.fail_closed.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(store = self.inner.store.name(), error = %e, "budget store unreachable; failing closed");
+                    Err(ReserveError::Unavailable(e))
+                }
+            },
+        }
+    }
+
+    fn known_unbudgeted(&self, scopes: &[Scope]) -> bool {
+        if self.inner.local_store || self.inner.budget_cache.is_zero() {
+            return false;
+        }
+        let now = std::time::Instant::now();
+        let cache = self.inner.unbudgeted.lock().unwrap_or_else(PoisonError::into_inner);
+        scopes.iter().all(|s| cache.get(s).is_some_and(|until| *until > now))
+    }
+
+    fn remember_unbudgeted(&self, scopes: &[Scope]) {
+        if self.inner.local_store || self.inner.budget_cache.is_zero() {
+            return;
+        }
+        let until = std::time::Instant::now() + self.inner.budget_cache;
+        let mut cache = self.inner.unbudgeted.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.len() > 100_000 {
+            cache.clear();
+        }
+        for s in scopes {
+            cache.insert(s.clone(), until);
+        }
+    }
+
+    /// Reserves in the store, waiting at most the budget timeout; a reservation that completes later is
+    /// released on a background task.
+    async fn reserve_bounded(&self, scopes: &[Scope], estimate: Usd, now: Timestamp) -> Result<ReserveOutcome> {
+        if self.inner.local_store {
+            return self.inner.store.reserve(scopes, estimate, now).await;
+        }
+        let store = self.inner.store.clone();
+        let owned = scopes.to_vec();
+        let mut task = tokio::spawn(async move { store.reserve(&owned, estimate, now).await });
+        match tokio::time::timeout(self.inner.budget_timeout, &mut task).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(join)) => Err(Error::store(format!("budget check failed: {join}"))),
+            Err(_elapsed) => {
+                let this = self.clone();
+                self.inner.counters.pending_settles.fetch_add(1, Ordering::AcqRel);
+                tokio::spawn(async move {
+                    if let Ok(Ok(ReserveOutcome::Reserved(late))) = task.await {
+                        let scopes = late.scopes.clone();
+                        this.settle(Some(late), &scopes, Usd::ZERO).await;
+                    }
+                    this.inner.counters.pending_settles.fetch_sub(1, Ordering::AcqRel);
+                });
+                Err(Error::store(format!("budget check timed out after {} ms", self.inner.budget_timeout.as_millis())))
+            }
+        }
+    }
+
+    /// Settles after a call: inline for an in-process store, on a background task otherwise (so an
+    /// unreachable store never delays the response; [`Tracker::flush`] waits for it).
+    pub(crate) async fn settle_after_call(&self, reservation: Option<Reservation>, scopes: &[Scope], actual: Usd) {
+        if reservation.as_ref().is_some_and(|r| !r.budgeted) {
+            return;
+        }
+        if self.inner.local_store {
+            self.settle(reservation, scopes, actual).await;
+        } else {
+            self.settle_in_background(reservation, scopes.to_vec(), actual);
+        }
+    }
+
+    /// Settles a reservation (or, without one, adds the spend to the scopes' budgets), then raises alerts.
+    pub(crate) async fn settle(&self, reservation: Option<Reservation>, scopes: &[Scope], actual: Usd) {
+        if !self.inner.budgets {
+            return;
+        }
+        let now = Timestamp::now();
+        let res = reservation.unwrap_or_else(|| Reservation::new(scopes.to_vec(), Usd::ZERO, now, true));
+        match self.inner.store.settle(&res, actual, now).await {
+            Ok(statuses) => self.alert_statuses(&statuses),
+            Err(e) => {
+                self.inner.counters.settle_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(store = self.inner.store.name(), error = %e, "budget settlement failed");
+            }
+        }
+    }
+
+    /// Settles from a synchronous context (a stream's end or drop) on a background task.
+    pub(crate) fn settle_in_background(&self, reservation: Option<Reservation>, scopes: Vec<Scope>, actual: Usd) {
+        if !self.inner.budgets || reservation.as_ref().is_some_and(|r| !r.budgeted) {
+            return;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            self.inner.counters.settle_errors.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        self.inner.counters.pending_settles.fetch_add(1, Ordering::AcqRel);
+        let this = self.clone();
+        handle.spawn(async move {
+            this.settle(reservation, &scopes, actual).await;
+            this.inner.counters.pending_settles.fetch_sub(1, Ordering::AcqRel);
+        });
+    }
+
+    fn alert_statuses(&self, statuses: &[BudgetStatus]) {
+        if self.inner.alert_sinks.is_empty() {
+            return;
+        }
+        for s in statuses {
+            if s.soft_reached()
+                && let Some(a) = Alert::from_status(AlertKind::SoftLimit, s)
+            {
+                self.send_alert(a);
+            }
+            if s.hard_reached()
+                && let Some(a) = Alert::from_status(AlertKind::HardLimit, s)
+            {
+                self.send_alert(a);
+            }
+        }
+    }
+
+    fn alert_refusal(&self, r: &Refusal, now: Timestamp) {
+        if self.inner.alert_sinks.is_empty() {
+            return;
+        }
+        self.send_alert(Alert {
+            kind: AlertKind::HardLimit,
+            scope: r.scope.clone(),
+            period: r.period,
+            period_start: r.period.start_of(now),
+            spent: r.committed,
+            limit: r.max_usd,
+        });
+    }
+
+    fn send_alert(&self, alert: Alert) {
+        let fresh = self.inner.alerted.lock().unwrap_or_else(PoisonError::into_inner).insert(alert.dedupe_key());
+        if !fresh {
+            return;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let this = self.clone();
+        handle.spawn(async move {
+            for sink in &this.inner.alert_sinks {
+                match sink.send(&alert).await {
+                    Ok(()) => this.inner.counters.alerts_sent.fetch_add(1, Ordering::Relaxed),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "budget alert failed");
+                        this.inner.counters.alert_errors.fetch_add(1, Ordering::Relaxed)
+                    }
+                };
+            }
+        });
+    }
+}
+
+pub(crate) enum ReserveError {
+    Refused(Refusal),
+    Unavailable(Error),
+}

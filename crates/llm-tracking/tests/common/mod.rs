@@ -1,0 +1,234 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code, missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use llm_core::{ChatRequest, ChatResponse, ChatStream, Message, Provider, ProviderId, Usd};
+use llm_tracking::{
+    Budget, BudgetStatus, CallRecord, CallStart, FixedPricer, Hook, HookError, Period, Reservation, ReserveOutcome,
+    RollupRow, Scope, Store, StreamChunk, Timestamp,
+};
+
+pub fn usd(s: &str) -> Usd {
+    s.parse().unwrap()
+}
+
+/// gpt-4o at $1 per million input tokens and $2 per million output tokens.
+pub fn pricer() -> FixedPricer {
+    FixedPricer::new().with_model("gpt-4o", usd("0.000001"), usd("0.000002"))
+}
+
+/// "Hello there": the mock counts 10 prompt tokens and replies "You said: Hello there" (7 tokens).
+pub fn request() -> ChatRequest {
+    ChatRequest::new("mock/gpt-4o", vec![Message::user("Hello there")]).with_max_tokens(50)
+}
+
+/// A provider that waits before delegating, so concurrent calls overlap.
+pub struct Slow<P> {
+    pub inner: P,
+    pub delay: Duration,
+}
+
+#[async_trait]
+impl<P: Provider> Provider for Slow<P> {
+    fn id(&self) -> &ProviderId {
+        self.inner.id()
+    }
+    async fn chat(&self, request: &ChatRequest) -> llm_core::Result<ChatResponse> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.chat(request).await
+    }
+    async fn stream(&self, request: &ChatRequest) -> llm_core::Result<ChatStream> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.stream(request).await
+    }
+}
+
+/// A hook that keeps everything it sees.
+#[derive(Default)]
+pub struct Capture {
+    pub starts: Mutex<Vec<CallStart>>,
+    pub records: Mutex<Vec<CallRecord>>,
+    pub chunks: AtomicU64,
+    pub chunk_events: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl Hook for Capture {
+    fn name(&self) -> &str {
+        "capture"
+    }
+    async fn before_call(&self, call: &CallStart) -> Result<(), HookError> {
+        self.starts.lock().unwrap().push(call.clone());
+        Ok(())
+    }
+    async fn on_success(&self, record: &CallRecord) -> Result<(), HookError> {
+        self.records.lock().unwrap().push(record.clone());
+        Ok(())
+    }
+    async fn on_failure(&self, record: &CallRecord) -> Result<(), HookError> {
+        self.records.lock().unwrap().push(record.clone());
+        Ok(())
+    }
+    async fn on_stream_chunk(&self, chunk: &StreamChunk) -> Result<(), HookError> {
+        self.chunks.fetch_add(1, Ordering::Relaxed);
+        self.chunk_events.lock().unwrap().push(format!("{:?}", chunk.event));
+        Ok(())
+    }
+    fn wants_stream_chunks(&self) -> bool {
+        true
+    }
+}
+
+/// A store that can be switched off: every method fails while it is down.
+pub struct Flaky {
+    pub inner: Arc<dyn Store>,
+    pub down: AtomicBool,
+}
+
+impl Flaky {
+    pub fn new(inner: Arc<dyn Store>) -> Arc<Self> {
+        Arc::new(Self { inner, down: AtomicBool::new(false) })
+    }
+    fn check(&self) -> llm_tracking::Result<()> {
+        if self.down.load(Ordering::SeqCst) { Err(llm_tracking::Error::store("store is down")) } else { Ok(()) }
+    }
+}
+
+#[async_trait]
+impl Store for Flaky {
+    fn name(&self) -> &'static str {
+        "flaky"
+    }
+    async fn append(&self, records: &[Arc<CallRecord>]) -> llm_tracking::Result<u64> {
+        self.check()?;
+        self.inner.append(records).await
+    }
+    async fn set_budget(&self, budget: &Budget) -> llm_tracking::Result<()> {
+        self.check()?;
+        self.inner.set_budget(budget).await
+    }
+    async fn remove_budget(&self, scope: &Scope, period: Period) -> llm_tracking::Result<bool> {
+        self.check()?;
+        self.inner.remove_budget(scope, period).await
+    }
+    async fn budgets(&self, now: Timestamp) -> llm_tracking::Result<Vec<BudgetStatus>> {
+        self.check()?;
+        self.inner.budgets(now).await
+    }
+    async fn reserve(&self, scopes: &[Scope], estimate: Usd, now: Timestamp) -> llm_tracking::Result<ReserveOutcome> {
+        self.check()?;
+        self.inner.reserve(scopes, estimate, now).await
+    }
+    async fn settle(
+        &self,
+        reservation: &Reservation,
+        actual: Usd,
+        now: Timestamp,
+    ) -> llm_tracking::Result<Vec<BudgetStatus>> {
+        self.check()?;
+        self.inner.settle(reservation, actual, now).await
+    }
+    async fn rollups(
+        &self,
+        dim: &str,
+        from: Option<llm_tracking::Day>,
+        to: Option<llm_tracking::Day>,
+    ) -> llm_tracking::Result<Vec<RollupRow>> {
+        self.check()?;
+        self.inner.rollups(dim, from, to).await
+    }
+    async fn records(
+        &self,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        limit: usize,
+    ) -> llm_tracking::Result<Vec<CallRecord>> {
+        self.check()?;
+        self.inner.records(from, to, limit).await
+    }
+    async fn count_records(&self) -> llm_tracking::Result<u64> {
+        self.check()?;
+        self.inner.count_records().await
+    }
+}
+
+/// Redactions for record snapshots.
+#[macro_export]
+macro_rules! assert_record_snapshot {
+    ($name:expr, $value:expr) => {
+        insta::assert_json_snapshot!($name, $value, {
+            ".id" => "[id]",
+            ".trace_id" => "[id]",
+            ".start_time" => "[time]",
+            ".end_time" => "[time]",
+            ".first_token_time" => "[time]",
+            ".latency_ms" => "[latency]",
+        })
+    };
+}
+
+/// A TCP proxy in front of a server that can be switched off (closing every connection and refusing new
+/// ones) and on again: a database that goes down and comes back.
+pub struct Proxy {
+    pub addr: std::net::SocketAddr,
+    up: Arc<AtomicBool>,
+    conns: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    pub async fn start(target: String) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let up = Arc::new(AtomicBool::new(true));
+        let conns: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let (up2, conns2) = (up.clone(), conns.clone());
+        let accept = tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else { return };
+                if !up2.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let target = target.clone();
+                conns2.lock().unwrap().push(tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                }));
+            }
+        });
+        Self { addr, up, conns, accept }
+    }
+
+    pub fn set_up(&self, up: bool) {
+        self.up.store(up, Ordering::SeqCst);
+        if !up {
+            for c in self.conns.lock().unwrap().drain(..) {
+                c.abort();
+            }
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.set_up(false);
+    }
+}
+
+/// `url` with its `host:port` replaced by `addr`.
+pub fn via(url: &str, addr: std::net::SocketAddr) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (cred, hostpath) = match rest.split_once('@') {
+        Some((c, h)) => (format!("{c}@"), h),
+        None => (String::new(), rest),
+    };
+    let path = hostpath.find('/').map_or("", |i| &hostpath[i..]);
+    format!("{scheme}://{cred}{addr}{path}")
+}

@@ -1,0 +1,137 @@
+//! The dashboard: its JSON API, and the page rendered by a real headless browser (Debian's `chromium`).
+#![cfg(feature = "dashboard")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use common::*;
+use llm_core::mock::MockProvider;
+use llm_core::{ApiKey, Provider};
+use llm_tracking::dashboard::spawn_dashboard;
+use llm_tracking::{Budget, MemoryStore, Period, Scope, Store, Tracker};
+use serde_json::json;
+
+async fn populated() -> Arc<dyn Store> {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let tracker = Tracker::builder().pricer(pricer()).store(store.clone()).build().unwrap();
+    tracker.set_budget(&Budget::new(Scope::User("alice".into()), Period::Daily).with_max(usd("1"))).await.unwrap();
+    tracker
+        .set_budget(&Budget::new(Scope::Team("core".into()), Period::Monthly).with_soft(usd("0.00002")))
+        .await
+        .unwrap();
+    let key = ApiKey::new("sk-dashboard-test-key-0123456789");
+    let openai = tracker.wrap(MockProvider::new().with_id("openai")).with_api_key(&key);
+    for i in 0..3 {
+        let req = request().with_user("alice").with_tag("batch").with_metadata("team", json!("core"));
+        openai.chat(&req.with_tag(format!("run{i}"))).await.unwrap();
+    }
+    openai.chat(&request().with_user("bob").with_model("mock/gpt-4o-mini")).await.unwrap();
+    tracker.shutdown().await.unwrap();
+    store
+}
+
+async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut sock = tokio::net::TcpStream::connect(addr).await.unwrap();
+    sock.write_all(format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    sock.read_to_end(&mut buf).await.unwrap();
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let status = text[9..12].parse().unwrap();
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+fn dechunk(body: &str) -> String {
+    // axum answers JSON with a content-length; HTML too. Keep the body as is when it is not chunked.
+    body.to_owned()
+}
+
+#[tokio::test]
+async fn json_api_answers() {
+    let store = populated().await;
+    let (addr, task) = spawn_dashboard(store, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let (status, body) = http_get(addr, "/api/summary?days=7").await;
+    assert_eq!(status, 200, "{body}");
+    let s: serde_json::Value = serde_json::from_str(&dechunk(&body)).unwrap();
+    assert_eq!(s["total"]["calls"], 4);
+    assert_eq!(s["total"]["spend"], "0.000072", "gpt-4o-mini is not in the test pricer: unpriced");
+    assert_eq!(s["total"]["unpriced_calls"], 1);
+    assert_eq!(s["users"][0]["key"], "alice");
+    assert_eq!(s["users"][0]["spend"], "0.000072");
+    assert_eq!(s["budgets"].as_array().unwrap().len(), 2);
+    let (status, body) = http_get(addr, "/api/report?group_by=tag").await;
+    assert_eq!(status, 200);
+    let r: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(r["rows"][0]["key"], "batch");
+    let (status, body) = http_get(addr, "/api/report?group_by=colour").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("invalid group"));
+    let (status, body) = http_get(addr, "/").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("<title>llm spend</title>"));
+    task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_renders_in_headless_chromium() {
+    let browser = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| std::process::Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()));
+    let Some(browser) = browser else {
+        if std::env::var("LLM_SKIP_BROWSER_TESTS").as_deref() == Ok("1") {
+            println!("skipped: no chromium and LLM_SKIP_BROWSER_TESTS=1");
+            return;
+        }
+        panic!(
+            "the dashboard test needs a headless browser: install Debian's `chromium` (apt-get install -y chromium) or set LLM_SKIP_BROWSER_TESTS=1"
+        );
+    };
+    let store = populated().await;
+    let (addr, task) = spawn_dashboard(store, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let url = format!("http://{addr}/?days=7");
+    let profile = tempfile::tempdir().unwrap();
+    let dom = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--no-first-run",
+                "--virtual-time-budget=10000",
+                &format!("--user-data-dir={}", profile.path().display()),
+                "--dump-dom",
+                &url,
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    task.abort();
+    let html = String::from_utf8_lossy(&dom.stdout).to_string();
+    assert!(dom.status.success(), "chromium failed: {}", String::from_utf8_lossy(&dom.stderr));
+    assert!(html.contains("data-state=\"ready\""), "the page's script did not finish: {html}");
+    for want in [
+        "id=\"total-spend\">$0.000072<",
+        "id=\"total-calls\">4<",
+        "<tr data-key=\"alice\"><td>alice</td><td class=\"n\">3</td>",
+        "$0.000072",
+        "<tr data-key=\"bob\">",
+        "<tr data-key=\"batch\">",
+        "<tr data-key=\"gpt-4o-mini\">",
+        "<tr data-scope=\"user:alice\"><td>user:alice</td><td>daily</td><td class=\"n spent\">$0.000072</td>",
+        "<tr data-scope=\"team:core\">",
+        "data-model=\"gpt-4o\"",
+        "<svg",
+    ] {
+        assert!(html.contains(want), "missing {want:?} in the rendered page:\n{html}");
+    }
+    assert!(!html.contains("sk-dashboard-test-key"), "the key must never reach the page");
+}

@@ -1,0 +1,308 @@
+//! The same behaviour from every store: the in-memory one, SQLite and PostgreSQL (when `LLM_TEST_PG_URL` is set).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use llm_core::{Cost, CostBreakdown, CostStatus, Usage};
+use llm_tracking::{
+    Budget, CallRecord, Day, GroupBy, MemoryStore, Period, ReportQuery, ReserveOutcome, Scope, Store, Timestamp,
+};
+
+fn record(
+    at: &str,
+    model: &str,
+    user: Option<&str>,
+    tags: &[&str],
+    prompt: u64,
+    completion: u64,
+    spend: &str,
+) -> CallRecord {
+    let mut b = CostBreakdown::default();
+    b.input = usd(spend);
+    let mut r = CallRecord::new("openai", model, at.parse().unwrap())
+        .with_usage(Usage::new(prompt, completion))
+        .with_cost(Cost::new(CostStatus::Priced, b).with_catalog(model, "test"));
+    if let Some(u) = user {
+        r = r.with_user(u);
+    }
+    for t in tags {
+        r = r.with_tag(*t);
+    }
+    r
+}
+
+fn fixture() -> Vec<Arc<CallRecord>> {
+    let mut unpriced = record("2026-11-02T08:00:00Z", "mystery-1", None, &[], 5, 5, "0");
+    unpriced.cost = Some(Cost::unknown(CostStatus::UnknownModel));
+    let failed = record("2026-11-02T09:00:00Z", "gpt-4o", Some("bob"), &["batch"], 0, 0, "0")
+        .with_failure("rate_limited", "slow down");
+    vec![
+        record("2026-11-01T10:00:00Z", "gpt-4o", Some("alice"), &["batch", "eval"], 1000, 200, "0.0045"),
+        record("2026-11-01T23:59:59.999999Z", "gpt-4o-mini", Some("alice"), &["eval"], 2000, 100, "0.00036"),
+        record("2026-11-02T00:00:00Z", "gpt-4o", Some("bob"), &[], 10, 10, "0.000125").with_team("core"),
+        unpriced,
+        failed,
+    ]
+    .into_iter()
+    .map(Arc::new)
+    .collect()
+}
+
+async fn conformance(store: &dyn Store, label: &str) {
+    let records = fixture();
+    assert_eq!(store.append(&records).await.unwrap(), 5, "{label}");
+    assert_eq!(store.append(&records[..2]).await.unwrap(), 0, "{label}: appending again is a no-op");
+    assert_eq!(store.count_records().await.unwrap(), 5, "{label}");
+
+    // The log round-trips records exactly, oldest first, and filters by time.
+    let back = store.records(None, None, 100).await.unwrap();
+    let mut want: Vec<CallRecord> = records.iter().map(|r| r.as_ref().clone()).collect();
+    want.sort_by_key(|r| r.start_time);
+    assert_eq!(back, want, "{label}");
+    let day2 = store.records(Some("2026-11-02".parse().unwrap()), None, 100).await.unwrap();
+    assert_eq!(day2.len(), 3, "{label}");
+    assert_eq!(store.records(None, None, 2).await.unwrap().len(), 2, "{label}");
+
+    // Reports from the rollups.
+    for (name, q) in [
+        ("by_model", ReportQuery::new(GroupBy::Model)),
+        ("by_user", ReportQuery::new(GroupBy::User)),
+        ("by_tag", ReportQuery::new(GroupBy::Tag)),
+        ("by_day", ReportQuery::new(GroupBy::Day)),
+        ("by_model_daily", ReportQuery::new(GroupBy::Model).by_day(true)),
+        (
+            "day2_by_team",
+            ReportQuery::new(GroupBy::Team).from("2026-11-02".parse().unwrap()).to("2026-11-02".parse().unwrap()),
+        ),
+    ] {
+        let report = store.report(&q).await.unwrap();
+        insta::assert_json_snapshot!(format!("report_{name}"), report);
+    }
+    let rollups = store.rollups("provider", None, None).await.unwrap();
+    insta::assert_json_snapshot!("rollups_provider", rollups);
+    let table = store.report(&ReportQuery::new(GroupBy::Model)).await.unwrap().to_table();
+    insta::assert_snapshot!("report_table_by_model", table);
+
+    // Budgets: set, reserve, refuse, settle, list, remove.
+    let now: Timestamp = "2026-11-02T12:00:00Z".parse().unwrap();
+    store
+        .set_budget(&Budget::new(Scope::User("alice".into()), Period::Monthly).with_max(usd("1")).with_soft(usd("0.5")))
+        .await
+        .unwrap();
+    store.set_budget(&Budget::new(Scope::Global, Period::Total).with_soft(usd("100"))).await.unwrap();
+    let scopes = vec![Scope::Global, Scope::User("alice".into())];
+    let ReserveOutcome::Reserved(r1) = store.reserve(&scopes, usd("0.6"), now).await.unwrap() else {
+        panic!("{label}")
+    };
+    match store.reserve(&scopes, usd("0.6"), now).await.unwrap() {
+        ReserveOutcome::Refused(refusal) => {
+            assert_eq!(refusal.scope, Scope::User("alice".into()), "{label}");
+            assert_eq!(refusal.committed, usd("0.6"), "{label}");
+        }
+        other => panic!("{label}: {other:?}"),
+    }
+    let after = store.settle(&r1, usd("0.55"), now).await.unwrap();
+    assert_eq!(after.len(), 2, "{label}");
+    let alice = after.iter().find(|s| s.budget.scope == Scope::User("alice".into())).unwrap();
+    assert_eq!((alice.spent, alice.reserved), (usd("0.55"), usd("0")), "{label}");
+    assert!(alice.soft_reached() && !alice.hard_reached(), "{label}");
+    // Refused reservations left nothing behind; a different user is not limited by alice's budget.
+    assert!(matches!(
+        store.reserve(&[Scope::Global, Scope::User("bob".into())], usd("5"), now).await.unwrap(),
+        ReserveOutcome::Reserved(_)
+    ));
+    let listed = store.budgets(now).await.unwrap();
+    insta::assert_json_snapshot!("budgets", listed);
+    // Next month alice's budget starts over.
+    let next: Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();
+    let listed = store.budgets(next).await.unwrap();
+    let alice = listed.iter().find(|s| s.budget.period == Period::Monthly).unwrap();
+    assert_eq!((alice.spent, alice.reserved), (usd("0"), usd("0")), "{label}");
+    assert_eq!(alice.period_start.day(), "2026-12-01".parse::<Day>().unwrap());
+    // Setting limits again keeps the spend.
+    store.set_budget(&Budget::new(Scope::User("alice".into()), Period::Monthly).with_max(usd("2"))).await.unwrap();
+    let alice = store.budgets(now).await.unwrap().into_iter().find(|s| s.budget.period == Period::Monthly).unwrap();
+    assert_eq!(
+        (alice.spent, alice.budget.max_usd, alice.budget.soft_usd),
+        (usd("0.55"), Some(usd("2")), None),
+        "{label}"
+    );
+    assert!(store.remove_budget(&Scope::User("alice".into()), Period::Monthly).await.unwrap());
+    assert!(!store.remove_budget(&Scope::User("alice".into()), Period::Monthly).await.unwrap());
+    assert_eq!(store.budgets(now).await.unwrap().len(), 1, "{label}");
+}
+
+#[tokio::test]
+async fn memory_store_conformance() {
+    conformance(&MemoryStore::new(), "memory").await;
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn sqlite_store_conformance() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spend.db");
+    let store = llm_tracking::store::SqliteStore::open(&path).await.unwrap();
+    conformance(&store, "sqlite").await;
+    store.close().await;
+    // Reopening finds everything (and does not migrate twice).
+    let again = llm_tracking::open(&format!("sqlite:{}", path.display())).await.unwrap();
+    assert_eq!(again.count_records().await.unwrap(), 5);
+    assert_eq!(again.report(&ReportQuery::new(GroupBy::Day)).await.unwrap().total.calls, 5);
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn postgres_store_conformance() {
+    let Some(pg) = pg::TestDb::new().await else { return };
+    conformance(&pg.store, "postgres").await;
+    pg.drop().await;
+}
+
+#[tokio::test]
+async fn open_rejects_bad_urls() {
+    let err = llm_tracking::open("mysql://u:secret@h/db").await.err().unwrap();
+    assert_eq!(err.kind(), &llm_tracking::ErrorKind::Config);
+    assert!(!err.to_string().contains("secret"), "{err}");
+    assert_eq!(llm_tracking::open("memory:").await.unwrap().name(), "memory");
+}
+
+#[cfg(feature = "postgres")]
+mod pg {
+    use llm_tracking::store::PostgresStore;
+
+    /// A PostgreSQL store in a fresh schema, dropped at the end.
+    pub struct TestDb {
+        pub store: PostgresStore,
+        pub schema: String,
+    }
+
+    impl TestDb {
+        pub async fn new() -> Option<Self> {
+            let Ok(url) = std::env::var("LLM_TEST_PG_URL") else {
+                println!("skipped: LLM_TEST_PG_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/test)");
+                return None;
+            };
+            let schema = format!("llmtrk_{}", &llm_tracking::new_id()[..16]);
+            let store = PostgresStore::connect_with(&url, Some(&schema), 8).await.unwrap();
+            Some(Self { store, schema })
+        }
+
+        pub async fn drop(self) {
+            sqlx_drop(&self.store, &self.schema).await;
+        }
+    }
+
+    async fn sqlx_drop(store: &PostgresStore, _schema: &str) {
+        store.drop_schema().await.unwrap();
+        store.close().await;
+    }
+}
+
+/// PostgreSQL goes down mid-run (a proxy closes every connection and refuses new ones) and comes back: calls
+/// follow the fail mode, and every record is written once it is back.
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_outage_follows_fail_mode_and_loses_nothing() {
+    use llm_core::mock::MockProvider;
+    use llm_core::{ErrorKind, Provider};
+    use llm_tracking::{FailMode, Tracker};
+    use std::time::Duration;
+
+    let Some(pg) = pg::TestDb::new().await else { return };
+    let url = std::env::var("LLM_TEST_PG_URL").unwrap();
+    let (_, hostpath) = url.split_once('@').unwrap_or(("", url.split_once("://").unwrap().1));
+    let target = hostpath.split('/').next().unwrap().to_owned();
+    let proxy = Proxy::start(target).await;
+    let store =
+        llm_tracking::store::PostgresStore::connect_with(&via(&url, proxy.addr), Some(&pg.schema), 4).await.unwrap();
+    let store: Arc<dyn Store> = Arc::new(store);
+    store.set_budget(&Budget::new(Scope::Global, Period::Total).with_max(usd("100"))).await.unwrap();
+    let mut total = 0u64;
+    for mode in [FailMode::Open, FailMode::Closed] {
+        let tracker = Tracker::builder()
+            .pricer(pricer())
+            .store(store.clone())
+            .fail_mode(mode)
+            .budget_timeout(Duration::from_millis(300))
+            .flush_interval(Duration::from_millis(5))
+            .build()
+            .unwrap();
+        let client = tracker.wrap(MockProvider::new());
+        for _ in 0..5 {
+            client.chat(&request()).await.unwrap();
+        }
+        tracker.flush().await.unwrap();
+        proxy.set_up(false);
+        for _ in 0..5 {
+            let started = std::time::Instant::now();
+            let outcome = client.chat(&request()).await;
+            assert!(
+                started.elapsed() < Duration::from_secs(2),
+                "a call waited for the dead store: {:?}",
+                started.elapsed()
+            );
+            match mode {
+                FailMode::Open => assert!(outcome.is_ok()),
+                _ => assert_eq!(outcome.unwrap_err().kind(), &ErrorKind::Other("budget_unavailable".into())),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        proxy.set_up(true);
+        let persisted = tokio::time::timeout(Duration::from_secs(30), tracker.flush()).await.unwrap().unwrap();
+        assert_eq!(persisted, 10, "{:?}", tracker.stats());
+        assert!(tracker.stats().write_errors > 0, "the writer saw the outage");
+        total += 10;
+        assert_eq!(store.count_records().await.unwrap(), total);
+        tracker.shutdown().await.unwrap();
+    }
+    drop(proxy);
+    pg.drop().await;
+}
+
+/// The same outage on SQLite, simulated by a store wrapper that fails every call while "down".
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn sqlite_outage_follows_fail_mode_and_loses_nothing() {
+    use llm_core::mock::MockProvider;
+    use llm_core::{ErrorKind, Provider};
+    use llm_tracking::{FailMode, Tracker};
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite: Arc<dyn Store> =
+        Arc::new(llm_tracking::store::SqliteStore::open(dir.path().join("s.db")).await.unwrap());
+    let flaky = Flaky::new(sqlite.clone());
+    flaky.set_budget(&Budget::new(Scope::Global, Period::Total).with_max(usd("100"))).await.unwrap();
+    let mut total = 0;
+    for mode in [FailMode::Open, FailMode::Closed] {
+        let tracker = Tracker::builder()
+            .pricer(pricer())
+            .store(flaky.clone())
+            .fail_mode(mode)
+            .flush_interval(Duration::from_millis(5))
+            .build()
+            .unwrap();
+        let client = tracker.wrap(MockProvider::new());
+        client.chat(&request()).await.unwrap();
+        tracker.flush().await.unwrap();
+        flaky.down.store(true, Ordering::SeqCst);
+        for _ in 0..20 {
+            let outcome = client.chat(&request()).await;
+            match mode {
+                FailMode::Open => assert!(outcome.is_ok()),
+                _ => assert_eq!(outcome.unwrap_err().kind(), &ErrorKind::Other("budget_unavailable".into())),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        flaky.down.store(false, Ordering::SeqCst);
+        assert_eq!(tracker.flush().await.unwrap(), 21);
+        total += 21;
+        assert_eq!(sqlite.count_records().await.unwrap(), total);
+        tracker.shutdown().await.unwrap();
+    }
+}

@@ -1,0 +1,209 @@
+//! The whole stack per call: `llm::Client` with pricing and SQLite tracking on, against the fake upstream on
+//! 127.0.0.1, beside a raw reqwest + serde_json call to the same server in the same run. Also streaming:
+//! time to first token and total.
+//!
+//! `cargo bench -p llm --bench whole_stack`. Compare `chat::client_tracked_sqlite` with `chat::raw_reqwest`,
+//! `stream_first_token::*` and `stream_total::*` likewise. The tracked client writes every record into a SQLite
+//! file in a temporary directory (batched by the tracker's writer, as in production).
+
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a broken benchmark setup should stop loudly"
+)]
+
+use std::sync::LazyLock;
+
+use futures_util::StreamExt;
+use llm::Client;
+use llm::core::{ApiKey, ChatRequest, Message, StreamEvent};
+use llm::providers::RetryPolicy;
+use llm::tracking::{CatalogPricer, Tracker};
+use llm_fake_upstream::{FakeUpstream, wire};
+
+struct Setup {
+    rt: tokio::runtime::Runtime,
+    chat: FakeUpstream,
+    stream: FakeUpstream,
+    raw: reqwest::Client,
+    plain: Client,
+    tracked: Client,
+    tracked_stream: Client,
+    _dir: std::path::PathBuf,
+}
+
+const PIECES: [&str; 10] = ["Hello", "! ", "How ", "can ", "I ", "help ", "you ", "to", "day", "?"];
+
+static SETUP: LazyLock<Setup> = LazyLock::new(|| {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let dir = std::env::temp_dir().join(format!("llm-whole-stack-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (chat, stream, plain, tracked, tracked_stream) = rt.block_on(async {
+        let chat = FakeUpstream::start().await.unwrap();
+        chat.set_default(wire::openai::chat("Hello! How can I help you today?", 21, 9));
+        let stream = FakeUpstream::start().await.unwrap();
+        stream.set_default(wire::openai::stream(&PIECES, 21, 10));
+        let build = |server: &FakeUpstream, tracker: Option<Tracker>| {
+            let mut b = Client::builder()
+                .api_key("openai", ApiKey::new("sk-bench"))
+                .api_base("openai", server.url())
+                .retry(RetryPolicy::none())
+                .user("bench")
+                .tag("bench");
+            if let Some(t) = tracker {
+                b = b.tracker(t);
+            }
+            b.build().unwrap()
+        };
+        let tracker = |name: &str| {
+            let dir = dir.clone();
+            let name = name.to_owned();
+            async move {
+                let store = llm::tracking::open(&format!("sqlite:{}", dir.join(name).display())).await.unwrap();
+                Tracker::builder().store(store).pricer(CatalogPricer::new()).build().unwrap()
+            }
+        };
+        let plain = build(&chat, None);
+        let tracked = build(&chat, Some(tracker("chat.sqlite").await));
+        let tracked_stream = build(&stream, Some(tracker("stream.sqlite").await));
+        (chat, stream, plain, tracked, tracked_stream)
+    });
+    let raw = reqwest::Client::builder().tcp_nodelay(true).build().unwrap();
+    Setup { rt, chat, stream, raw, plain, tracked, tracked_stream, _dir: dir }
+});
+
+fn request() -> ChatRequest {
+    ChatRequest::new("gpt-4o-mini", vec![Message::system("Be brief."), Message::user("Hello!")]).with_max_tokens(64)
+}
+
+fn raw_body(stream: bool) -> Vec<u8> {
+    let mut v = serde_json::json!({
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello!"}],
+        "max_completion_tokens": 64
+    });
+    if stream {
+        v["stream"] = true.into();
+        v["stream_options"] = serde_json::json!({"include_usage": true});
+    }
+    serde_json::to_vec(&v).unwrap()
+}
+
+fn main() {
+    LazyLock::force(&SETUP);
+    divan::main();
+}
+
+mod chat {
+    use super::*;
+
+    #[divan::bench]
+    fn raw_reqwest() -> serde_json::Value {
+        let s = &*SETUP;
+        let url = format!("{}/v1/chat/completions", s.chat.url());
+        s.rt.block_on(async {
+            let resp = s
+                .raw
+                .post(&url)
+                .header("content-type", "application/json")
+                .bearer_auth("sk-bench")
+                .body(raw_body(false))
+                .send()
+                .await
+                .unwrap();
+            serde_json::from_slice::<serde_json::Value>(&resp.bytes().await.unwrap()).unwrap()
+        })
+    }
+
+    #[divan::bench]
+    fn client_priced() -> Option<llm::core::Cost> {
+        let s = &*SETUP;
+        s.rt.block_on(async { s.plain.chat(request()).await.unwrap().cost })
+    }
+
+    #[divan::bench]
+    fn client_tracked_sqlite() -> Option<llm::core::Cost> {
+        let s = &*SETUP;
+        s.rt.block_on(async { s.tracked.chat(request()).await.unwrap().cost })
+    }
+}
+
+async fn raw_stream(first_only: bool) -> usize {
+    let s = &*SETUP;
+    let url = format!("{}/v1/chat/completions", s.stream.url());
+    let resp = s
+        .raw
+        .post(&url)
+        .header("content-type", "application/json")
+        .bearer_auth("sk-bench")
+        .body(raw_body(true))
+        .send()
+        .await
+        .unwrap();
+    let mut body = resp.bytes_stream();
+    let mut buf = Vec::new();
+    let mut events = 0;
+    while let Some(chunk) = body.next().await {
+        buf.extend_from_slice(&chunk.unwrap());
+        while let Some(pos) = buf.windows(2).position(|w| w == b"\n\n") {
+            let event: Vec<u8> = buf.drain(..pos + 2).collect();
+            if let Some(data) = event.strip_prefix(b"data: ") {
+                let data = &data[..data.len() - 2];
+                if data != b"[DONE]" {
+                    let v: serde_json::Value = serde_json::from_slice(data).unwrap();
+                    if v["choices"][0]["delta"]["content"].as_str().is_some_and(|c| !c.is_empty()) {
+                        events += 1;
+                        if first_only {
+                            return events;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    events
+}
+
+async fn client_stream(first_only: bool) -> usize {
+    let s = &*SETUP;
+    let mut stream = s.tracked_stream.stream(request()).await.unwrap();
+    let mut texts = 0;
+    while let Some(ev) = stream.next().await {
+        if let StreamEvent::TextDelta { .. } = ev.unwrap() {
+            texts += 1;
+            if first_only {
+                return texts;
+            }
+        }
+    }
+    texts
+}
+
+mod stream_first_token {
+    use super::*;
+
+    #[divan::bench]
+    fn raw_reqwest() -> usize {
+        SETUP.rt.block_on(raw_stream(true))
+    }
+
+    #[divan::bench]
+    fn client_tracked_sqlite() -> usize {
+        SETUP.rt.block_on(client_stream(true))
+    }
+}
+
+mod stream_total {
+    use super::*;
+
+    #[divan::bench]
+    fn raw_reqwest() -> usize {
+        SETUP.rt.block_on(raw_stream(false))
+    }
+
+    #[divan::bench]
+    fn client_tracked_sqlite() -> usize {
+        SETUP.rt.block_on(client_stream(false))
+    }
+}

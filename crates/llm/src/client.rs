@@ -1,0 +1,494 @@
+//! [`Client`]: one entry point that resolves a model once and wires providers, pricing, tracking and
+//! structured output.
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use llm_core::{ApiKey, ChatRequest, ChatResponse, ChatStream, Cost, CostStatus, Error, Provider, ProviderId, Result};
+use llm_cost::{Catalog, CostOptions};
+use serde_json::Value;
+
+#[cfg(feature = "providers")]
+use llm_providers::{ParamPolicy, ProviderClient, RetryPolicy, Timeouts};
+
+/// Where a model name goes: the provider and the provider-side model, resolved once for every layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Route {
+    /// The provider, in LiteLLM's spelling (`mock` in mock mode).
+    pub provider: ProviderId,
+    /// The provider-side model name.
+    pub model: String,
+}
+
+/// Builds a [`Client`].
+///
+/// Keys come from each provider's usual environment variable unless [`ClientBuilder::api_key`] sets one.
+#[must_use]
+pub struct ClientBuilder {
+    catalog: Option<Arc<Catalog>>,
+    keys: HashMap<String, ApiKey>,
+    api_bases: HashMap<String, String>,
+    tags: Vec<String>,
+    user: Option<String>,
+    team: Option<String>,
+    #[cfg(feature = "providers")]
+    retry: RetryPolicy,
+    #[cfg(feature = "providers")]
+    timeouts: Timeouts,
+    #[cfg(feature = "providers")]
+    params: ParamPolicy,
+    #[cfg(feature = "tracking")]
+    tracker: Option<llm_tracking::Tracker>,
+    #[cfg(feature = "schema")]
+    max_attempts: u32,
+    #[cfg(feature = "mock")]
+    mock: Option<Arc<llm_core::mock::MockProvider>>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("keys", &self.keys.keys().collect::<Vec<_>>())
+            .field("api_bases", &self.api_bases)
+            .field("tags", &self.tags)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    fn new() -> Self {
+        Self {
+            catalog: None,
+            keys: HashMap::new(),
+            api_bases: HashMap::new(),
+            tags: Vec::new(),
+            user: None,
+            team: None,
+            #[cfg(feature = "providers")]
+            retry: RetryPolicy::default(),
+            #[cfg(feature = "providers")]
+            timeouts: Timeouts::default(),
+            #[cfg(feature = "providers")]
+            params: ParamPolicy::default(),
+            #[cfg(feature = "tracking")]
+            tracker: None,
+            #[cfg(feature = "schema")]
+            max_attempts: 3,
+            #[cfg(feature = "mock")]
+            mock: None,
+        }
+    }
+
+    /// Prices with this catalog instead of the embedded one (a newer price file, registered models, overrides).
+    pub fn catalog(mut self, catalog: Catalog) -> Self {
+        self.catalog = Some(Arc::new(catalog));
+        self
+    }
+
+    /// Uses this key for a provider (by its LiteLLM name: `openai`, `anthropic`, ...).
+    pub fn api_key(mut self, provider: &str, key: ApiKey) -> Self {
+        self.keys.insert(provider.to_owned(), key);
+        self
+    }
+
+    /// Sends a provider's calls to this base URL (a proxy, a local server, a fake upstream).
+    pub fn api_base(mut self, provider: &str, base: impl Into<String>) -> Self {
+        self.api_bases.insert(provider.to_owned(), base.into());
+        self
+    }
+
+    /// Adds a tag to every call (for spend reports and tag budgets).
+    pub fn tag(mut self, tag: impl Into<String>) -> Self {
+        self.tags.push(tag.into());
+        self
+    }
+
+    /// Attributes every call to this user, unless the request names one in `metadata["user"]`.
+    pub fn user(mut self, user: impl Into<String>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+
+    /// Attributes every call to this team, unless the request names one in `metadata["team"]`.
+    pub fn team(mut self, team: impl Into<String>) -> Self {
+        self.team = Some(team.into());
+        self
+    }
+
+    /// The retry policy of provider calls.
+    #[cfg(feature = "providers")]
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The timeouts of provider calls.
+    #[cfg(feature = "providers")]
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// What to do with parameters a provider does not take: drop them (default) or fail.
+    #[cfg(feature = "providers")]
+    pub fn param_policy(mut self, policy: ParamPolicy) -> Self {
+        self.params = policy;
+        self
+    }
+
+    /// Tracks every call: records to hooks and a store, and budgets.
+    #[cfg(feature = "tracking")]
+    pub fn tracker(mut self, tracker: llm_tracking::Tracker) -> Self {
+        self.tracker = Some(tracker);
+        self
+    }
+
+    /// The most calls a structured request makes (first attempt included). Default 3.
+    #[cfg(feature = "schema")]
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// Serves every call from this offline mock provider, whatever the model (models are still priced from the
+    /// catalog by name).
+    #[cfg(feature = "mock")]
+    pub fn mock(mut self, mock: llm_core::mock::MockProvider) -> Self {
+        self.mock = Some(Arc::new(mock));
+        self
+    }
+
+    /// The client. Fails on an empty key.
+    pub fn build(self) -> Result<Client> {
+        if let Some((p, _)) = self.keys.iter().find(|(_, k)| k.is_blank()) {
+            return Err(Error::config(format!("the api key for {p} is empty")));
+        }
+        Ok(Client { inner: Arc::new(Inner { config: self, providers: RwLock::new(HashMap::new()) }) })
+    }
+}
+
+/// Built providers, by provider name and base URL.
+type ProviderCache = RwLock<HashMap<(String, Option<String>), Arc<dyn Provider>>>;
+
+struct Inner {
+    config: ClientBuilder,
+    providers: ProviderCache,
+}
+
+/// One client over every provider, with the exact cost of every call.
+///
+/// It resolves a model name once (provider prefix, api_base, catalog), builds and caches one provider client per
+/// provider (sharing one HTTP connection pool), prices every response from the catalog (`response.cost`), and,
+/// with a tracker, records every call and enforces budgets. Cheap to clone.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> llm::core::Result<()> {
+/// use llm::core::{ChatRequest, Message, mock::{MockProvider, MockReply}};
+///
+/// let client = llm::Client::builder()
+///     .mock(MockProvider::new().with_reply(MockReply::text("Paris.")))
+///     .build()?;
+/// let response = client.chat(ChatRequest::new("gpt-4o-mini", vec![Message::user("Capital of France?")])).await?;
+/// assert_eq!(response.text(), "Paris.");
+/// let cost = response.cost.expect("every response is priced");
+/// assert_eq!(cost.catalog_key.as_deref(), Some("gpt-4o-mini"));
+/// assert!(cost.total().is_some());
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("config", &self.inner.config).finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A builder with the embedded catalog, keys from the environment and the SDKs' retry defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// The catalog the client prices with.
+    pub fn catalog(&self) -> &Catalog {
+        match &self.inner.config.catalog {
+            Some(c) => c,
+            None => Catalog::embedded(),
+        }
+    }
+
+    /// The tracker, when the client has one.
+    #[cfg(feature = "tracking")]
+    pub fn tracker(&self) -> Option<&llm_tracking::Tracker> {
+        self.inner.config.tracker.as_ref()
+    }
+
+    fn is_mock(&self) -> bool {
+        #[cfg(feature = "mock")]
+        {
+            self.inner.config.mock.is_some()
+        }
+        #[cfg(not(feature = "mock"))]
+        {
+            false
+        }
+    }
+
+    /// Where `model` goes. In mock mode every model goes to the mock (a `mock/` prefix is allowed).
+    pub fn route(&self, model: &str) -> Result<Route> {
+        if self.is_mock() {
+            let m = model.strip_prefix("mock/").unwrap_or(model);
+            return Ok(Route { provider: ProviderId::new("mock"), model: m.to_owned() });
+        }
+        #[cfg(feature = "providers")]
+        {
+            let base = self.api_base_for(model);
+            let r = llm_providers::resolve(model, base.as_deref(), self.catalog())?;
+            Ok(Route { provider: r.provider, model: r.model })
+        }
+        #[cfg(not(feature = "providers"))]
+        {
+            Err(Error::config(format!("no provider for {model:?}: the `providers` feature is off")))
+        }
+    }
+
+    #[cfg(feature = "providers")]
+    fn api_base_for(&self, model: &str) -> Option<String> {
+        let bases = &self.inner.config.api_bases;
+        if bases.is_empty() {
+            return None;
+        }
+        let prefix = model.split_once('/').map(|(p, _)| p);
+        if let Some(b) = prefix.and_then(|p| bases.get(p)) {
+            return Some(b.clone());
+        }
+        let provider = llm_providers::resolve(model, None, self.catalog()).ok()?.provider;
+        bases.get(provider.as_str()).cloned()
+    }
+
+    /// The provider that serves `route`, built once and cached (wrapped in the tracker when there is one).
+    fn provider(&self, route: &Route) -> Result<Arc<dyn Provider>> {
+        #[cfg(feature = "providers")]
+        let base = self.inner.config.api_bases.get(route.provider.as_str()).cloned();
+        #[cfg(not(feature = "providers"))]
+        let base: Option<String> = None;
+        let key = (route.provider.as_str().to_owned(), base.clone());
+        if let Some(p) = self.inner.providers.read().unwrap_or_else(PoisonError::into_inner).get(&key) {
+            return Ok(p.clone());
+        }
+        let built = self.build_provider(route, base)?;
+        let mut cache = self.inner.providers.write().unwrap_or_else(PoisonError::into_inner);
+        Ok(cache.entry(key).or_insert(built).clone())
+    }
+
+    #[cfg_attr(not(feature = "providers"), allow(unused_variables))]
+    fn build_provider(&self, route: &Route, base: Option<String>) -> Result<Arc<dyn Provider>> {
+        let cfg = &self.inner.config;
+        #[cfg(feature = "mock")]
+        if let Some(m) = &cfg.mock {
+            return Ok(self.wrap(m.clone(), None));
+        }
+        #[cfg(feature = "providers")]
+        {
+            let mut b = ProviderClient::builder(route.provider.as_str())
+                .retry(cfg.retry)
+                .timeouts(cfg.timeouts)
+                .param_policy(cfg.params);
+            let key = cfg.keys.get(route.provider.as_str()).cloned();
+            if let Some(k) = &key {
+                b = b.api_key(k.clone());
+            }
+            if let Some(base) = base {
+                b = b.api_base(base);
+            }
+            let key = key.or_else(|| env_key(route.provider.as_str()));
+            Ok(self.wrap(Arc::new(b.build()?), key.as_ref()))
+        }
+        #[cfg(not(feature = "providers"))]
+        {
+            Err(Error::config(format!("no provider for {}: the `providers` feature is off", route.provider)))
+        }
+    }
+
+    #[cfg_attr(not(feature = "tracking"), allow(unused_variables))]
+    fn wrap(&self, provider: Arc<dyn Provider>, key: Option<&ApiKey>) -> Arc<dyn Provider> {
+        #[cfg(feature = "tracking")]
+        if let Some(t) = &self.inner.config.tracker {
+            let mut tracked = t.wrap(provider);
+            if let Some(k) = key {
+                tracked = tracked.with_api_key(k);
+            }
+            return Arc::new(tracked);
+        }
+        provider
+    }
+
+    /// Adds the client's default tags, user and team to a request.
+    fn decorate(&self, mut request: ChatRequest) -> ChatRequest {
+        let cfg = &self.inner.config;
+        for t in &cfg.tags {
+            if !request.tags.contains(t) {
+                request.tags.push(t.clone());
+            }
+        }
+        if let Some(u) = &cfg.user {
+            request.metadata.entry("user".into()).or_insert_with(|| Value::String(u.clone()));
+        }
+        if let Some(t) = &cfg.team {
+            request.metadata.entry("team".into()).or_insert_with(|| Value::String(t.clone()));
+        }
+        request
+    }
+
+    /// Prices a response from the catalog: the provider-reported cost where LiteLLM uses it, `unknown_model`
+    /// or `unpriced` (never a silent zero) when the catalog cannot price it.
+    pub fn price(&self, request: &ChatRequest, response: &ChatResponse) -> Cost {
+        let mut opts = CostOptions::default();
+        if let Some(tier) = &request.service_tier {
+            opts = opts.with_service_tier(tier.as_str());
+        }
+        let provider = response.provider.as_ref().map(ProviderId::as_str).filter(|p| *p != "mock");
+        // The mock stands in for real models: price its responses by model name alone.
+        let unmocked;
+        let priced_response = if response.provider.as_ref().is_some_and(|p| p.as_str() == "mock") {
+            let mut r = response.clone();
+            r.provider = None;
+            unmocked = r;
+            &unmocked
+        } else {
+            response
+        };
+        let cost = self
+            .catalog()
+            .completion_cost(priced_response, provider, &opts)
+            .unwrap_or_else(|_| Cost::unknown(CostStatus::UnknownModel));
+        if cost.status == CostStatus::UnknownModel && request.model.as_str() != response.model {
+            let usage = response.usage.unwrap_or_default();
+            let model = request.model.as_str();
+            let model = model.strip_prefix("mock/").unwrap_or(model);
+            if let Ok(c) = self.catalog().cost_per_token(model, provider, &usage, &opts) {
+                return c;
+            }
+        }
+        cost
+    }
+
+    /// One completion, priced (`response.cost`) and, with a tracker, recorded and budgeted.
+    pub async fn chat(&self, request: ChatRequest) -> Result<ChatResponse> {
+        let route = self.route(request.model.as_str())?;
+        let provider = self.provider(&route)?;
+        let request = self.decorate(request);
+        let mut response = provider.chat(&request).await?;
+        if response.cost.is_none() {
+            response.cost = Some(self.price(&request, &response));
+        }
+        Ok(response)
+    }
+
+    /// One streamed completion. With a tracker the call is priced and recorded when the stream ends; either
+    /// way [`Client::collect`] assembles it into the priced response `chat` would have returned.
+    pub async fn stream(&self, request: ChatRequest) -> Result<ChatStream> {
+        let route = self.route(request.model.as_str())?;
+        let provider = self.provider(&route)?;
+        let request = self.decorate(request);
+        provider.stream(&request).await
+    }
+
+    /// Drains a stream from [`Client::stream`] into the priced response.
+    pub async fn collect(&self, request: &ChatRequest, stream: ChatStream) -> Result<ChatResponse> {
+        let route = self.route(request.model.as_str())?;
+        let mut response = llm_core::collect_stream(stream).await?;
+        if response.model.is_empty() {
+            response.model = route.model.clone();
+        }
+        if response.provider.is_none() {
+            response.provider = Some(route.provider.clone());
+        }
+        response.cost = Some(self.price(request, &response));
+        Ok(response)
+    }
+
+    /// What structured output can rely on for a model, from the catalog's capability flags.
+    #[cfg(feature = "schema")]
+    pub fn capabilities(&self, model: &str) -> llm_schema::Capabilities {
+        let route = self.route(model).ok();
+        let provider = route.as_ref().map(|r| r.provider.as_str()).filter(|p| *p != "mock");
+        let name = route.as_ref().map_or(model, |r| r.model.as_str());
+        let c = self.catalog();
+        let schema = c.supports_response_schema(name, provider);
+        let tools = c.supports_function_calling(name, provider);
+        // JSON mode: every OpenAI-family and Gemini model has it; Anthropic and Bedrock do not.
+        let json_mode = !matches!(provider, Some("anthropic" | "bedrock"));
+        llm_schema::Capabilities::new(schema, tools, json_mode)
+    }
+
+    /// Asks for a `T` and returns it validated: the strategy chosen from the model's capabilities, repairs
+    /// included, usage and cost added up over the attempts.
+    #[cfg(feature = "schema")]
+    pub async fn structured<T>(&self, request: ChatRequest) -> Result<llm_schema::Structured<T>, llm_schema::Error>
+    where
+        T: schemars::JsonSchema + serde::de::DeserializeOwned + 'static,
+    {
+        let options = llm_schema::Options::new(llm_schema::Strategy::Auto)
+            .with_capabilities(self.capabilities(request.model.as_str()))
+            .with_max_attempts(self.inner.config.max_attempts);
+        llm_schema::generate::<T, _>(&Priced { client: self.clone() }, request, &options).await
+    }
+
+    /// Like [`Client::structured`], for a schema given as JSON, with an explicit strategy.
+    #[cfg(feature = "schema")]
+    pub async fn structured_value(
+        &self,
+        request: ChatRequest,
+        spec: &llm_schema::SchemaSpec,
+        strategy: llm_schema::Strategy,
+    ) -> Result<llm_schema::Structured<Value>, llm_schema::Error> {
+        let options = llm_schema::Options::new(strategy)
+            .with_capabilities(self.capabilities(request.model.as_str()))
+            .with_max_attempts(self.inner.config.max_attempts);
+        llm_schema::generate_value(&Priced { client: self.clone() }, request, spec, &options).await
+    }
+
+    /// Waits until every tracked record is written (call before exiting); returns how many were written.
+    #[cfg(feature = "tracking")]
+    pub async fn flush(&self) -> llm_tracking::Result<u64> {
+        match &self.inner.config.tracker {
+            Some(t) => t.flush().await,
+            None => Ok(0),
+        }
+    }
+}
+
+/// The client seen as a [`Provider`], so llm-schema's loop goes through routing, pricing and tracking.
+struct Priced {
+    client: Client,
+}
+
+static PRICED_ID: std::sync::LazyLock<ProviderId> = std::sync::LazyLock::new(|| ProviderId::new("llm"));
+
+#[async_trait::async_trait]
+impl Provider for Priced {
+    fn id(&self) -> &ProviderId {
+        &PRICED_ID
+    }
+
+    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse> {
+        self.client.chat(request.clone()).await
+    }
+
+    async fn stream(&self, request: &ChatRequest) -> Result<ChatStream> {
+        self.client.stream(request.clone()).await
+    }
+}
+
+#[cfg(feature = "providers")]
+fn env_key(provider: &str) -> Option<ApiKey> {
+    let spec = llm_providers::provider_spec(provider)?;
+    spec.key_env.iter().find_map(|v| std::env::var(v).ok()).filter(|k| !k.trim().is_empty()).map(ApiKey::new)
+}
