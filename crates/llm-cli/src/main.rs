@@ -8,6 +8,7 @@ mod cost;
 mod demo;
 mod lookup;
 mod output;
+mod spend;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -32,6 +33,12 @@ enum Command {
     Cost(cost::CostArgs),
     /// The model catalog: prices, limits and capabilities.
     Models(cost::ModelsArgs),
+    /// Spend budgets: hard limits refuse calls before they are sent, soft limits alert.
+    #[command(subcommand)]
+    Budget(spend::BudgetCommand),
+    /// Spend reports, exports and the local dashboard over a spend store.
+    #[command(subcommand)]
+    Spend(spend::SpendCommand),
     /// Which provider serves a model name, and the provider-side model.
     Resolve(lookup::ResolveArgs),
     /// The OpenAI-style parameters a provider accepts for a model.
@@ -55,6 +62,8 @@ fn main() -> ExitCode {
             Command::Chat(args) => chat::chat_cmd(&args, &mut out).await,
             Command::Cost(args) => cost::cost_cmd(&args, &mut out),
             Command::Models(args) => cost::models_cmd(&args, &mut out),
+            Command::Budget(cmd) => spend::budget_cmd(&cmd, &mut out).await,
+            Command::Spend(cmd) => spend::spend_cmd(&cmd, &mut out).await,
             Command::Resolve(args) => lookup::resolve_cmd(&args, &mut out),
             Command::Params(args) => lookup::params_cmd(&args, &mut out),
         }

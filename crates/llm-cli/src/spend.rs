@@ -1,0 +1,190 @@
+//! `llm budget` and `llm spend`: budgets, reports, exports and the dashboard over a spend store.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use llm::core::Usd;
+use llm::tracking::{Budget, Day, GroupBy, Period, ReportQuery, Scope, Store, Timestamp};
+
+use crate::output::print_json;
+
+/// Where the spend store is: `--db` or `LLM_DB`, defaulting to the data directory's `spend.sqlite`.
+#[derive(Debug, clap::Args)]
+pub struct DbArg {
+    /// The spend store: `sqlite:PATH` or `postgres://...` (default: `LLM_DB`, else `sqlite:<data dir>/spend.sqlite`).
+    #[arg(long, env = "LLM_DB")]
+    pub db: Option<String>,
+}
+
+impl DbArg {
+    async fn open(&self) -> Result<std::sync::Arc<dyn Store>> {
+        let url = match &self.db {
+            Some(u) => u.clone(),
+            None => {
+                let dir = crate::demo::default_data_dir();
+                std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+                format!("sqlite:{}", dir.join("spend.sqlite").display())
+            }
+        };
+        llm::tracking::open(&url).await.with_context(|| format!("opening {}", llm::tracking::store::redact_url(&url)))
+    }
+}
+
+/// `llm budget ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum BudgetCommand {
+    /// Creates or replaces a budget.
+    Set {
+        #[command(flatten)]
+        db: DbArg,
+        /// `global`, `user:U`, `team:T`, `key:FINGERPRINT`, `tag:X` or `project:P`.
+        #[arg(long)]
+        scope: Scope,
+        /// The hard limit in USD: a call that would cross it is refused before it is sent.
+        #[arg(long)]
+        max_usd: Option<Usd>,
+        /// The soft limit in USD: crossing it raises an alert.
+        #[arg(long)]
+        soft_usd: Option<Usd>,
+        /// `total`, `daily`, `weekly` or `monthly` (UTC boundaries).
+        #[arg(long, default_value = "monthly")]
+        period: Period,
+    },
+    /// Lists budgets with their spend in the current period.
+    List {
+        #[command(flatten)]
+        db: DbArg,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `llm spend ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum SpendCommand {
+    /// Spend and tokens grouped by model, provider, day, user, team, project, tag or key.
+    Report {
+        #[command(flatten)]
+        db: DbArg,
+        /// The grouping.
+        #[arg(long, default_value = "model")]
+        by: GroupBy,
+        /// First UTC day (YYYY-MM-DD), inclusive.
+        #[arg(long)]
+        from: Option<Day>,
+        /// Last UTC day (YYYY-MM-DD), inclusive.
+        #[arg(long)]
+        to: Option<Day>,
+        /// Split every group by day.
+        #[arg(long)]
+        daily: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every record as JSON lines (oldest first).
+    Export {
+        #[command(flatten)]
+        db: DbArg,
+        /// Records starting at or after this time (RFC 3339).
+        #[arg(long)]
+        from: Option<Timestamp>,
+        /// Records starting before this time (RFC 3339).
+        #[arg(long)]
+        to: Option<Timestamp>,
+    },
+    /// A local web dashboard: spend over time by model, top users, keys and tags, budget status.
+    Serve {
+        #[command(flatten)]
+        db: DbArg,
+        /// The address to listen on (loopback by default).
+        #[arg(long, default_value = "127.0.0.1:8088")]
+        addr: std::net::SocketAddr,
+    },
+}
+
+/// Runs `llm budget ...`.
+pub async fn budget_cmd(cmd: &BudgetCommand, out: &mut impl Write) -> Result<ExitCode> {
+    match cmd {
+        BudgetCommand::Set { db, scope, max_usd, soft_usd, period } => {
+            anyhow::ensure!(max_usd.is_some() || soft_usd.is_some(), "give --max-usd, --soft-usd or both");
+            let store = db.open().await?;
+            let mut b = Budget::new(scope.clone(), *period);
+            if let Some(m) = max_usd {
+                b = b.with_max(*m);
+            }
+            if let Some(s) = soft_usd {
+                b = b.with_soft(*s);
+            }
+            store.set_budget(&b).await?;
+            writeln!(out, "budget set: {} {}", scope, period.as_str())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        BudgetCommand::List { db, json } => {
+            let store = db.open().await?;
+            let budgets = store.budgets(Timestamp::now()).await?;
+            if *json {
+                print_json(out, &serde_json::to_value(&budgets)?)?;
+            } else {
+                writeln!(
+                    out,
+                    "{:<32} {:<8} {:>12} {:>12} {:>12} {:>12}",
+                    "scope", "period", "max_usd", "soft_usd", "spent", "reserved"
+                )?;
+                for b in &budgets {
+                    let opt = |u: Option<Usd>| u.map_or_else(|| "-".to_owned(), |u| u.to_string());
+                    writeln!(
+                        out,
+                        "{:<32} {:<8} {:>12} {:>12} {:>12} {:>12}",
+                        b.budget.scope.to_string(),
+                        b.budget.period.as_str(),
+                        opt(b.budget.max_usd),
+                        opt(b.budget.soft_usd),
+                        b.spent,
+                        b.reserved
+                    )?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Runs `llm spend ...`.
+pub async fn spend_cmd(cmd: &SpendCommand, out: &mut impl Write) -> Result<ExitCode> {
+    match cmd {
+        SpendCommand::Report { db, by, from, to, daily, json } => {
+            let store = db.open().await?;
+            let mut q = ReportQuery::new(*by).by_day(*daily);
+            if let Some(f) = from {
+                q = q.from(*f);
+            }
+            if let Some(t) = to {
+                q = q.to(*t);
+            }
+            let report = store.report(&q).await?;
+            if *json {
+                print_json(out, &serde_json::to_value(&report)?)?;
+            } else {
+                write!(out, "{}", report.to_table())?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        SpendCommand::Export { db, from, to } => {
+            let store = db.open().await?;
+            let mut buf: Vec<u8> = Vec::new();
+            let n = llm::tracking::export::export_jsonl(store.as_ref(), *from, *to, &mut buf).await?;
+            out.write_all(&buf)?;
+            eprintln!("{n} records");
+            Ok(ExitCode::SUCCESS)
+        }
+        SpendCommand::Serve { db, addr } => {
+            let store = db.open().await?;
+            eprintln!("dashboard on http://{addr}/ (Ctrl-C to stop)");
+            llm::tracking::dashboard::serve_dashboard(store, *addr).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
