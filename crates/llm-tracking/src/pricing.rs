@@ -147,31 +147,9 @@ impl Pricer for CatalogPricer {
         if let Some(tier) = &request.service_tier {
             opts = opts.with_service_tier(tier.as_str());
         }
-        let p = catalog_provider(provider);
-        // The mock stands in for real models: its responses are priced by model name alone (the catalog
-        // would otherwise read `mock` from the response as the provider).
-        let unmocked;
-        let response = if response.provider.as_ref().is_some_and(|r| r.as_str() == "mock") {
-            let mut r = response.clone();
-            r.provider = None;
-            unmocked = r;
-            &unmocked
-        } else {
-            response
-        };
-        let cost = self.catalog().completion_cost(response, p, &opts).unwrap_or_else(|e| {
-            tracing::warn!(model = %response.model, error = %e, "pricing failed");
-            Cost::unknown(CostStatus::UnknownModel)
-        });
-        if cost.status == CostStatus::UnknownModel && request.model.as_str() != response.model {
-            let usage = response.usage.unwrap_or_default();
-            if let Ok(c) = self.catalog().cost_per_token(request.model.as_str(), p, &usage, &opts)
-                && c.status != CostStatus::UnknownModel
-            {
-                return c;
-            }
-        }
-        cost
+        let requested = request.model.as_str();
+        let requested = requested.strip_prefix("mock/").unwrap_or(requested);
+        self.catalog().price_response(requested, response, catalog_provider(provider), &opts)
     }
 
     fn price_usage(&self, provider: &ProviderId, model: &str, usage: &Usage) -> Cost {

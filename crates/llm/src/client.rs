@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use llm_core::{ApiKey, ChatRequest, ChatResponse, ChatStream, Cost, CostStatus, Error, Provider, ProviderId, Result};
+use llm_core::{ApiKey, ChatRequest, ChatResponse, ChatStream, Cost, Error, Provider, ProviderId, Result};
 use llm_cost::{Catalog, CostOptions};
 use serde_json::Value;
 
@@ -353,30 +353,11 @@ impl Client {
         if let Some(tier) = &request.service_tier {
             opts = opts.with_service_tier(tier.as_str());
         }
+        // The mock stands in for real models: its responses are priced by model name alone.
         let provider = response.provider.as_ref().map(ProviderId::as_str).filter(|p| *p != "mock");
-        // The mock stands in for real models: price its responses by model name alone.
-        let unmocked;
-        let priced_response = if response.provider.as_ref().is_some_and(|p| p.as_str() == "mock") {
-            let mut r = response.clone();
-            r.provider = None;
-            unmocked = r;
-            &unmocked
-        } else {
-            response
-        };
-        let cost = self
-            .catalog()
-            .completion_cost(priced_response, provider, &opts)
-            .unwrap_or_else(|_| Cost::unknown(CostStatus::UnknownModel));
-        if cost.status == CostStatus::UnknownModel && request.model.as_str() != response.model {
-            let usage = response.usage.unwrap_or_default();
-            let model = request.model.as_str();
-            let model = model.strip_prefix("mock/").unwrap_or(model);
-            if let Ok(c) = self.catalog().cost_per_token(model, provider, &usage, &opts) {
-                return c;
-            }
-        }
-        cost
+        let requested = request.model.as_str();
+        let requested = requested.strip_prefix("mock/").unwrap_or(requested);
+        self.catalog().price_response(requested, response, provider, &opts)
     }
 
     /// One completion, priced (`response.cost`) and, with a tracker, recorded and budgeted.

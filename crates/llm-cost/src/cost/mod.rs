@@ -267,6 +267,40 @@ impl Catalog {
         options: &CostOptions,
     ) -> Result<Cost> {
         let provider = provider.or(response.provider.as_ref().map(|p| p.as_str()));
+        self.completion_cost_for(response, provider, options)
+    }
+
+    /// The cost of a response as a call site prices it, never failing: [`Catalog::completion_cost`] with
+    /// exactly this `provider` (`None` prices by model name alone, as for a mock standing in for a real
+    /// model, whatever `response.provider` says), falling back to the requested model name when the served one
+    /// is unknown (a deployment alias, say); a model nobody knows is `unknown_model`, never a silent zero.
+    pub fn price_response(
+        &self,
+        requested_model: &str,
+        response: &ChatResponse,
+        provider: Option<&str>,
+        options: &CostOptions,
+    ) -> Cost {
+        let cost = self
+            .completion_cost_for(response, provider, options)
+            .unwrap_or_else(|_| Cost::unknown(CostStatus::UnknownModel));
+        if cost.status == CostStatus::UnknownModel && requested_model != response.model {
+            let usage = response.usage.unwrap_or_default();
+            if let Ok(c) = self.cost_per_token(requested_model, provider, &usage, options)
+                && c.status != CostStatus::UnknownModel
+            {
+                return c;
+            }
+        }
+        cost
+    }
+
+    fn completion_cost_for(
+        &self,
+        response: &ChatResponse,
+        provider: Option<&str>,
+        options: &CostOptions,
+    ) -> Result<Cost> {
         let mut opts = options.clone();
         // the tier the provider served wins when it names a priced tier or the standard one
         if let Some(served) = response.service_tier.as_deref() {
