@@ -12,9 +12,13 @@ answers every POST with a fixed chat.completion (or a 10-chunk SSE stream). Lite
 LITELLM_LOCAL_MODEL_COST_MAP=True, so nothing leaves the machine. It exits 2 when LiteLLM is not installed.
 """
 
+import os
+
+# Before anything imports litellm: use the bundled price file, never fetch it.
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+
 import argparse
 import json
-import os
 import socket
 import statistics
 import subprocess
@@ -67,7 +71,6 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def litellm_workload(base, calls, stream):
-    os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
     import litellm  # noqa: E402  (imported late: it takes seconds)
 
     times = []

@@ -20,7 +20,7 @@ use llm::Client;
 use llm::core::{ApiKey, ChatRequest, Message, StreamEvent};
 use llm::providers::RetryPolicy;
 use llm::tracking::{CatalogPricer, Tracker};
-use llm_fake_upstream::{FakeUpstream, wire};
+use llm_fake_upstream::FakeUpstream;
 
 struct Setup {
     rt: tokio::runtime::Runtime,
@@ -41,9 +41,18 @@ static SETUP: LazyLock<Setup> = LazyLock::new(|| {
     std::fs::create_dir_all(&dir).unwrap();
     let (chat, stream, plain, tracked, tracked_stream) = rt.block_on(async {
         let chat = FakeUpstream::start().await.unwrap();
-        chat.set_default(wire::openai::chat("Hello! How can I help you today?", 21, 9));
+        // A real served model name, as OpenAI answers: pricing takes the catalog's fast path.
+        chat.set_default(llm_fake_upstream::Reply::json_value(
+            200,
+            &serde_json::json!({
+                "id": "chatcmpl-bench", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini-2024-07-18",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello! How can I help you today?"},
+                             "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 21, "completion_tokens": 9, "total_tokens": 30}
+            }),
+        ));
         let stream = FakeUpstream::start().await.unwrap();
-        stream.set_default(wire::openai::stream(&PIECES, 21, 10));
+        stream.set_default(llm_fake_upstream::Reply::sse_transcript(&sse_transcript()));
         let build = |server: &FakeUpstream, tracker: Option<Tracker>| {
             let mut b = Client::builder()
                 .api_key("openai", ApiKey::new("sk-bench"))
@@ -72,6 +81,28 @@ static SETUP: LazyLock<Setup> = LazyLock::new(|| {
     let raw = reqwest::Client::builder().tcp_nodelay(true).build().unwrap();
     Setup { rt, chat, stream, raw, plain, tracked, tracked_stream, _dir: dir }
 });
+
+/// The stream OpenAI sends for PIECES, served by gpt-4o-mini-2024-07-18, usage last.
+fn sse_transcript() -> String {
+    let base = serde_json::json!({"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1,
+                                  "model": "gpt-4o-mini-2024-07-18"});
+    let mut out = String::new();
+    let mut push = |extra: serde_json::Value| {
+        let mut c = base.clone();
+        for (k, v) in extra.as_object().into_iter().flatten() {
+            c[k] = v.clone();
+        }
+        out.push_str(&format!("data: {c}\n\n"));
+    };
+    push(serde_json::json!({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}]}));
+    for p in PIECES {
+        push(serde_json::json!({"choices": [{"index": 0, "delta": {"content": p}, "finish_reason": null}]}));
+    }
+    push(serde_json::json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}));
+    push(serde_json::json!({"choices": [], "usage": {"prompt_tokens": 21, "completion_tokens": 10, "total_tokens": 31}}));
+    out.push_str("data: [DONE]\n\n");
+    out
+}
 
 fn request() -> ChatRequest {
     ChatRequest::new("gpt-4o-mini", vec![Message::system("Be brief."), Message::user("Hello!")]).with_max_tokens(64)
@@ -114,6 +145,21 @@ mod chat {
                 .unwrap();
             serde_json::from_slice::<serde_json::Value>(&resp.bytes().await.unwrap()).unwrap()
         })
+    }
+
+    #[divan::bench]
+    fn provider_client_only() -> String {
+        use llm::core::Provider;
+        static CLIENT: LazyLock<llm::providers::ProviderClient> = LazyLock::new(|| {
+            llm::providers::ProviderClient::builder("openai")
+                .api_key(ApiKey::new("sk-bench"))
+                .api_base(SETUP.chat.url())
+                .retry(RetryPolicy::none())
+                .build()
+                .unwrap()
+        });
+        let s = &*SETUP;
+        s.rt.block_on(async { CLIENT.chat(&request()).await.unwrap().id })
     }
 
     #[divan::bench]
@@ -205,5 +251,27 @@ mod stream_total {
     #[divan::bench]
     fn client_tracked_sqlite() -> usize {
         SETUP.rt.block_on(client_stream(false))
+    }
+}
+
+/// The facade's own per-call work, apart from HTTP: routing a model name and pricing a response.
+mod facade_parts {
+    use super::*;
+
+    #[divan::bench]
+    fn route() -> llm::Route {
+        SETUP.plain.route(divan::black_box("gpt-4o-mini")).unwrap()
+    }
+
+    #[divan::bench]
+    fn price(bencher: divan::Bencher) {
+        let s = &*SETUP;
+        let resp = llm::core::openai::response_from_json(
+            br#"{"id":"x","model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":21,"completion_tokens":9,"total_tokens":30}}"#,
+        )
+        .unwrap()
+        .with_provider("openai");
+        let req = request();
+        bencher.bench(|| s.plain.price(&req, &resp));
     }
 }
