@@ -6,7 +6,7 @@
 //!   through `Store::append` in batches and end to end through the tracker's writer.
 //!
 //! Run: `cargo bench -p llm-tracking --all-features` (release build). `LLM_BENCH_CALLS` and
-//! `LLM_BENCH_RECORDS` change the sample sizes.
+//! `LLM_BENCH_RECORDS` change the sample sizes; `LLM_BENCH_SQLITE_DIR` where the SQLite file goes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::sync::Arc;
@@ -201,7 +201,11 @@ fn main() {
         throughput("memory", Arc::new(llm_tracking::MemoryStore::new().with_max_records(1_000_000))).await;
         #[cfg(feature = "sqlite")]
         {
-            let dir = tempfile::tempdir().unwrap();
+            // LLM_BENCH_SQLITE_DIR puts the file elsewhere (say /dev/shm, to take the disk out of the figure).
+            let dir = match std::env::var("LLM_BENCH_SQLITE_DIR") {
+                Ok(d) => tempfile::tempdir_in(d).unwrap(),
+                Err(_) => tempfile::tempdir().unwrap(),
+            };
             let s = llm_tracking::store::SqliteStore::open(dir.path().join("bench.db")).await.unwrap();
             throughput("sqlite (WAL, synchronous=NORMAL)", Arc::new(s)).await;
         }

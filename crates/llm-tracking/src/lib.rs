@@ -68,5 +68,5 @@ pub use record::{CallContent, CallRecord, CallStatus, new_id};
 pub use report::{GroupBy, Report, ReportQuery, ReportRow, RollupRow, Totals};
 pub use store::{MemoryStore, Store, open};
 pub use time::{Day, ParseTimeError, Timestamp};
-pub use tracked::{KNOWN_METADATA, Tracked};
+pub use tracked::{KNOWN_METADATA, StreamCost, Tracked};
 pub use tracker::{Tracker, TrackerBuilder, TrackerStats};

@@ -228,32 +228,27 @@ pub struct RollupRow {
     pub totals: Totals,
 }
 
-/// The rollup keys one record contributes to.
-pub(crate) fn rollup_keys(r: &CallRecord) -> Vec<(&'static str, String)> {
-    let mut keys = Vec::with_capacity(8 + r.tags.len());
-    keys.push(("all", String::new()));
-    keys.push(("model", r.model.clone()));
-    keys.push(("provider", r.provider.clone()));
-    keys.push(("user", r.user.clone().unwrap_or_default()));
-    keys.push(("team", r.team.clone().unwrap_or_default()));
-    keys.push(("project", r.project.clone().unwrap_or_default()));
-    keys.push(("key", r.api_key_fingerprint.clone().unwrap_or_default()));
-    let mut seen: Vec<&str> = Vec::new();
-    for t in &r.tags {
-        if !seen.contains(&t.as_str()) {
-            seen.push(t);
-            keys.push(("tag", t.clone()));
-        }
-    }
-    keys
+/// The rollup keys one record contributes to (borrowed from the record: no allocation per key).
+pub(crate) fn rollup_keys(r: &CallRecord) -> impl Iterator<Item = (&'static str, &str)> {
+    let fixed = [
+        ("all", ""),
+        ("model", r.model.as_str()),
+        ("provider", r.provider.as_str()),
+        ("user", r.user.as_deref().unwrap_or_default()),
+        ("team", r.team.as_deref().unwrap_or_default()),
+        ("project", r.project.as_deref().unwrap_or_default()),
+        ("key", r.api_key_fingerprint.as_deref().unwrap_or_default()),
+    ];
+    let tags = r.tags.iter().enumerate().filter(|(i, t)| !r.tags[..*i].contains(t)).map(|(_, t)| ("tag", t.as_str()));
+    fixed.into_iter().chain(tags)
 }
 
 /// Aggregated rollup deltas of a batch of records, keyed (day, dim, value), in a fixed order (so concurrent
 /// writers update rows in the same order and never deadlock).
 pub(crate) fn rollup_deltas<'a>(
     records: impl IntoIterator<Item = &'a CallRecord>,
-) -> BTreeMap<(Day, &'static str, String), Totals> {
-    let mut out: BTreeMap<(Day, &'static str, String), Totals> = BTreeMap::new();
+) -> BTreeMap<(Day, &'static str, &'a str), Totals> {
+    let mut out: BTreeMap<(Day, &'static str, &'a str), Totals> = BTreeMap::new();
     for r in records {
         let t = Totals::of(r);
         let day = r.start_time.day();

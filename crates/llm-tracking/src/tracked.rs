@@ -13,6 +13,7 @@ use llm_core::{
     Usd,
 };
 use serde_json::Value;
+use tokio::sync::oneshot;
 use tracing::Instrument;
 
 use crate::budget::{Reservation, Scope, scopes_for};
@@ -176,7 +177,7 @@ impl<P: Provider> Tracked<P> {
                 )
                 .with_provider(call.provider.clone())
                 .with_model(call.requested_model.as_str());
-                self.tracker.emit(call.failure_record(&err, None, Some(estimate), None));
+                self.tracker.emit(call.failure_record(&err, None, None, None));
                 Err(err)
             }
             Err(ReserveError::Unavailable(e)) => {
@@ -186,7 +187,71 @@ impl<P: Provider> Tracked<P> {
                 )
                 .with_provider(call.provider.clone())
                 .with_model(call.requested_model.as_str());
-                self.tracker.emit(call.failure_record(&err, None, Some(estimate), None));
+                self.tracker.emit(call.failure_record(&err, None, None, None));
+                Err(err)
+            }
+        }
+    }
+}
+
+/// The cost of a streamed call, known once the stream ends (or fails, or is dropped): see
+/// [`Tracked::stream_priced`].
+#[derive(Debug)]
+pub struct StreamCost(oneshot::Receiver<Cost>);
+
+impl StreamCost {
+    /// Waits for the stream to end and returns its priced cost; `None` when the call never got priced (the
+    /// tracker's task was gone).
+    pub async fn get(self) -> Option<Cost> {
+        self.0.await.ok()
+    }
+
+    /// The cost if the stream already ended, without waiting.
+    pub fn try_get(&mut self) -> Option<Cost> {
+        self.0.try_recv().ok()
+    }
+}
+
+impl<P: Provider> Tracked<P> {
+    /// Like [`Provider::stream`], plus a handle that yields the call's priced cost once the stream has ended
+    /// (a `ChatStream` has no place for it: `StreamEvent` carries provider events only).
+    pub async fn stream_priced(&self, request: &ChatRequest) -> llm_core::Result<(ChatStream, StreamCost)> {
+        let (tx, rx) = oneshot::channel();
+        let stream = self.open_stream(request, Some(tx)).await?;
+        Ok((stream, StreamCost(rx)))
+    }
+
+    async fn open_stream(
+        &self,
+        request: &ChatRequest,
+        cost_tx: Option<oneshot::Sender<Cost>>,
+    ) -> llm_core::Result<ChatStream> {
+        let mut call = self.begin(request, true);
+        let (reservation, estimate) = self.reserve(&mut call, request).await?;
+        match self.inner.stream(request).instrument(call.span.clone()).await {
+            Ok(inner) => {
+                let mut assembler = StreamAssembler::for_provider(call.provider.clone());
+                assembler.set_default_model(request.model.as_str());
+                Ok(Box::pin(TrackedStream {
+                    inner,
+                    assembler: Some(assembler),
+                    call,
+                    reservation,
+                    estimate,
+                    request: Arc::new(request.clone()),
+                    tracker: self.tracker.clone(),
+                    first_token: None,
+                    chunks: 0,
+                    done: false,
+                    cost_tx,
+                }))
+            }
+            Err(err) => {
+                let reserved = reserved_of(reservation.as_ref());
+                if reservation.is_some() {
+                    self.tracker.settle_after_call(reservation, &call.scopes, Usd::ZERO).await;
+                }
+                self.tracker.emit(call.failure_record(&err, None, reserved, None));
                 Err(err)
             }
         }
@@ -381,34 +446,7 @@ impl<P: Provider> Provider for Tracked<P> {
     }
 
     async fn stream(&self, request: &ChatRequest) -> llm_core::Result<ChatStream> {
-        let mut call = self.begin(request, true);
-        let (reservation, estimate) = self.reserve(&mut call, request).await?;
-        match self.inner.stream(request).instrument(call.span.clone()).await {
-            Ok(inner) => {
-                let mut assembler = StreamAssembler::for_provider(call.provider.clone());
-                assembler.set_default_model(request.model.as_str());
-                Ok(Box::pin(TrackedStream {
-                    inner,
-                    assembler: Some(assembler),
-                    call,
-                    reservation,
-                    estimate,
-                    request: Arc::new(request.clone()),
-                    tracker: self.tracker.clone(),
-                    first_token: None,
-                    chunks: 0,
-                    done: false,
-                }))
-            }
-            Err(err) => {
-                let reserved = reserved_of(reservation.as_ref());
-                if reservation.is_some() {
-                    self.tracker.settle_after_call(reservation, &call.scopes, Usd::ZERO).await;
-                }
-                self.tracker.emit(call.failure_record(&err, None, reserved, None));
-                Err(err)
-            }
-        }
+        self.open_stream(request, None).await
     }
 }
 
@@ -425,6 +463,7 @@ struct TrackedStream {
     first_token: Option<Timestamp>,
     chunks: u64,
     done: bool,
+    cost_tx: Option<oneshot::Sender<Cost>>,
 }
 
 impl TrackedStream {
@@ -446,6 +485,9 @@ impl TrackedStream {
                 None => pricer.price(&self.call.provider, &self.request, &response),
             },
         };
+        if let Some(tx) = self.cost_tx.take() {
+            let _ = tx.send(cost.clone());
+        }
         let reserved = reserved_of(self.reservation.as_ref());
         // A cut-off stream without usage cost something we cannot see: settle the estimate.
         let amount = match (&outcome, response.usage) {

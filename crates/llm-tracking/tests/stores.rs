@@ -133,6 +133,13 @@ async fn conformance(store: &dyn Store, label: &str) {
     assert!(store.remove_budget(&Scope::User("alice".into()), Period::Monthly).await.unwrap());
     assert!(!store.remove_budget(&Scope::User("alice".into()), Period::Monthly).await.unwrap());
     assert_eq!(store.budgets(now).await.unwrap().len(), 1, "{label}");
+
+    // A batch mixing a stored record, a new one and a duplicate of it: only the new one counts, once.
+    let new = Arc::new(record("2026-11-03T00:00:00Z", "gpt-4o", Some("erin"), &[], 1, 1, "0.5"));
+    assert_eq!(store.append(&[records[0].clone(), new.clone(), new]).await.unwrap(), 1, "{label}");
+    assert_eq!(store.count_records().await.unwrap(), 6, "{label}");
+    let total = store.report(&ReportQuery::new(GroupBy::Day)).await.unwrap().total;
+    assert_eq!((total.calls, total.spend), (6, usd("0.504985")), "{label}");
 }
 
 #[tokio::test]
@@ -150,8 +157,8 @@ async fn sqlite_store_conformance() {
     store.close().await;
     // Reopening finds everything (and does not migrate twice).
     let again = llm_tracking::open(&format!("sqlite:{}", path.display())).await.unwrap();
-    assert_eq!(again.count_records().await.unwrap(), 5);
-    assert_eq!(again.report(&ReportQuery::new(GroupBy::Day)).await.unwrap().total.calls, 5);
+    assert_eq!(again.count_records().await.unwrap(), 6);
+    assert_eq!(again.report(&ReportQuery::new(GroupBy::Day)).await.unwrap().total.calls, 6);
 }
 
 #[cfg(feature = "postgres")]
@@ -168,6 +175,15 @@ async fn open_rejects_bad_urls() {
     assert_eq!(err.kind(), &llm_tracking::ErrorKind::Config);
     assert!(!err.to_string().contains("secret"), "{err}");
     assert_eq!(llm_tracking::open("memory:").await.unwrap().name(), "memory");
+    assert_eq!(llm_tracking::open("sqlite::memory:").await.unwrap().name(), "memory");
+    #[cfg(feature = "sqlite")]
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.db");
+        assert_eq!(llm_tracking::open(path.to_str().unwrap()).await.unwrap().name(), "sqlite");
+        assert_eq!(llm_tracking::open(&format!("sqlite://{}", path.display())).await.unwrap().name(), "sqlite");
+    }
+    assert_eq!(llm_tracking::open("nonsense").await.err().unwrap().kind(), &llm_tracking::ErrorKind::Config);
 }
 
 #[cfg(feature = "postgres")]

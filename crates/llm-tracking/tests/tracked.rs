@@ -443,3 +443,14 @@ async fn budget_cache_skips_the_store_for_unbudgeted_scopes() {
     tracker.set_budget(&Budget::new(Scope::User("dave".into()), Period::Daily).with_max(usd("0.00001"))).await.unwrap();
     assert_eq!(client.chat(&dave).await.unwrap_err().kind(), &ErrorKind::BudgetExceeded);
 }
+
+#[tokio::test]
+async fn stream_priced_hands_back_the_cost() {
+    let tracker = Tracker::builder().pricer(pricer()).build().unwrap();
+    let client = tracker.wrap(MockProvider::new());
+    let (stream, cost) = client.stream_priced(&request()).await.unwrap();
+    let resp = collect_stream(stream).await.unwrap();
+    assert_eq!(resp.usage, Some(Usage::new(10, 7)));
+    let cost = cost.get().await.unwrap();
+    assert_eq!((cost.status.clone(), cost.total().unwrap().to_string()), (CostStatus::Priced, "0.000024".to_string()));
+}

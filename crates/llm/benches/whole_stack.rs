@@ -94,12 +94,16 @@ fn sse_transcript() -> String {
         }
         out.push_str(&format!("data: {c}\n\n"));
     };
-    push(serde_json::json!({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}]}));
+    push(
+        serde_json::json!({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}]}),
+    );
     for p in PIECES {
         push(serde_json::json!({"choices": [{"index": 0, "delta": {"content": p}, "finish_reason": null}]}));
     }
     push(serde_json::json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}));
-    push(serde_json::json!({"choices": [], "usage": {"prompt_tokens": 21, "completion_tokens": 10, "total_tokens": 31}}));
+    push(
+        serde_json::json!({"choices": [], "usage": {"prompt_tokens": 21, "completion_tokens": 10, "total_tokens": 31}}),
+    );
     out.push_str("data: [DONE]\n\n");
     out
 }

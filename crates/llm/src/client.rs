@@ -164,16 +164,30 @@ impl ClientBuilder {
         if let Some((p, _)) = self.keys.iter().find(|(_, k)| k.is_blank()) {
             return Err(Error::config(format!("the api key for {p} is empty")));
         }
-        Ok(Client { inner: Arc::new(Inner { config: self, providers: RwLock::new(HashMap::new()) }) })
+        Ok(Client {
+            inner: Arc::new(Inner {
+                config: self,
+                providers: RwLock::new(HashMap::new()),
+                routes: RwLock::new(HashMap::new()),
+            }),
+        })
     }
 }
 
 /// Built providers, by provider name and base URL.
 type ProviderCache = RwLock<HashMap<(String, Option<String>), Arc<dyn Provider>>>;
 
+/// Resolved routes with their provider, by model name: a model is resolved once per client.
+type RouteCache = RwLock<HashMap<String, (Route, Arc<dyn Provider>)>>;
+
+/// The most model names the route cache keeps (a client fed unbounded distinct names still resolves them all,
+/// it just stops remembering new ones).
+const MAX_CACHED_ROUTES: usize = 4096;
+
 struct Inner {
     config: ClientBuilder,
     providers: ProviderCache,
+    routes: RouteCache,
 }
 
 /// One client over every provider, with the exact cost of every call.
@@ -360,10 +374,23 @@ impl Client {
         self.catalog().price_response(requested, response, provider, &opts)
     }
 
+    /// The route and provider of a model, resolved once and then taken from the cache.
+    fn routed(&self, model: &str) -> Result<Arc<dyn Provider>> {
+        if let Some((_, p)) = self.inner.routes.read().unwrap_or_else(PoisonError::into_inner).get(model) {
+            return Ok(p.clone());
+        }
+        let route = self.route(model)?;
+        let provider = self.provider(&route)?;
+        let mut cache = self.inner.routes.write().unwrap_or_else(PoisonError::into_inner);
+        if cache.len() < MAX_CACHED_ROUTES {
+            cache.insert(model.to_owned(), (route, provider.clone()));
+        }
+        Ok(provider)
+    }
+
     /// One completion, priced (`response.cost`) and, with a tracker, recorded and budgeted.
     pub async fn chat(&self, request: ChatRequest) -> Result<ChatResponse> {
-        let route = self.route(request.model.as_str())?;
-        let provider = self.provider(&route)?;
+        let provider = self.routed(request.model.as_str())?;
         let request = self.decorate(request);
         let mut response = provider.chat(&request).await?;
         if response.cost.is_none() {
@@ -375,8 +402,7 @@ impl Client {
     /// One streamed completion. With a tracker the call is priced and recorded when the stream ends; either
     /// way [`Client::collect`] assembles it into the priced response `chat` would have returned.
     pub async fn stream(&self, request: ChatRequest) -> Result<ChatStream> {
-        let route = self.route(request.model.as_str())?;
-        let provider = self.provider(&route)?;
+        let provider = self.routed(request.model.as_str())?;
         let request = self.decorate(request);
         provider.stream(&request).await
     }

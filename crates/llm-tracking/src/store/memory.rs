@@ -78,8 +78,12 @@ impl Store for MemoryStore {
                 fresh.push(r.clone());
             }
         }
-        for ((day, dim, value), t) in rollup_deltas(fresh.iter().map(|r| r.as_ref())) {
-            g.rollups.entry((dim.to_owned(), day, value)).or_default().add(&t);
+        let deltas: Vec<_> = rollup_deltas(fresh.iter().map(|r| r.as_ref()))
+            .into_iter()
+            .map(|((day, dim, value), t)| ((dim.to_owned(), day, value.to_owned()), t))
+            .collect();
+        for (key, t) in deltas {
+            g.rollups.entry(key).or_default().add(&t);
         }
         let n = fresh.len() as u64;
         g.total_appended += n;

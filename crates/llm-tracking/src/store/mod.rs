@@ -83,10 +83,10 @@ pub trait Store: Send + Sync + 'static {
     }
 }
 
-/// Opens a store from a URL: `memory:`, `sqlite:PATH` (or `sqlite://PATH`, `PATH.db`), or `postgres://...`
-/// (`postgresql://...`). SQL stores create or migrate their schema.
+/// Opens a store from a URL: `memory:` (also `sqlite::memory:`), `sqlite:PATH` (or `sqlite://PATH`, `PATH.db`),
+/// or `postgres://...` (`postgresql://...`). SQL stores create or migrate their schema.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
-    if url == "memory:" || url == "memory" {
+    if matches!(url, "memory:" | "memory" | "sqlite::memory:" | "sqlite://:memory:") {
         return Ok(Arc::new(MemoryStore::new()));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {

@@ -277,9 +277,12 @@ impl Store for PostgresStore {
             return Ok(0);
         }
         // Columns travel as arrays and UNNEST turns them into rows: one small statement whatever the batch size.
-        let n = records.len();
-        let mut c = LogColumns::with_capacity(n);
-        for r in records {
+        // Duplicates within the batch count once.
+        let mut seen = std::collections::HashSet::with_capacity(records.len());
+        let unique: Vec<&CallRecord> =
+            records.iter().map(|r| r.as_ref()).filter(|r| seen.insert(r.id.as_str())).collect();
+        let mut c = LogColumns::with_capacity(unique.len());
+        for r in unique.iter().copied() {
             c.id.push(r.id.clone());
             c.trace_id.push(r.trace_id.clone());
             c.start_us.push(r.start_time.as_micros());
@@ -293,7 +296,7 @@ impl Store for PostgresStore {
             c.project.push(r.project.clone());
             c.key.push(r.api_key_fingerprint.clone());
             c.tags.push(serde_json::to_string(&r.tags)?);
-            c.record.push(serde_json::to_string(r.as_ref())?);
+            c.record.push(serde_json::to_string(r)?);
         }
         let mut tx = self.pool.begin().await?;
         let fresh: Vec<String> = sqlx::query_scalar(
@@ -324,14 +327,14 @@ impl Store for PostgresStore {
         .fetch_all(&mut *tx)
         .await?;
         let fresh: std::collections::HashSet<String> = fresh.into_iter().collect();
-        let deltas = rollup_deltas(records.iter().filter(|r| fresh.contains(&r.id)).map(|r| r.as_ref()));
+        let deltas = rollup_deltas(unique.iter().copied().filter(|r| fresh.contains(&r.id)));
         if !deltas.is_empty() {
             let mut d = RollupColumns::default();
             // BTreeMap order: every writer updates rows in the same order, so concurrent writers never deadlock.
             for ((day, dim, value), t) in deltas {
                 d.dim.push(dim.to_owned());
                 d.day.push(day.to_string());
-                d.value.push(value);
+                d.value.push(value.to_owned());
                 d.calls.push(t.calls as i64);
                 d.failures.push(t.failures as i64);
                 d.unpriced.push(t.unpriced_calls as i64);

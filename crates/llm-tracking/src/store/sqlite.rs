@@ -214,6 +214,39 @@ async fn save_budget(conn: &mut SqliteConnection, r: &BudgetRow, now: Timestamp)
 /// Rows per INSERT statement (14 parameters each, under SQLite's 32,766).
 const INSERT_CHUNK: usize = 2000;
 
+/// Inserts records into the spend log (skipping ids already there); returns how many rows were inserted.
+async fn insert_log(conn: &mut SqliteConnection, records: &[&CallRecord]) -> Result<u64> {
+    let mut inserted = 0;
+    for chunk in records.chunks(INSERT_CHUNK) {
+        let mut encoded = Vec::with_capacity(chunk.len());
+        for r in chunk {
+            encoded.push((*r, serde_json::to_string(r)?, serde_json::to_string(&r.tags)?));
+        }
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT OR IGNORE INTO spend_log (id, trace_id, start_us, day, provider, model, status, spend, \
+             user_id, team, project, api_key_fp, tags, record) ",
+        );
+        qb.push_values(encoded, |mut b, (r, record_json, tags_json)| {
+            b.push_bind(r.id.clone())
+                .push_bind(r.trace_id.clone())
+                .push_bind(r.start_time.as_micros())
+                .push_bind(r.start_time.day().to_string())
+                .push_bind(r.provider.clone())
+                .push_bind(r.model.clone())
+                .push_bind(r.status.as_str())
+                .push_bind(r.spend.to_string())
+                .push_bind(r.user.clone())
+                .push_bind(r.team.clone())
+                .push_bind(r.project.clone())
+                .push_bind(r.api_key_fingerprint.clone())
+                .push_bind(tags_json)
+                .push_bind(record_json);
+        });
+        inserted += qb.build().execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(inserted)
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     fn name(&self) -> &'static str {
@@ -224,52 +257,39 @@ impl Store for SqliteStore {
         if records.is_empty() {
             return Ok(0);
         }
-        // Encode before taking the write lock.
-        let mut rows: Vec<(&CallRecord, String, String)> = Vec::with_capacity(records.len());
-        for r in records {
-            rows.push((r.as_ref(), serde_json::to_string(r.as_ref())?, serde_json::to_string(&r.tags)?));
-        }
-        let ids = serde_json::to_string(&records.iter().map(|r| r.id.as_str()).collect::<Vec<_>>())?;
+        // Duplicates within the batch count once; encode before taking the write lock.
+        let mut seen: HashSet<&str> = HashSet::with_capacity(records.len());
+        let unique: Vec<&CallRecord> =
+            records.iter().map(|r| r.as_ref()).filter(|r| seen.insert(r.id.as_str())).collect();
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        // Records already stored (a retried batch) are skipped, and so are duplicates within the batch.
-        let existing: Vec<String> =
-            sqlx::query_scalar("SELECT id FROM spend_log WHERE id IN (SELECT value FROM json_each($1))")
-                .bind(&ids)
-                .fetch_all(&mut *tx)
-                .await?;
-        let mut seen: HashSet<&str> = existing.iter().map(String::as_str).collect();
-        rows.retain(|(r, _, _)| seen.insert(r.id.as_str()));
-        if rows.is_empty() {
+        // Optimistic path: nothing of the batch is stored yet (the normal case).
+        let inserted = insert_log(&mut tx, &unique).await?;
+        let fresh: Vec<&CallRecord> = if inserted == unique.len() as u64 {
+            unique
+        } else {
+            // A retried batch: some records are already stored. Start over, skipping those, so the rollups
+            // count each record once.
+            tx.rollback().await?;
+            tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+            let ids = serde_json::to_string(&unique.iter().map(|r| r.id.as_str()).collect::<Vec<_>>())?;
+            let existing: HashSet<String> =
+                sqlx::query_scalar("SELECT id FROM spend_log WHERE id IN (SELECT value FROM json_each($1))")
+                    .bind(&ids)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .collect();
+            let rest: Vec<&CallRecord> = unique.into_iter().filter(|r| !existing.contains(&r.id)).collect();
+            insert_log(&mut tx, &rest).await?;
+            rest
+        };
+        if fresh.is_empty() {
             tx.rollback().await?;
             return Ok(0);
         }
-        for chunk in rows.chunks_mut(INSERT_CHUNK) {
-            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT OR IGNORE INTO spend_log (id, trace_id, start_us, day, provider, model, status, spend, \
-                 user_id, team, project, api_key_fp, tags, record) ",
-            );
-            qb.push_values(chunk.iter_mut(), |mut b, (r, record_json, tags_json)| {
-                b.push_bind(r.id.clone())
-                    .push_bind(r.trace_id.clone())
-                    .push_bind(r.start_time.as_micros())
-                    .push_bind(r.start_time.day().to_string())
-                    .push_bind(r.provider.clone())
-                    .push_bind(r.model.clone())
-                    .push_bind(r.status.as_str())
-                    .push_bind(r.spend.to_string())
-                    .push_bind(r.user.clone())
-                    .push_bind(r.team.clone())
-                    .push_bind(r.project.clone())
-                    .push_bind(r.api_key_fingerprint.clone())
-                    .push_bind(std::mem::take(tags_json))
-                    .push_bind(std::mem::take(record_json));
-            });
-            qb.build().execute(&mut *tx).await?;
-        }
-        let fresh: Vec<&CallRecord> = rows.iter().map(|(r, _, _)| *r).collect();
         let deltas = rollup_deltas(fresh.iter().copied());
         let keys: Vec<(&str, String, &str)> =
-            deltas.keys().map(|(day, dim, value)| (*dim, day.to_string(), value.as_str())).collect();
+            deltas.keys().map(|(day, dim, value)| (*dim, day.to_string(), *value)).collect();
         let current = sqlx::query(
             "SELECT dim, day, value, calls, failures, unpriced_calls, prompt_tokens, completion_tokens, \
              cache_read_tokens, spend FROM spend_daily \
@@ -284,7 +304,7 @@ impl Store for SqliteStore {
         }
         let mut out = Vec::with_capacity(deltas.len());
         for ((day, dim, value), t) in deltas {
-            let key = (dim.to_owned(), day.to_string(), value);
+            let key = (dim.to_owned(), day.to_string(), value.to_owned());
             let mut total = merged.remove(&key).unwrap_or_default();
             total.add(&t);
             out.push(serde_json::json!([
