@@ -208,6 +208,10 @@ pub struct Message {
     /// The assistant's refusal text, where the provider returns one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,
+    /// The provider's signature over `reasoning` (Anthropic's thinking `signature`): it must be sent back with
+    /// the reasoning in a later turn when tools are used with extended thinking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_signature: Option<String>,
 }
 
 impl Message {
@@ -221,6 +225,7 @@ impl Message {
             tool_call_id: None,
             reasoning: None,
             refusal: None,
+            reasoning_signature: None,
         }
     }
 

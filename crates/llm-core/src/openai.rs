@@ -305,6 +305,10 @@ pub fn message_to_json(m: &Message) -> Value {
     }
     if let Some(r) = &m.reasoning {
         out.insert("reasoning_content".into(), r.clone().into());
+        if let Some(sig) = &m.reasoning_signature {
+            // LiteLLM's shape for signed thinking.
+            out.insert("thinking_blocks".into(), json!([{"type": "thinking", "thinking": r, "signature": sig}]));
+        }
     }
     if let Some(r) = &m.refusal {
         out.insert("refusal".into(), r.clone().into());
@@ -574,6 +578,11 @@ fn message_with_default_role(v: &Value, default_role: Option<Role>) -> Result<Me
     m.reasoning =
         opt_str(obj, "reasoning_content", "message")?.or(opt_str(obj, "reasoning", "message")?).map(str::to_owned);
     m.refusal = opt_str(obj, "refusal", "message")?.map(str::to_owned);
+    m.reasoning_signature = obj
+        .get("thinking_blocks")
+        .and_then(Value::as_array)
+        .and_then(|blocks| blocks.iter().rev().find_map(|b| b.get("signature").and_then(Value::as_str)))
+        .map(str::to_owned);
     if let Some(calls) = obj.get("tool_calls").filter(|v| !v.is_null()) {
         let calls = calls.as_array().ok_or_else(|| decode_err("message", "`tool_calls` must be an array"))?;
         m.tool_calls = calls.iter().map(tool_call_from_value).collect::<Result<_>>()?;
@@ -938,7 +947,9 @@ impl ChunkEncoder {
                 Some(self.chunk(choice(*index, json!({}), Some(reason.as_str())), None))
             }
             StreamEvent::Usage(u) => Some(self.chunk(json!([]), Some(usage_to_json(u)))),
-            StreamEvent::ProviderCost { .. } | StreamEvent::Other { .. } => None,
+            StreamEvent::ProviderCost { .. } | StreamEvent::ReasoningSignature { .. } | StreamEvent::Other { .. } => {
+                None
+            }
         }
     }
 }

@@ -45,6 +45,13 @@ pub enum StreamEvent {
         /// The text to append.
         text: String,
     },
+    /// The signature of choice `index`'s reasoning (Anthropic's `signature_delta`); the last one wins.
+    ReasoningSignature {
+        /// The choice.
+        index: u32,
+        /// The signature.
+        signature: String,
+    },
     /// A piece of a tool call for choice `index`; pieces with the same `tool_index` are joined.
     ToolCallDelta {
         /// The choice.
@@ -95,6 +102,7 @@ struct ToolCallState {
 struct ChoiceState {
     text: String,
     reasoning: String,
+    signature: Option<String>,
     saw_text: bool,
     tool_calls: BTreeMap<u32, ToolCallState>,
     finish: Option<FinishReason>,
@@ -172,6 +180,9 @@ impl StreamAssembler {
             StreamEvent::ReasoningDelta { index, text } => {
                 self.choices.entry(index).or_default().reasoning.push_str(&text);
             }
+            StreamEvent::ReasoningSignature { index, signature } => {
+                self.choices.entry(index).or_default().signature = Some(signature);
+            }
             StreamEvent::ToolCallDelta { index, tool_index, id, name, arguments } => {
                 let call = self.choices.entry(index).or_default().tool_calls.entry(tool_index).or_default();
                 if let Some(id) = id.filter(|s| !s.is_empty()) {
@@ -204,6 +215,7 @@ impl StreamAssembler {
                 message.content = content;
                 message.tool_calls = tool_calls;
                 message.reasoning = (!c.reasoning.is_empty()).then_some(c.reasoning);
+                message.reasoning_signature = c.signature;
                 Choice::new(index, message, c.finish)
             })
             .collect();

@@ -43,6 +43,7 @@ pub fn decode_response(body: &[u8]) -> Result<ChatResponse> {
     let mut text = String::new();
     let mut saw_text = false;
     let mut thinking = String::new();
+    let mut signature = None;
     let mut calls = Vec::new();
     for b in &m.content {
         match b {
@@ -50,7 +51,12 @@ pub fn decode_response(body: &[u8]) -> Result<ChatResponse> {
                 saw_text = true;
                 text.push_str(t);
             }
-            WireBlock::Thinking { thinking: t } => thinking.push_str(t),
+            WireBlock::Thinking { thinking: t, signature: s } => {
+                thinking.push_str(t);
+                if s.is_some() {
+                    signature.clone_from(s);
+                }
+            }
             WireBlock::ToolUse { id, name, input } => {
                 calls.push(ToolCall::new(id.clone(), name.clone(), input.to_string()))
             }
@@ -61,6 +67,7 @@ pub fn decode_response(body: &[u8]) -> Result<ChatResponse> {
     message.content = (saw_text || calls.is_empty()).then_some(Content::Text(text));
     message.tool_calls = calls;
     message.reasoning = (!thinking.is_empty()).then_some(thinking);
+    message.reasoning_signature = signature;
     let finish = m.stop_reason.as_deref().map(finish_reason);
     Ok(ChatResponse::new(m.id, m.model, vec![Choice::new(0, message, finish)], m.usage.as_ref().map(usage)))
 }

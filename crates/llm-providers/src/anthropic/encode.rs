@@ -80,6 +80,10 @@ fn encode_messages(msgs: &[Message]) -> Result<(Option<Value>, Vec<Value>)> {
             },
             Role::Assistant => {
                 let mut blocks = Vec::new();
+                // Signed thinking goes back first, as Anthropic requires when tools are used with thinking.
+                if let (Some(r), Some(sig)) = (&m.reasoning, &m.reasoning_signature) {
+                    blocks.push(json!({"type": "thinking", "thinking": r, "signature": sig}));
+                }
                 let text = m.text();
                 if !text.is_empty() {
                     blocks.push(json!({"type": "text", "text": text}));
@@ -89,7 +93,10 @@ fn encode_messages(msgs: &[Message]) -> Result<(Option<Value>, Vec<Value>)> {
                         json!({"type": "tool_use", "id": c.id, "name": c.name, "input": tool_use_input(&c.arguments)?}),
                     );
                 }
-                if m.tool_calls.is_empty() && out.last().is_none_or(|l| l["role"] != "assistant") {
+                if m.tool_calls.is_empty()
+                    && m.reasoning_signature.is_none()
+                    && out.last().is_none_or(|l| l["role"] != "assistant")
+                {
                     out.push(json!({"role": "assistant", "content": text}));
                 } else if !blocks.is_empty() {
                     push_turn(&mut out, "assistant", blocks);

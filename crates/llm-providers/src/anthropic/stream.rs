@@ -65,8 +65,13 @@ impl StreamDecoder for AnthropicStreamDecoder {
                     });
                 }
                 WireBlock::Text { text } if !text.is_empty() => out.push(StreamEvent::TextDelta { index: 0, text }),
-                WireBlock::Thinking { thinking } if !thinking.is_empty() => {
-                    out.push(StreamEvent::ReasoningDelta { index: 0, text: thinking });
+                WireBlock::Thinking { thinking, signature } => {
+                    if !thinking.is_empty() {
+                        out.push(StreamEvent::ReasoningDelta { index: 0, text: thinking });
+                    }
+                    if let Some(signature) = signature.filter(|s| !s.is_empty()) {
+                        out.push(StreamEvent::ReasoningSignature { index: 0, signature });
+                    }
                 }
                 _ => {}
             },
@@ -74,6 +79,9 @@ impl StreamDecoder for AnthropicStreamDecoder {
                 WireDelta::TextDelta { text } => out.push(StreamEvent::TextDelta { index: 0, text }),
                 WireDelta::ThinkingDelta { thinking } => {
                     out.push(StreamEvent::ReasoningDelta { index: 0, text: thinking })
+                }
+                WireDelta::SignatureDelta { signature } => {
+                    out.push(StreamEvent::ReasoningSignature { index: 0, signature })
                 }
                 WireDelta::InputJsonDelta { partial_json } => {
                     if let Some((tool_index, saw)) = self.tools.get_mut(&index) {

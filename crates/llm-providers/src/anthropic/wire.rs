@@ -39,6 +39,9 @@ pub enum WireBlock {
         /// The thinking text.
         #[serde(default)]
         thinking: String,
+        /// The signature to send back with it in later turns.
+        #[serde(default)]
+        signature: Option<String>,
     },
     /// A tool call; `input` is a JSON object.
     ToolUse {
@@ -199,6 +202,11 @@ pub enum WireDelta {
     ThinkingDelta {
         /// The text.
         thinking: String,
+    },
+    /// The thinking block's signature.
+    SignatureDelta {
+        /// The signature.
+        signature: String,
     },
     /// Anything else (signatures, citations).
     #[serde(other)]
