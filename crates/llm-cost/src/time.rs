@@ -1,6 +1,7 @@
 //! The little calendar arithmetic off-peak pricing needs: RFC 3339 instants, UTC time of day, ISO weekdays.
 //! (No time-zone database: the zones the price file names are fixed-offset, see [`zone_offset_seconds`].)
 
+use llm_core::calendar::{civil_from_days, days_from_civil, days_in_month};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// An instant, as whole seconds since the Unix epoch (UTC).
@@ -50,7 +51,8 @@ impl BillingTime {
         if b.get(13) != Some(&b':') || b.get(16) != Some(&b':') {
             return None;
         }
-        if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+        let (month, day) = (u32::try_from(month).ok()?, u32::try_from(day).ok()?);
+        if day < 1 || day > days_in_month(year, month) {
             return None;
         }
         if hour > 23 || minute > 59 || second > 60 {
@@ -95,55 +97,18 @@ impl BillingTime {
     }
 
     /// The UTC calendar date as `(year, month, day)`.
-    pub(crate) fn utc_date(self) -> (i64, i64, i64) {
+    pub(crate) fn utc_date(self) -> (i64, u32, u32) {
         civil_from_days(self.0.div_euclid(86_400))
     }
 }
 
-fn is_leap(y: i64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if is_leap(y) => 29,
-        _ => 28,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 /// Parses `YYYY-MM-DD`.
-pub(crate) fn parse_date(text: &str) -> Option<(i64, i64, i64)> {
+pub(crate) fn parse_date(text: &str) -> Option<(i64, u32, u32)> {
     let mut parts = text.split('-');
     let y: i64 = parts.next()?.parse().ok()?;
-    let m: i64 = parts.next()?.parse().ok()?;
-    let d: i64 = parts.next()?.parse().ok()?;
-    if parts.next().is_some() || !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
+    let m: u32 = parts.next()?.parse().ok()?;
+    let d: u32 = parts.next()?.parse().ok()?;
+    if parts.next().is_some() || d < 1 || d > days_in_month(y, m) {
         return None;
     }
     Some((y, m, d))

@@ -80,6 +80,13 @@ pub struct Rewritten {
     pub changes: Vec<DialectChange>,
 }
 
+/// Walks a whole schema with one dialect's node rewrite.
+fn rewrite(schema: &Value, f: NodeFn) -> Rewritten {
+    let mut w = Walker { root: schema, changes: Vec::new() };
+    let out = f(&mut w, schema, "", true);
+    Rewritten { schema: out, changes: w.changes }
+}
+
 fn text(v: &Value) -> String {
     v.to_string()
 }
@@ -92,6 +99,39 @@ struct Walker<'a> {
 impl Walker<'_> {
     fn change(&mut self, pointer: &str, kind: ChangeKind) {
         self.changes.push(DialectChange { pointer: pointer.to_owned(), kind });
+    }
+
+    /// Rewrites `oneOf` as `anyOf` (what every provider here accepts).
+    fn one_of_to_any_of(&mut self, o: &mut Map<String, Value>, pointer: &str) {
+        if let Some(one) = o.remove("oneOf") {
+            self.change(pointer, ChangeKind::Replaced { from: "oneOf".into(), to: "anyOf".into() });
+            o.insert("anyOf".into(), one);
+        }
+    }
+
+    /// Rewrites `const` as a one-value `enum`.
+    fn const_to_enum(&mut self, o: &mut Map<String, Value>, pointer: &str) {
+        if let Some(c) = o.remove("const") {
+            self.change(pointer, ChangeKind::Replaced { from: "const".into(), to: "enum".into() });
+            o.insert("enum".into(), json!([c]));
+        }
+    }
+
+    /// Drops the root's `$schema` dialect URI.
+    fn drop_schema_uri(&mut self, o: &mut Map<String, Value>, pointer: &str, is_root: bool) {
+        if is_root && o.remove("$schema").is_some() {
+            self.change(pointer, ChangeKind::Dropped { keyword: "$schema".into(), value: "(dialect uri)".into() });
+        }
+    }
+
+    /// Rewrites every property's schema with `f`.
+    fn properties(&mut self, o: &mut Map<String, Value>, pointer: &str, f: NodeFn) {
+        if let Some(Value::Object(props)) = o.get("properties").cloned() {
+            let base = child(pointer, "properties");
+            let out: Map<String, Value> =
+                props.iter().map(|(n, p)| (n.clone(), f(self, p, &child(&base, n), false))).collect();
+            o.insert("properties".into(), Value::Object(out));
+        }
     }
 
     /// Resolves a local `#/$defs/X` (or `#/definitions/X`, or `#`) reference against the root.
@@ -201,9 +241,7 @@ const OPENAI_FORMATS: &[&str] = &["date-time", "time", "date", "duration", "emai
 /// assert_eq!(r.changes.len(), 3); // closed, made age required+nullable, dropped format uint8
 /// ```
 pub fn openai_strict(schema: &Value) -> Rewritten {
-    let mut w = Walker { root: schema, changes: Vec::new() };
-    let out = openai_node(&mut w, schema, "", true);
-    Rewritten { schema: out, changes: w.changes }
+    rewrite(schema, openai_node)
 }
 
 fn openai_node(w: &mut Walker<'_>, node: &Value, ptr: &str, is_root: bool) -> Value {
@@ -240,13 +278,8 @@ fn openai_node(w: &mut Walker<'_>, node: &Value, ptr: &str, is_root: bool) -> Va
             }
         }
     }
-    if let Some(one) = o.remove("oneOf") {
-        w.change(ptr, ChangeKind::Replaced { from: "oneOf".into(), to: "anyOf".into() });
-        o.insert("anyOf".into(), one);
-    }
-    if is_root && o.remove("$schema").is_some() {
-        w.change(ptr, ChangeKind::Dropped { keyword: "$schema".into(), value: "(dialect uri)".into() });
-    }
+    w.one_of_to_any_of(&mut o, ptr);
+    w.drop_schema_uri(&mut o, ptr, is_root);
     if let Some(Value::String(f)) = o.get("format")
         && !OPENAI_FORMATS.contains(&f.as_str())
     {
@@ -350,21 +383,14 @@ const ANTHROPIC_KEYWORDS: &[&str] = &[
 
 /// Rewrites a schema for Anthropic structured outputs and strict tools (PROVIDERS.md §5.6).
 pub fn anthropic(schema: &Value) -> Rewritten {
-    let mut w = Walker { root: schema, changes: Vec::new() };
-    let out = anthropic_node(&mut w, schema, "", true);
-    Rewritten { schema: out, changes: w.changes }
+    rewrite(schema, anthropic_node)
 }
 
 fn anthropic_node(w: &mut Walker<'_>, node: &Value, ptr: &str, is_root: bool) -> Value {
     let Value::Object(o) = node else { return node.clone() };
     let mut o = o.clone();
-    if let Some(one) = o.remove("oneOf") {
-        w.change(ptr, ChangeKind::Replaced { from: "oneOf".into(), to: "anyOf".into() });
-        o.insert("anyOf".into(), one);
-    }
-    if is_root && o.remove("$schema").is_some() {
-        w.change(ptr, ChangeKind::Dropped { keyword: "$schema".into(), value: "(dialect uri)".into() });
-    }
+    w.one_of_to_any_of(&mut o, ptr);
+    w.drop_schema_uri(&mut o, ptr, is_root);
     let mut notes = Vec::new();
     if let Some(Value::String(f)) = o.get("format")
         && !ANTHROPIC_FORMATS.contains(&f.as_str())
@@ -404,12 +430,7 @@ fn anthropic_node(w: &mut Walker<'_>, node: &Value, ptr: &str, is_root: bool) ->
         o.insert("additionalProperties".into(), Value::Bool(false));
         w.change(ptr, ChangeKind::Closed);
     }
-    if let Some(Value::Object(props)) = o.get("properties").cloned() {
-        let base = child(ptr, "properties");
-        let out: Map<String, Value> =
-            props.iter().map(|(n, p)| (n.clone(), anthropic_node(w, p, &child(&base, n), false))).collect();
-        o.insert("properties".into(), Value::Object(out));
-    }
+    w.properties(&mut o, ptr, anthropic_node);
     recurse_common(w, &mut o, ptr, anthropic_node);
     Value::Object(o)
 }
@@ -444,18 +465,13 @@ const GEMINI_JSON_KEYWORDS: &[&str] = &[
 /// Rewrites a schema for Gemini's `responseJsonSchema` (Gemini 2.x and later; PROVIDERS.md §6.6): the keys it
 /// honours, `const` as a one-value `enum`, and `$ref` without sibling keys.
 pub fn gemini_json_schema(schema: &Value) -> Rewritten {
-    let mut w = Walker { root: schema, changes: Vec::new() };
-    let out = gemini_json_node(&mut w, schema, "", true);
-    Rewritten { schema: out, changes: w.changes }
+    rewrite(schema, gemini_json_node)
 }
 
 fn gemini_json_node(w: &mut Walker<'_>, node: &Value, ptr: &str, _is_root: bool) -> Value {
     let Value::Object(o) = node else { return node.clone() };
     let mut o = o.clone();
-    if let Some(c) = o.remove("const") {
-        w.change(ptr, ChangeKind::Replaced { from: "const".into(), to: "enum".into() });
-        o.insert("enum".into(), json!([c]));
-    }
+    w.const_to_enum(&mut o, ptr);
     let has_ref = o.contains_key("$ref");
     let keys: Vec<String> = o.keys().cloned().collect();
     for k in keys {
@@ -464,12 +480,7 @@ fn gemini_json_node(w: &mut Walker<'_>, node: &Value, ptr: &str, _is_root: bool)
             w.change(ptr, ChangeKind::Dropped { keyword: k, value: text(&v) });
         }
     }
-    if let Some(Value::Object(props)) = o.get("properties").cloned() {
-        let base = child(ptr, "properties");
-        let out: Map<String, Value> =
-            props.iter().map(|(n, p)| (n.clone(), gemini_json_node(w, p, &child(&base, n), false))).collect();
-        o.insert("properties".into(), Value::Object(out));
-    }
+    w.properties(&mut o, ptr, gemini_json_node);
     for key in ["oneOf"] {
         if let Some(Value::Array(xs)) = o.get(key).cloned() {
             let base = child(ptr, key);
@@ -544,14 +555,8 @@ fn gemini_openapi_node(w: &mut Walker<'_>, node: &Value, ptr: &str, depth: usize
             w.change(ptr, ChangeKind::Dropped { keyword: k.into(), value: "(inlined)".into() });
         }
     }
-    if let Some(one) = o.remove("oneOf") {
-        w.change(ptr, ChangeKind::Replaced { from: "oneOf".into(), to: "anyOf".into() });
-        o.insert("anyOf".into(), one);
-    }
-    if let Some(c) = o.remove("const") {
-        w.change(ptr, ChangeKind::Replaced { from: "const".into(), to: "enum".into() });
-        o.insert("enum".into(), json!([c]));
-    }
+    w.one_of_to_any_of(&mut o, ptr);
+    w.const_to_enum(&mut o, ptr);
     // null in a type list or an anyOf becomes `nullable`.
     if let Some(Value::Array(ts)) = o.get("type").cloned() {
         let non_null: Vec<Value> = ts.iter().filter(|t| *t != "null").cloned().collect();

@@ -501,7 +501,7 @@ fn bare_set_of<'a>(
     key: &'a str,
     provider: &'a str,
     row: &Row,
-    today: (i64, i64, i64),
+    today: (i64, u32, u32),
 ) -> Option<(u8, &'a str, &'a str)> {
     let strip = |k: &'a str| k.strip_prefix("vertex_ai/").unwrap_or(k);
     let retired = || {
