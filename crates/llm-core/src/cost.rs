@@ -60,6 +60,10 @@ impl Usd {
 
 impl fmt::Display for Usd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Zero is most of a cost breakdown's fields: skip the decimal formatter for it.
+        if self.0.is_zero() {
+            return f.pad("0");
+        }
         fmt::Display::fmt(&self.0.normalize(), f)
     }
 }
@@ -108,6 +112,9 @@ impl std::iter::Sum for Usd {
 
 impl Serialize for Usd {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0.is_zero() {
+            return s.serialize_str("0");
+        }
         s.collect_str(&self.0.normalize())
     }
 }
@@ -282,6 +289,18 @@ mod tests {
         assert_eq!(v.to_string(), "3");
         assert!(serde_json::from_str::<Usd>("\"abc\"").is_err());
         assert!(serde_json::from_str::<Usd>("true").is_err());
+    }
+
+    #[test]
+    fn usd_zero_prints_as_0_in_every_form() {
+        for zero in ["0", "0.000", "-0", "-0.0"] {
+            let z: Usd = zero.parse().unwrap();
+            assert_eq!(z.to_string(), "0", "{zero}");
+            assert_eq!(format!("[{z:>4}]"), "[   0]", "{zero}");
+            assert_eq!(serde_json::to_string(&z).unwrap(), "\"0\"", "{zero}");
+        }
+        let small: Usd = "0.00000001".parse().unwrap();
+        assert_eq!(format!("[{small:>12}]"), "[  0.00000001]");
     }
 
     #[test]

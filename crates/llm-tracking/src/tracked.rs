@@ -90,13 +90,18 @@ impl<P: Provider> Tracked<P> {
         let end_user = text("end_user").or_else(|| request.user.clone());
         let id = new_id();
         let trace_id = text("trace_id").unwrap_or_else(|| id.clone());
-        let scopes = scopes_for(
-            user.as_deref(),
-            team.as_deref(),
-            project.as_deref(),
-            self.key_fingerprint.as_deref(),
-            &request.tags,
-        );
+        // Scopes matter only to budgets.
+        let scopes = if self.tracker.inner.budgets {
+            scopes_for(
+                user.as_deref(),
+                team.as_deref(),
+                project.as_deref(),
+                self.key_fingerprint.as_deref(),
+                &request.tags,
+            )
+        } else {
+            Vec::new()
+        };
         let mut metadata = BTreeMap::new();
         if !meta.is_empty() {
             for (k, v) in meta {
@@ -294,6 +299,17 @@ struct Call {
 impl Call {
     /// The record's common part. Moves the call's strings into it: called once per call.
     fn base_record(&mut self, status: CallStatus, first_token: Option<Timestamp>, reserved: Option<Usd>) -> CallRecord {
+        self.base_record_with_model(status, first_token, reserved, None)
+    }
+
+    /// [`Call::base_record`] with the served model when the provider named one.
+    fn base_record_with_model(
+        &mut self,
+        status: CallStatus,
+        first_token: Option<Timestamp>,
+        reserved: Option<Usd>,
+        served: Option<&str>,
+    ) -> CallRecord {
         let elapsed = self.started.elapsed();
         let micros = i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX);
         let requested_model = std::mem::take(&mut self.requested_model);
@@ -305,7 +321,7 @@ impl Call {
             end_time: self.start.plus_micros(micros),
             latency_ms: elapsed.as_secs_f64() * 1000.0,
             provider: self.provider.as_str().to_owned(),
-            model: requested_model.clone(),
+            model: served.map_or_else(|| requested_model.clone(), str::to_owned),
             requested_model,
             response_id: None,
             stream: self.stream,
@@ -337,10 +353,8 @@ impl Call {
         first_token: Option<Timestamp>,
         reserved: Option<Usd>,
     ) -> CallRecord {
-        let mut r = self.base_record(status, first_token, reserved);
-        if !response.model.is_empty() {
-            r.model = response.model.clone();
-        }
+        let served = Some(response.model.as_str()).filter(|m| !m.is_empty());
+        let mut r = self.base_record_with_model(status, first_token, reserved, served);
         if !response.id.is_empty() {
             r.response_id = Some(response.id.clone());
         }

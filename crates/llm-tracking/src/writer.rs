@@ -39,6 +39,7 @@ pub(crate) struct Writer {
     pub tx: mpsc::Sender<WriterMsg>,
     pub counters: Arc<WriterCounters>,
     pub wake: Arc<Notify>,
+    batch_size: u64,
 }
 
 impl Writer {
@@ -47,14 +48,19 @@ impl Writer {
         let counters = Arc::new(WriterCounters::default());
         let wake = Arc::new(Notify::new());
         let handle = tokio::spawn(run(store, rx, counters.clone(), config, wake.clone()));
-        (Self { tx, counters, wake }, handle)
+        (Self { tx, counters, wake, batch_size: config.batch_size.max(1) as u64 }, handle)
     }
 
-    /// Queues a record without waiting; a full queue drops it (counted).
+    /// Queues a record without waiting; a full queue drops it (counted). Every `batch_size`-th record wakes
+    /// the writer, so a full batch is written at once instead of at the next interval (one wake-up per batch,
+    /// not per call).
     pub fn push(&self, record: Arc<CallRecord>) -> bool {
         match self.tx.try_send(WriterMsg::Record(record)) {
             Ok(()) => {
-                self.counters.queued.fetch_add(1, Ordering::Relaxed);
+                let queued = self.counters.queued.fetch_add(1, Ordering::Relaxed) + 1;
+                if queued % self.batch_size == 0 {
+                    self.wake.notify_one();
+                }
                 true
             }
             Err(_) => {

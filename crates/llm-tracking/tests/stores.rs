@@ -161,6 +161,108 @@ async fn sqlite_store_conformance() {
     assert_eq!(again.report(&ReportQuery::new(GroupBy::Day)).await.unwrap().total.calls, 6);
 }
 
+/// A database written by schema version 1 (every column stored) opens, migrates to version 2 (id, start and
+/// record stored; the other columns in `spend_log_view`) and keeps every record and rollup.
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn sqlite_migrates_a_version_1_database() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    let url = format!("sqlite:{}?mode=rwc", path.display());
+    let records = fixture();
+    {
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::raw_sql(V1_SCHEMA).execute(&mut conn).await.unwrap();
+        for r in &records[..3] {
+            sqlx::query(
+                "INSERT INTO spend_log (id, trace_id, start_us, day, provider, model, status, spend, user_id, team, \
+                 project, api_key_fp, tags, record) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, NULL, $11, $12)",
+            )
+            .bind(&r.id)
+            .bind(&r.trace_id)
+            .bind(r.start_time.as_micros())
+            .bind(r.start_time.day().to_string())
+            .bind(&r.provider)
+            .bind(&r.model)
+            .bind(r.status.as_str())
+            .bind(r.spend.to_string())
+            .bind(&r.user)
+            .bind(&r.team)
+            .bind(serde_json::to_string(&r.tags).unwrap())
+            .bind(serde_json::to_string(&**r).unwrap())
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        }
+        conn.close().await.unwrap();
+    }
+    let store = llm_tracking::store::SqliteStore::open(&path).await.unwrap();
+    assert_eq!(llm_tracking::store::SqliteStore::SCHEMA_VERSION, 2);
+    assert_eq!(store.count_records().await.unwrap(), 3);
+    let back = store.records(None, None, 10).await.unwrap();
+    assert_eq!(back, records[..3].iter().map(|r| (**r).clone()).collect::<Vec<_>>());
+    // A batch with two stored records and two new ones inserts the two.
+    assert_eq!(store.append(&records[1..]).await.unwrap(), 2);
+    assert_eq!(store.count_records().await.unwrap(), 5);
+    // The rollups count the two new records once (the hand-written version-1 rows came without rollups).
+    assert_eq!(store.report(&ReportQuery::new(GroupBy::Day)).await.unwrap().total.calls, 2);
+    store.close().await;
+
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let version: i64 =
+        sqlx::query_scalar("SELECT MAX(version) FROM schema_version").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(version, 2);
+    let rows: Vec<(String, String, String, String, Option<String>, Option<String>, String, String)> = sqlx::query_as(
+        "SELECT day, provider, model, status, user_id, team, spend, tags FROM spend_log_view ORDER BY start_us",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let expected: Vec<_> = records
+        .iter()
+        .map(|r| {
+            (
+                r.start_time.day().to_string(),
+                r.provider.clone(),
+                r.model.clone(),
+                r.status.as_str().to_owned(),
+                r.user.clone(),
+                r.team.clone(),
+                r.spend.to_string(),
+                serde_json::to_string(&r.tags).unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(rows, expected);
+    assert_eq!(rows[0].7, r#"["batch","eval"]"#);
+    assert_eq!(rows[3].7, "[]");
+    conn.close().await.unwrap();
+}
+
+/// Schema version 1 as it shipped, to test the migration from it.
+#[cfg(feature = "sqlite")]
+const V1_SCHEMA: &str = r#"
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+INSERT INTO schema_version (version) VALUES (1);
+CREATE TABLE spend_log (
+    id TEXT PRIMARY KEY, trace_id TEXT NOT NULL, start_us INTEGER NOT NULL, day TEXT NOT NULL,
+    provider TEXT NOT NULL, model TEXT NOT NULL, status TEXT NOT NULL, spend TEXT NOT NULL, user_id TEXT,
+    team TEXT, project TEXT, api_key_fp TEXT, tags TEXT NOT NULL, record TEXT NOT NULL
+);
+CREATE INDEX spend_log_start ON spend_log (start_us);
+CREATE TABLE spend_daily (
+    dim TEXT NOT NULL, day TEXT NOT NULL, value TEXT NOT NULL, calls INTEGER NOT NULL, failures INTEGER NOT NULL,
+    unpriced_calls INTEGER NOT NULL, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
+    cache_read_tokens INTEGER NOT NULL, spend TEXT NOT NULL, PRIMARY KEY (dim, day, value)
+);
+CREATE TABLE budgets (
+    scope TEXT NOT NULL, period TEXT NOT NULL, max_usd TEXT, soft_usd TEXT, spent TEXT NOT NULL DEFAULT '0',
+    reserved TEXT NOT NULL DEFAULT '0', period_start INTEGER NOT NULL DEFAULT 0,
+    updated_us INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (scope, period)
+);
+"#;
+
 #[cfg(feature = "postgres")]
 #[tokio::test]
 async fn postgres_store_conformance() {

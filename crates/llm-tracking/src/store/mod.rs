@@ -28,7 +28,8 @@ pub use postgres::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
-/// The schema version the SQL stores create and migrate to.
+/// The schema version the PostgreSQL store creates and migrates to (the SQLite store's is
+/// `SqliteStore::SCHEMA_VERSION`).
 pub const SCHEMA_VERSION: i64 = 1;
 
 /// A place for records, rollups and budgets. Every method is atomic on its own.
