@@ -94,13 +94,20 @@ impl From<Decimal> for Usd {
 impl Add for Usd {
     type Output = Usd;
     fn add(self, rhs: Usd) -> Usd {
-        Usd(self.0.saturating_add(rhs.0))
+        // Most buckets of a breakdown are zero: skip the decimal addition for them.
+        if rhs.0.is_zero() {
+            self
+        } else if self.0.is_zero() {
+            rhs
+        } else {
+            Usd(self.0.saturating_add(rhs.0))
+        }
     }
 }
 
 impl AddAssign for Usd {
     fn add_assign(&mut self, rhs: Usd) {
-        self.0 = self.0.saturating_add(rhs.0);
+        *self = *self + rhs;
     }
 }
 
@@ -289,6 +296,23 @@ mod tests {
         assert_eq!(v.to_string(), "3");
         assert!(serde_json::from_str::<Usd>("\"abc\"").is_err());
         assert!(serde_json::from_str::<Usd>("true").is_err());
+    }
+
+    #[test]
+    fn usd_adds_exactly_with_zero_on_either_side() {
+        let a: Usd = "0.0000025".parse().unwrap();
+        let z: Usd = "0.000".parse().unwrap();
+        assert_eq!(a + z, a);
+        assert_eq!(z + a, a);
+        assert_eq!((z + a).to_string(), "0.0000025");
+        assert_eq!((z + z).to_string(), "0");
+        let mut t = Usd::ZERO;
+        for _ in 0..4 {
+            t += a;
+        }
+        assert_eq!(t.to_string(), "0.00001");
+        let max = Usd::new(Decimal::MAX);
+        assert_eq!(max + a, max, "saturates");
     }
 
     #[test]

@@ -266,6 +266,11 @@ impl CallRecord {
 /// A new id: 32 hex digits, the first 12 the microsecond clock (so ids sort roughly by time and index
 /// inserts stay local), the other 20 random, unique across processes with overwhelming probability.
 pub fn new_id() -> String {
+    new_id_at(Timestamp::now())
+}
+
+/// [`new_id`] for a call that already read the clock.
+pub(crate) fn new_id_at(now: Timestamp) -> String {
     static SEED: OnceLock<u64> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let seed = *SEED.get_or_init(|| {
@@ -282,7 +287,7 @@ pub fn new_id() -> String {
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     };
-    let time = (Timestamp::now().as_micros() as u64) & 0xffff_ffff_ffff;
+    let time = (now.as_micros() as u64) & 0xffff_ffff_ffff;
     let a = mix(seed.wrapping_add(n.wrapping_mul(0x9e37_79b9_7f4a_7c15)));
     let b = (seed ^ n.rotate_left(17) ^ mix(n)) & 0xffff;
     // 12 + 16 + 4 hex digits, written directly (`format!` costs several times more on the call's path).

@@ -18,7 +18,7 @@ use tracing::Instrument;
 
 use crate::budget::{Reservation, Scope, scopes_for};
 use crate::hooks::{CallStart, HookEvent, StreamChunk};
-use crate::record::{CallContent, CallRecord, CallStatus, new_id};
+use crate::record::{CallContent, CallRecord, CallStatus, new_id_at};
 use crate::time::Timestamp;
 use crate::tracker::{ReserveError, Tracker};
 
@@ -88,7 +88,8 @@ impl<P: Provider> Tracked<P> {
         let team = text("team");
         let project = text("project");
         let end_user = text("end_user").or_else(|| request.user.clone());
-        let id = new_id();
+        let start = Timestamp::now();
+        let id = new_id_at(start);
         let trace_id = text("trace_id").unwrap_or_else(|| id.clone());
         // Scopes matter only to budgets.
         let scopes = if self.tracker.inner.budgets {
@@ -114,7 +115,7 @@ impl<P: Provider> Tracked<P> {
         let call = Call {
             id,
             trace_id,
-            start: Timestamp::now(),
+            start,
             started: Instant::now(),
             provider: self.inner.id().clone(),
             requested_model: request.model.as_str().to_owned(),

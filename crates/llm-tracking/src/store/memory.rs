@@ -124,11 +124,11 @@ impl Store for MemoryStore {
     }
 
     async fn reserve(&self, scopes: &[Scope], estimate: Usd, now: Timestamp) -> Result<ReserveOutcome> {
-        let starts = PeriodStarts::at(now);
         let mut g = self.budgets_lock();
         if g.is_empty() {
             return Ok(ReserveOutcome::Reserved(Reservation::new(Vec::new(), estimate, now, false)));
         }
+        let starts = PeriodStarts::at(now);
         let rows = g.iter_mut().filter(|((s, _), _)| scopes.contains(s)).map(|(_, r)| r);
         let (outcome, _) = reserve_rows(rows, estimate, &starts, scopes, now);
         Ok(outcome)
