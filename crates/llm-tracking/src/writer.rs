@@ -58,7 +58,7 @@ impl Writer {
         match self.tx.try_send(WriterMsg::Record(record)) {
             Ok(()) => {
                 let queued = self.counters.queued.fetch_add(1, Ordering::Relaxed) + 1;
-                if queued % self.batch_size == 0 {
+                if queued.is_multiple_of(self.batch_size) {
                     self.wake.notify_one();
                 }
                 true

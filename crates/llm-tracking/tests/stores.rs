@@ -213,7 +213,7 @@ async fn sqlite_migrates_a_version_1_database() {
     let version: i64 =
         sqlx::query_scalar("SELECT MAX(version) FROM schema_version").fetch_one(&mut conn).await.unwrap();
     assert_eq!(version, 2);
-    let rows: Vec<(String, String, String, String, Option<String>, Option<String>, String, String)> = sqlx::query_as(
+    let rows: Vec<ViewRow> = sqlx::query_as(
         "SELECT day, provider, model, status, user_id, team, spend, tags FROM spend_log_view ORDER BY start_us",
     )
     .fetch_all(&mut conn)
@@ -239,6 +239,10 @@ async fn sqlite_migrates_a_version_1_database() {
     assert_eq!(rows[3].7, "[]");
     conn.close().await.unwrap();
 }
+
+/// day, provider, model, status, user_id, team, spend, tags from `spend_log_view`.
+#[cfg(feature = "sqlite")]
+type ViewRow = (String, String, String, String, Option<String>, Option<String>, String, String);
 
 /// Schema version 1 as it shipped, to test the migration from it.
 #[cfg(feature = "sqlite")]
