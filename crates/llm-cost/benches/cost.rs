@@ -33,6 +33,14 @@ fn lookup_stripped(bencher: Bencher) {
     });
 }
 
+/// `model_info` for a name the catalog does not know (a local model served under its own name): the slow
+/// path's answer is memoized, so this is the second and later lookups.
+#[divan::bench]
+fn lookup_unknown(bencher: Bencher) {
+    let c = Catalog::embedded();
+    bencher.bench(|| c.model_info(black_box("my-finetuned-llama"), Some("openai")).is_err());
+}
+
 /// The common case: a bare name, its provider resolved, cached prompt tokens.
 #[divan::bench]
 fn cost_openai_cached(bencher: Bencher) {

@@ -520,7 +520,27 @@ impl Catalog {
             // the second candidate, the name as given, found exactly
             return Ok(self.info_of(e));
         }
-        let cands = self.candidates(&model, declared, resolved);
+        let key = crate::catalog::LookupMemo::key(&model, declared);
+        let answer = match self.memo.get(&key) {
+            Some(a) => a,
+            None => {
+                let a = self.lookup_slow(&model, declared, resolved);
+                self.memo.put(key, a.clone());
+                a
+            }
+        };
+        answer.map_err(|message| Error::new(ErrorKind::UnknownModel, message))
+    }
+
+    /// The part of [`Catalog::lookup`] after the exact names: candidate names, then capability rules. A pure
+    /// function of its arguments and the catalog, so its answers are memoized.
+    fn lookup_slow(
+        &self,
+        model: &str,
+        declared: Option<&str>,
+        resolved: Option<(String, String)>,
+    ) -> std::result::Result<ModelInfo, String> {
+        let cands = self.candidates(model, declared, resolved);
         let provider = cands.provider.as_deref();
         for name in &cands.names {
             if let Some(e) = self.cost_key(name)
@@ -536,13 +556,10 @@ impl Catalog {
                 }
             }
         }
-        Err(Error::new(
-            ErrorKind::UnknownModel,
-            format!(
-                "model {:?} is not in the catalog (provider {})",
-                model,
-                provider.map_or_else(|| "unknown".to_owned(), |p| format!("{p:?}"))
-            ),
+        Err(format!(
+            "model {:?} is not in the catalog (provider {})",
+            model,
+            provider.map_or_else(|| "unknown".to_owned(), |p| format!("{p:?}"))
         ))
     }
 
@@ -603,6 +620,28 @@ fn generalized(name: &str, caps: Vec<(String, String)>, provider: Option<&str>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slow_lookups_are_memoized_and_forgotten_when_the_catalog_changes() {
+        let mut c = Catalog::embedded().clone();
+        assert_eq!(c.memo.len(), 0, "a clone starts with an empty memo");
+        // An exact key never reaches the memo.
+        assert_eq!(c.lookup("gpt-4o", None).unwrap().key(), "gpt-4o");
+        assert_eq!(c.memo.len(), 0);
+        // A dated variant and an unknown name go through the slow path once each.
+        let dated = c.lookup("gpt-4o-mini-2031-01-01", Some("openai")).map(|i| i.key().to_owned());
+        let unknown = c.lookup("my-local-model", Some("openai")).unwrap_err();
+        assert_eq!(c.memo.len(), 2);
+        assert_eq!(c.lookup("gpt-4o-mini-2031-01-01", Some("openai")).map(|i| i.key().to_owned()).ok(), dated.ok());
+        let again = c.lookup("my-local-model", Some("openai")).unwrap_err();
+        assert_eq!(again.to_string(), unknown.to_string());
+        assert_eq!(again.kind(), ErrorKind::UnknownModel);
+        assert_eq!(c.memo.len(), 2, "answered from the memo");
+        // Registering the model empties the memo, so the new row is found.
+        c.register_model("openai/my-local-model", r#"{"litellm_provider": "openai", "mode": "chat"}"#).unwrap();
+        assert_eq!(c.memo.len(), 0);
+        assert_eq!(c.lookup("my-local-model", Some("openai")).unwrap().key(), "openai/my-local-model");
+    }
 
     #[test]
     fn stripping() {
