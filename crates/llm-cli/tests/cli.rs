@@ -63,21 +63,21 @@ fn demo_runs_offline() {
 #[test]
 fn resolve_json_answers_and_errors() {
     let cases = [
-        (vec!["resolve", "--json", "gpt-4o"], 0, r#"{"model":"gpt-4o","provider":"openai"}"#),
+        (vec!["resolve", "--json", "gpt-4o"], 0, r#"{"provider":"openai","model":"gpt-4o"}"#),
         (
             vec!["resolve", "--json", "anthropic/claude-sonnet-4-5"],
             0,
-            r#"{"model":"claude-sonnet-4-5","provider":"anthropic"}"#,
+            r#"{"provider":"anthropic","model":"claude-sonnet-4-5"}"#,
         ),
         (
             vec!["resolve", "--json", "groq/llama-3.3-70b-versatile"],
             0,
-            r#"{"model":"llama-3.3-70b-versatile","provider":"groq"}"#,
+            r#"{"provider":"groq","model":"llama-3.3-70b-versatile"}"#,
         ),
         (
             vec!["resolve", "--json", "my-model", "--api-base", "https://api.groq.com/openai/v1"],
             0,
-            r#"{"model":"my-model","provider":"groq"}"#,
+            r#"{"provider":"groq","model":"my-model"}"#,
         ),
     ];
     for (args, code, expected) in cases {

@@ -235,7 +235,7 @@ const OPENAI_FORMATS: &[&str] = &["date-time", "time", "date", "duration", "emai
 ///     "properties": {"name": {"type": "string"}, "age": {"type": "integer", "format": "uint8"}},
 ///     "required": ["name"]
 /// }));
-/// assert_eq!(r.schema["required"], json!(["age", "name"]));
+/// assert_eq!(r.schema["required"], json!(["name", "age"])); // every property, in the schema's order
 /// assert_eq!(r.schema["properties"]["age"]["type"], json!(["integer", "null"]));
 /// assert_eq!(r.schema["additionalProperties"], json!(false));
 /// assert_eq!(r.changes.len(), 3); // closed, made age required+nullable, dropped format uint8

@@ -187,3 +187,35 @@ fn gemini_openapi_has_no_refs_and_upper_case_types() {
         });
     }
 }
+
+/// Every rewrite keeps the properties in the schema's order (serde_json's `preserve_order`): models write JSON
+/// objects in schema order, so a `reasoning` property declared before `answer` is generated first. OpenAI's
+/// strict `required` and Gemini's `propertyOrdering` follow that order too.
+#[test]
+fn rewrites_keep_the_property_order() {
+    let schema = json!({
+        "type": "object",
+        "properties": {
+            "reasoning": {"type": "string"},
+            "answer": {"type": "string"},
+            "confidence": {"type": "number"}
+        },
+        "required": ["reasoning", "answer"]
+    });
+    let order = ["reasoning", "answer", "confidence"];
+    let keys = |v: &Value| -> Vec<String> { v["properties"].as_object().unwrap().keys().cloned().collect() };
+    for (name, r) in [
+        ("openai_strict", dialect::openai_strict(&schema)),
+        ("anthropic", dialect::anthropic(&schema)),
+        ("gemini_json_schema", dialect::gemini_json_schema(&schema)),
+        ("gemini_openapi", dialect::gemini_openapi(&schema)),
+    ] {
+        assert_eq!(keys(&r.schema), order, "{name}");
+    }
+    assert_eq!(dialect::openai_strict(&schema).schema["required"], json!(order));
+    assert_eq!(dialect::gemini_openapi(&schema).schema["propertyOrdering"], json!(order));
+    // And on the wire.
+    let wire = serde_json::to_string(&dialect::anthropic(&schema).schema).unwrap();
+    let at = |k: &str| wire.find(&format!("\"{k}\":")).unwrap();
+    assert!(at("reasoning") < at("answer") && at("answer") < at("confidence"), "{wire}");
+}

@@ -48,6 +48,15 @@ fn schema_from_type_snapshot() {
     insta::assert_json_snapshot!("meeting_schema", spec.schema());
 }
 
+/// Properties keep the type's field order (serde_json's `preserve_order`), so the model sees, and writes, them
+/// in the order the type declares them.
+#[test]
+fn schema_properties_keep_the_field_order() {
+    let spec = SchemaSpec::of::<Meeting>().unwrap();
+    let keys: Vec<&str> = spec.schema()["properties"].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["title", "minutes", "attendees", "room"]);
+}
+
 #[test]
 fn violations_carry_pointers() {
     let spec = SchemaSpec::of::<Meeting>().unwrap();
