@@ -205,6 +205,28 @@ impl BudgetRow {
     }
 }
 
+/// The migrations a SQL database at schema version `current` still needs, with the version each one brings.
+/// A database newer than this build (`current` above the number of migrations) is refused.
+pub(crate) fn pending_migrations<'a>(
+    migrations: &'a [&'a str],
+    current: Option<i64>,
+) -> Result<impl Iterator<Item = (i64, &'a str)> + 'a> {
+    let current = current.unwrap_or(0);
+    let build = migrations.len() as i64;
+    if current > build {
+        return Err(Error::new(
+            crate::error::ErrorKind::Schema,
+            format!("the database schema is version {current}, newer than this build's {build}"),
+        ));
+    }
+    Ok(migrations.iter().zip(1..).filter(move |(_, v)| *v > current).map(|(sql, v)| (v, *sql)))
+}
+
+/// Reads an amount a SQL store wrote as text.
+pub(crate) fn parse_usd(s: &str) -> Result<Usd> {
+    s.parse().map_err(|e| Error::new(crate::error::ErrorKind::Codec, format!("bad amount in store: {e}")))
+}
+
 /// Reserves on rows in memory: all or nothing.
 pub(crate) fn reserve_rows<'a>(
     rows: impl IntoIterator<Item = &'a mut BudgetRow>,
@@ -225,4 +247,23 @@ pub(crate) fn reserve_rows<'a>(
     }
     let budgeted = !rows.is_empty();
     (ReserveOutcome::Reserved(Reservation::new(scopes.to_vec(), estimate, now, budgeted)), rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_migrations_run_from_the_database_version_and_refuse_a_newer_one() {
+        let all = ["m1", "m2", "m3"];
+        let pending = |current| pending_migrations(&all, current).map(Iterator::collect::<Vec<_>>);
+        assert_eq!(pending(None).unwrap(), [(1, "m1"), (2, "m2"), (3, "m3")]);
+        assert_eq!(pending(Some(1)).unwrap(), [(2, "m2"), (3, "m3")]);
+        assert_eq!(pending(Some(3)).unwrap(), []);
+        let err = pending(Some(4)).unwrap_err();
+        assert_eq!(err.kind(), &crate::error::ErrorKind::Schema);
+        assert_eq!(err.to_string(), "schema: the database schema is version 4, newer than this build's 3");
+        assert_eq!(parse_usd("0.0000025").unwrap().to_string(), "0.0000025");
+        assert!(parse_usd("abc").is_err());
+    }
 }

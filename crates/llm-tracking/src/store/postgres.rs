@@ -15,12 +15,15 @@ use llm_core::Usd;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{PgConnection, Row};
 
-use super::{BudgetRow, SCHEMA_VERSION, Store, redact_url, reserve_rows};
+use super::{BudgetRow, SCHEMA_VERSION, Store, parse_usd, redact_url, reserve_rows};
 use crate::budget::{Budget, BudgetStatus, Period, PeriodStarts, Reservation, ReserveOutcome, Scope};
 use crate::error::{Error, ErrorKind, Result};
 use crate::record::CallRecord;
 use crate::report::{RollupRow, Totals, rollup_deltas};
 use crate::time::{Day, Timestamp};
+
+/// The public [`SCHEMA_VERSION`] is the number of these.
+const _: () = assert!(MIGRATIONS.len() as i64 == SCHEMA_VERSION);
 
 const MIGRATIONS: [&str; 1] = [r#"
 CREATE TABLE IF NOT EXISTS spend_log (
@@ -141,27 +144,13 @@ impl PostgresStore {
         sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)").execute(&mut *tx).await?;
         let current: Option<i64> =
             sqlx::query_scalar("SELECT MAX(version) FROM schema_version").fetch_one(&mut *tx).await?;
-        let current = current.unwrap_or(0);
-        if current > SCHEMA_VERSION {
-            return Err(Error::new(
-                ErrorKind::Schema,
-                format!("the database schema is version {current}, newer than this build's {SCHEMA_VERSION}"),
-            ));
-        }
-        for (i, sql) in MIGRATIONS.iter().enumerate() {
-            let version = i as i64 + 1;
-            if version > current {
-                sqlx::raw_sql(*sql).execute(&mut *tx).await?;
-                sqlx::query("INSERT INTO schema_version (version) VALUES ($1)").bind(version).execute(&mut *tx).await?;
-            }
+        for (version, sql) in super::pending_migrations(&MIGRATIONS, current)? {
+            sqlx::raw_sql(sql).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO schema_version (version) VALUES ($1)").bind(version).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
     }
-}
-
-fn parse_usd(s: &str) -> Result<Usd> {
-    s.parse().map_err(|e| Error::new(ErrorKind::Codec, format!("bad amount in store: {e}")))
 }
 
 fn scope_strings(scopes: &[Scope]) -> Vec<String> {

@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
-use super::{BudgetRow, Store, reserve_rows};
+use super::{BudgetRow, Store, parse_usd, reserve_rows};
 use crate::budget::{Budget, BudgetStatus, Period, PeriodStarts, Reservation, ReserveOutcome, Scope};
 use crate::error::{Error, ErrorKind, Result};
 use crate::record::CallRecord;
@@ -225,26 +225,12 @@ async fn migrate(pool: &SqlitePool) -> Result<()> {
     sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)").execute(&mut *tx).await?;
     let current: Option<i64> =
         sqlx::query_scalar("SELECT MAX(version) FROM schema_version").fetch_one(&mut *tx).await?;
-    let current = current.unwrap_or(0);
-    if current > SCHEMA_VERSION {
-        return Err(Error::new(
-            ErrorKind::Schema,
-            format!("the database schema is version {current}, newer than this build's {SCHEMA_VERSION}"),
-        ));
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate() {
-        let version = i as i64 + 1;
-        if version > current {
-            sqlx::raw_sql(*sql).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO schema_version (version) VALUES ($1)").bind(version).execute(&mut *tx).await?;
-        }
+    for (version, sql) in super::pending_migrations(&MIGRATIONS, current)? {
+        sqlx::raw_sql(sql).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO schema_version (version) VALUES ($1)").bind(version).execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(())
-}
-
-fn parse_usd(s: &str) -> Result<Usd> {
-    s.parse().map_err(|e| Error::new(ErrorKind::Codec, format!("bad amount in store: {e}")))
 }
 
 fn opt_usd(s: Option<String>) -> Result<Option<Usd>> {
