@@ -39,6 +39,7 @@ struct Inner {
     timeouts: Timeouts,
     retry: RetryPolicy,
     params: ParamPolicy,
+    wire_cache: std::sync::Mutex<WireCache>,
 }
 
 impl std::fmt::Debug for ProviderClient {
@@ -227,6 +228,7 @@ impl ClientBuilder {
                 timeouts: self.timeouts,
                 retry: self.retry,
                 params: self.params,
+                wire_cache: std::sync::Mutex::default(),
             }),
         })
     }
@@ -364,24 +366,60 @@ struct Wire {
     body: Bytes,
 }
 
+/// The URL and headers of the last call, in reqwest's types. Most calls through one client repeat both, and
+/// parsing a URL and validating header values again costs about a microsecond a call. Calls whose URL or
+/// headers change (Gemini's per-model URLs, Bedrock's signed headers) miss and replace the entry.
+#[derive(Default)]
+struct WireCache {
+    url: Option<(String, reqwest::Url)>,
+    headers: Option<(Vec<(String, String)>, reqwest::header::HeaderMap)>,
+}
+
 impl Wire {
-    fn new(call: HttpCall) -> Result<Self> {
-        use reqwest::header::{HeaderName, HeaderValue};
-        let url =
-            reqwest::Url::parse(&call.url).map_err(|e| Error::config(format!("invalid url {:?}: {e}", call.url)))?;
-        let mut headers = reqwest::header::HeaderMap::with_capacity(call.headers.len());
-        for (k, v) in &call.headers {
-            let name = HeaderName::from_bytes(k.as_bytes())
-                .map_err(|e| Error::config(format!("invalid header name {k:?}: {e}")))?;
-            let mut value =
-                HeaderValue::from_str(v).map_err(|_| Error::config(format!("invalid value for header {k:?}")))?;
-            if matches!(name.as_str(), "authorization" | "x-api-key" | "api-key" | "x-goog-api-key") {
-                value.set_sensitive(true);
+    fn new(call: HttpCall, cache: &std::sync::Mutex<WireCache>) -> Result<Self> {
+        let (url, headers) = {
+            let cached = cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let url = cached.url.as_ref().filter(|(s, _)| *s == call.url).map(|(_, u)| u.clone());
+            let headers = cached.headers.as_ref().filter(|(h, _)| *h == call.headers).map(|(_, m)| m.clone());
+            (url, headers)
+        };
+        let url = match url {
+            Some(u) => u,
+            None => {
+                let u = reqwest::Url::parse(&call.url)
+                    .map_err(|e| Error::config(format!("invalid url {:?}: {e}", call.url)))?;
+                cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).url = Some((call.url, u.clone()));
+                u
             }
-            headers.append(name, value);
-        }
+        };
+        let headers = match headers {
+            Some(h) => h,
+            None => {
+                let h = header_map(&call.headers)?;
+                cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).headers =
+                    Some((call.headers, h.clone()));
+                h
+            }
+        };
         Ok(Self { url, headers, body: Bytes::from(call.body) })
     }
+}
+
+/// Headers in reqwest's types; credentials are marked sensitive (never printed by reqwest or hyper).
+fn header_map(pairs: &[(String, String)]) -> Result<reqwest::header::HeaderMap> {
+    use reqwest::header::{HeaderName, HeaderValue};
+    let mut headers = reqwest::header::HeaderMap::with_capacity(pairs.len());
+    for (k, v) in pairs {
+        let name = HeaderName::from_bytes(k.as_bytes())
+            .map_err(|e| Error::config(format!("invalid header name {k:?}: {e}")))?;
+        let mut value =
+            HeaderValue::from_str(v).map_err(|_| Error::config(format!("invalid value for header {k:?}")))?;
+        if matches!(name.as_str(), "authorization" | "x-api-key" | "api-key" | "x-goog-api-key") {
+            value.set_sensitive(true);
+        }
+        headers.append(name, value);
+    }
+    Ok(headers)
 }
 
 impl Inner {
@@ -480,7 +518,7 @@ impl Provider for ProviderClient {
         );
         async {
             let prepared = params::prepare(inner.id.as_str(), model, request, inner.params)?;
-            let call = Wire::new(inner.adapter.build(&prepared.request, model, false)?)?;
+            let call = Wire::new(inner.adapter.build(&prepared.request, model, false)?, &inner.wire_cache)?;
             let r =
                 inner.with_retries(|| inner.chat_once(&call, model)).await.map_err(|e| context(e, &inner.id, model))?;
             if let Some(u) = &r.usage {
@@ -499,7 +537,7 @@ impl Provider for ProviderClient {
         let span =
             tracing::info_span!("gen_ai.chat", gen_ai.system = %inner.id, gen_ai.request.model = %model, stream = true);
         let prepared = params::prepare(inner.id.as_str(), &model, request, inner.params)?;
-        let call = Wire::new(inner.adapter.build(&prepared.request, &model, true)?)?;
+        let call = Wire::new(inner.adapter.build(&prepared.request, &model, true)?, &inner.wire_cache)?;
         let resp = inner
             .with_retries(|| inner.send(&call, &model))
             .instrument(span)

@@ -729,3 +729,64 @@ fn api_base_replaces_origin_and_path_prefix() {
     assert_eq!(base_url("x", Some("not a url")).unwrap_err().kind(), &ErrorKind::Config);
     assert_eq!(base_url("x", Some("ftp://h/")).unwrap_err().kind(), &ErrorKind::Config);
 }
+
+/// One client converts a call's URL and headers once and reuses them while they repeat: calls that change
+/// them (Gemini and Bedrock name the model and the stream in the path, Bedrock signs each call) must still go
+/// where they belong, with their own headers.
+#[tokio::test]
+async fn one_client_sends_each_call_to_its_own_url() {
+    for t in targets() {
+        let server = FakeUpstream::start().await.unwrap();
+        let c = client(&t, &server, fast_retry(0), short_timeouts());
+        let p = t.provider;
+        let other_model = "second-model";
+        let mut paths = Vec::new();
+        for (i, model) in [t.model, other_model, t.model, t.model].into_iter().enumerate() {
+            let stream = i == 3;
+            let req = ChatRequest::new(format!("{p}/{model}"), vec![Message::user("Hi!")]);
+            let text = if stream {
+                server.push(stream_reply(&t, &["He", "llo"], 3, 2));
+                let s = c.stream(&req).await.unwrap_or_else(|e| panic!("{p}: {e}"));
+                collect_stream(s).await.unwrap_or_else(|e| panic!("{p}: {e}")).text()
+            } else {
+                server.push(chat_reply(&t, "Hello", 3, 2));
+                c.chat(&req).await.unwrap_or_else(|e| panic!("{p}: {e}")).text()
+            };
+            assert_eq!(text, "Hello", "{p} call {i}");
+            let sent = server.last_request().unwrap();
+            if t.dialect == Dialect::Bedrock {
+                assert!(sent.header("authorization").is_some(), "{p} call {i}");
+            } else {
+                assert_eq!(sent.header(t.auth.0), Some(t.auth.1), "{p} call {i}");
+            }
+            paths.push(sent.path);
+        }
+        match t.dialect {
+            Dialect::Gemini => assert_eq!(
+                paths,
+                [
+                    format!("/v1beta/models/{}:generateContent", t.model),
+                    format!("/v1beta/models/{other_model}:generateContent"),
+                    format!("/v1beta/models/{}:generateContent", t.model),
+                    format!("/v1beta/models/{}:streamGenerateContent", t.model),
+                ],
+                "{p}"
+            ),
+            Dialect::Bedrock => assert_eq!(
+                paths,
+                [
+                    t.path.to_owned(),
+                    format!("/model/{other_model}/converse"),
+                    t.path.to_owned(),
+                    format!("{}-stream", t.path)
+                ],
+                "{p}"
+            ),
+            // Azure names the deployment in the path; the rest of the family calls one path for every model.
+            _ => {
+                let second = t.path.replace(t.model, other_model);
+                assert_eq!(paths, [t.path, second.as_str(), t.path, t.path], "{p}");
+            }
+        }
+    }
+}

@@ -231,7 +231,7 @@ pub(crate) struct Inner {
     pub pricer: Arc<dyn Pricer>,
     pub hooks: HookSet,
     writer: Writer,
-    writer_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    writer_task: Mutex<Option<crate::writer::WriterTask>>,
     alert_sinks: Vec<Arc<dyn AlertSink>>,
     alerted: Mutex<HashSet<(Scope, Period, Timestamp, AlertKind)>>,
     pub fail_mode: FailMode,
@@ -407,7 +407,7 @@ impl Tracker {
         self.inner.writer.wake.notify_one();
         let task = self.inner.writer_task.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(t) = task {
-            let _ = t.await;
+            t.join().await;
         }
         self.inner.hooks.shutdown(Duration::from_secs(5)).await;
         Ok(self.stats())

@@ -42,13 +42,40 @@ pub(crate) struct Writer {
     batch_size: u64,
 }
 
+/// Where the writer runs, to wait for it at shutdown.
+pub(crate) enum WriterTask {
+    /// A task on the application's runtime (stores whose connections belong to it).
+    Task(tokio::task::JoinHandle<()>),
+    /// A thread of its own with a small runtime; the sender is dropped when it has finished.
+    Thread(oneshot::Receiver<()>),
+}
+
+impl WriterTask {
+    /// Waits until the writer has finished.
+    pub async fn join(self) {
+        match self {
+            WriterTask::Task(t) => {
+                let _ = t.await;
+            }
+            WriterTask::Thread(done) => {
+                let _ = done.await;
+            }
+        }
+    }
+}
+
 impl Writer {
-    pub fn start(store: Arc<dyn Store>, config: WriterConfig) -> (Self, tokio::task::JoinHandle<()>) {
+    /// Starts the writer: on a thread of its own when the store does not need the application's runtime
+    /// ([`Store::runtime_independent`]), so batching, rollups and statement building never take the
+    /// application's threads; otherwise (or when the thread cannot be started) as a task on the current runtime.
+    pub fn start(store: Arc<dyn Store>, config: WriterConfig) -> (Self, WriterTask) {
         let (tx, rx) = mpsc::channel(config.capacity.max(1));
         let counters = Arc::new(WriterCounters::default());
         let wake = Arc::new(Notify::new());
-        let handle = tokio::spawn(run(store, rx, counters.clone(), config, wake.clone()));
-        (Self { tx, counters, wake, batch_size: config.batch_size.max(1) as u64 }, handle)
+        let job = run(store.clone(), rx, counters.clone(), config, wake.clone());
+        let task = if store.runtime_independent() { on_own_thread(job) } else { Err(job) };
+        let task = task.unwrap_or_else(|job| WriterTask::Task(tokio::spawn(job)));
+        (Self { tx, counters, wake, batch_size: config.batch_size.max(1) as u64 }, task)
     }
 
     /// Queues a record without waiting; a full queue drops it (counted). Every `batch_size`-th record wakes
@@ -68,6 +95,34 @@ impl Writer {
                 false
             }
         }
+    }
+}
+
+/// Runs `job` on a new thread with a current-thread runtime; gives `job` back when either cannot be made.
+fn on_own_thread<F>(job: F) -> Result<WriterTask, F>
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_time().build() else {
+        return Err(job);
+    };
+    let (done_tx, done_rx) = oneshot::channel();
+    let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<F>(1);
+    let spawned = std::thread::Builder::new().name("llm-tracking-writer".into()).spawn(move || {
+        if let Ok(job) = job_rx.recv() {
+            rt.block_on(job);
+        }
+        // The runtime (and its blocking pool) is gone before the writer reports itself finished.
+        drop(rt);
+        drop(done_tx);
+    });
+    match spawned {
+        Ok(_) => match job_tx.send(job) {
+            Ok(()) => Ok(WriterTask::Thread(done_rx)),
+            Err(std::sync::mpsc::SendError(job)) => Err(job),
+        },
+        // The job is sent only once the thread runs, so a failed spawn leaves it here.
+        Err(_) => Err(job),
     }
 }
 

@@ -390,6 +390,55 @@ async fn shutdown_persists_everything() {
     assert_eq!(store.count_records().await.unwrap(), 250);
 }
 
+/// Blocks the calling thread (and so a current-thread runtime) until `persisted` reaches `n` or 5 s pass;
+/// returns what it reached.
+fn wait_blocking(tracker: &Tracker, n: u64, limit: Duration) -> u64 {
+    let deadline = std::time::Instant::now() + limit;
+    while tracker.stats().records_persisted < n && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    tracker.stats().records_persisted
+}
+
+// A current-thread runtime, as `#[tokio::test]` makes: the writer of a store that needs no runtime (memory,
+// SQLite) runs on a thread of its own and persists a full batch while the application's only thread is busy;
+// the writer of a store that does not say so (this wrapper) is a task on that thread and waits for it.
+#[tokio::test]
+async fn the_writer_runs_off_the_application_runtime_when_the_store_allows() {
+    let store = Arc::new(MemoryStore::new());
+    assert!(store.runtime_independent());
+    let tracker = Tracker::builder()
+        .pricer(pricer())
+        .store(store.clone())
+        .batch_size(10)
+        .flush_interval(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let client = tracker.wrap(MockProvider::new());
+    for _ in 0..10 {
+        client.chat(&request()).await.unwrap();
+    }
+    assert_eq!(wait_blocking(&tracker, 10, Duration::from_secs(5)), 10);
+    assert_eq!(store.count_records().await.unwrap(), 10);
+
+    let wrapped = Flaky::new(Arc::new(MemoryStore::new()));
+    assert!(!wrapped.runtime_independent());
+    let tracker = Tracker::builder()
+        .pricer(pricer())
+        .store(wrapped.clone())
+        .batch_size(10)
+        .flush_interval(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let client = tracker.wrap(MockProvider::new());
+    for _ in 0..10 {
+        client.chat(&request()).await.unwrap();
+    }
+    assert_eq!(wait_blocking(&tracker, 10, Duration::from_millis(300)), 0, "no task runs while the thread sleeps");
+    assert_eq!(tracker.flush().await.unwrap(), 10);
+    assert_eq!(tracker.shutdown().await.unwrap().records_persisted, 10);
+}
+
 #[tokio::test]
 async fn budget_periods_reset() {
     let store = MemoryStore::new();

@@ -70,6 +70,10 @@ impl Store for MemoryStore {
         "memory"
     }
 
+    fn runtime_independent(&self) -> bool {
+        true
+    }
+
     async fn append(&self, records: &[Arc<CallRecord>]) -> Result<u64> {
         let mut g = self.lock();
         let mut fresh = Vec::with_capacity(records.len());

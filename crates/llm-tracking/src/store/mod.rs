@@ -38,6 +38,15 @@ pub trait Store: Send + Sync + 'static {
     /// A short name for logs (`memory`, `sqlite`, `postgres`).
     fn name(&self) -> &'static str;
 
+    /// Whether this store's methods may run on any tokio runtime, not just the one it was opened on: true for
+    /// stores that do their I/O on threads of their own (SQLite) or none (memory). The tracker then runs its
+    /// batched writer on a thread of its own, so batching, rollups and statement building never take the
+    /// application's threads. Stores whose connections belong to the runtime that opened them (PostgreSQL's
+    /// sockets) keep the default, `false`, and the writer runs as a task on that runtime.
+    fn runtime_independent(&self) -> bool {
+        false
+    }
+
     /// Appends records to the spend log and adds them to the daily rollups, in one transaction. A record whose
     /// id is already stored is skipped (so a retried batch is never counted twice). Returns how many were new.
     async fn append(&self, records: &[Arc<CallRecord>]) -> Result<u64>;

@@ -350,6 +350,10 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
+    fn runtime_independent(&self) -> bool {
+        true
+    }
+
     async fn append(&self, records: &[Arc<CallRecord>]) -> Result<u64> {
         if records.is_empty() {
             return Ok(0);
