@@ -170,6 +170,10 @@ impl<P: Provider> Tracked<P> {
         if !self.tracker.inner.budgets {
             return Ok((None, Usd::ZERO));
         }
+        // Scopes known to have no budget need no estimate: nothing is reserved or settled for them.
+        if self.tracker.known_unbudgeted(&call.scopes) {
+            return Ok((Some(Reservation::new(Vec::new(), Usd::ZERO, call.start, false)), Usd::ZERO));
+        }
         let estimate = self.tracker.estimate(&call.provider, request);
         match self.tracker.reserve(&call.scopes, estimate, call.start).await {
             Ok(r) => Ok((r, estimate)),

@@ -464,7 +464,7 @@ impl Tracker {
         }
     }
 
-    fn known_unbudgeted(&self, scopes: &[Scope]) -> bool {
+    pub(crate) fn known_unbudgeted(&self, scopes: &[Scope]) -> bool {
         if self.inner.local_store || self.inner.budget_cache.is_zero() {
             return false;
         }

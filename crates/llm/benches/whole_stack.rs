@@ -30,6 +30,8 @@ struct Setup {
     plain: Client,
     tracked: Client,
     tracked_stream: Client,
+    tracked_memory: Client,
+    tracked_nobudget: Client,
     _dir: std::path::PathBuf,
 }
 
@@ -39,7 +41,7 @@ static SETUP: LazyLock<Setup> = LazyLock::new(|| {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let dir = std::env::temp_dir().join(format!("llm-whole-stack-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let (chat, stream, plain, tracked, tracked_stream) = rt.block_on(async {
+    let (chat, stream, plain, tracked, tracked_stream, tracked_memory, tracked_nobudget) = rt.block_on(async {
         let chat = FakeUpstream::start().await.unwrap();
         // A real served model name, as OpenAI answers: pricing takes the catalog's fast path.
         chat.set_default(llm_fake_upstream::Reply::json_value(
@@ -76,10 +78,17 @@ static SETUP: LazyLock<Setup> = LazyLock::new(|| {
         let plain = build(&chat, None);
         let tracked = build(&chat, Some(tracker("chat.sqlite").await));
         let tracked_stream = build(&stream, Some(tracker("stream.sqlite").await));
-        (chat, stream, plain, tracked, tracked_stream)
+        let tracked_memory =
+            build(&chat, Some(Tracker::builder().pricer(CatalogPricer::new()).build().unwrap()));
+        let nb = {
+            let store = llm::tracking::open(&format!("sqlite:{}", dir.join("nb.sqlite").display())).await.unwrap();
+            Tracker::builder().store(store).pricer(CatalogPricer::new()).budgets(false).build().unwrap()
+        };
+        let tracked_nobudget = build(&chat, Some(nb));
+        (chat, stream, plain, tracked, tracked_stream, tracked_memory, tracked_nobudget)
     });
     let raw = reqwest::Client::builder().tcp_nodelay(true).build().unwrap();
-    Setup { rt, chat, stream, raw, plain, tracked, tracked_stream, _dir: dir }
+    Setup { rt, chat, stream, raw, plain, tracked, tracked_stream, tracked_memory, tracked_nobudget, _dir: dir }
 });
 
 /// The stream OpenAI sends for PIECES, served by gpt-4o-mini-2024-07-18, usage last.
@@ -176,6 +185,18 @@ mod chat {
     fn client_tracked_sqlite() -> Option<llm::core::Cost> {
         let s = &*SETUP;
         s.rt.block_on(async { s.tracked.chat(request()).await.unwrap().cost })
+    }
+
+    #[divan::bench]
+    fn client_tracked_memory() -> Option<llm::core::Cost> {
+        let s = &*SETUP;
+        s.rt.block_on(async { s.tracked_memory.chat(request()).await.unwrap().cost })
+    }
+
+    #[divan::bench]
+    fn client_tracked_sqlite_no_budgets() -> Option<llm::core::Cost> {
+        let s = &*SETUP;
+        s.rt.block_on(async { s.tracked_nobudget.chat(request()).await.unwrap().cost })
     }
 }
 
