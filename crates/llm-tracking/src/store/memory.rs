@@ -77,9 +77,11 @@ impl Store for MemoryStore {
     async fn append(&self, records: &[Arc<CallRecord>]) -> Result<u64> {
         let mut g = self.lock();
         let mut fresh = Vec::with_capacity(records.len());
+        // The store keeps its own copy, allocated here (on the writer's thread): the caller's record goes back
+        // to the thread that made it and its memory is reused there, instead of every call taking fresh pages.
         for r in records {
             if g.ids.insert(r.id.clone()) {
-                fresh.push(r.clone());
+                fresh.push(Arc::new(CallRecord::clone(r)));
             }
         }
         let deltas: Vec<_> = rollup_deltas(fresh.iter().map(|r| r.as_ref()))
