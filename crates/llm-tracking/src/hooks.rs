@@ -20,6 +20,7 @@ use serde::Serialize;
 use tokio::sync::{Notify, mpsc};
 
 use crate::record::CallRecord;
+use crate::returned::Returned;
 use crate::time::Timestamp;
 
 /// What a hook may return as an error.
@@ -137,6 +138,8 @@ pub(crate) struct HookSlot {
     tx: mpsc::Sender<HookEvent>,
     counters: Arc<Counters>,
     wake: Arc<Notify>,
+    /// Handled events, dropped by the threads that send (see [`Returned`]).
+    returned: Arc<Returned<HookEvent>>,
 }
 
 pub(crate) struct HookSet {
@@ -153,14 +156,17 @@ impl HookSet {
             let (tx, rx) = mpsc::channel(capacity.max(1));
             let counters = Arc::new(Counters::default());
             let wake = Arc::new(Notify::new());
+            let returned = Arc::new(Returned::new());
             slots.push(HookSlot {
                 name: hook.name().to_owned(),
                 wants_chunks: hook.wants_stream_chunks(),
                 tx,
                 counters: counters.clone(),
                 wake: wake.clone(),
+                returned: returned.clone(),
             });
-            workers.push(tokio::spawn(run_hook(hook, rx, counters, timeout, interval, wake)));
+            let worker = Worker { hook, counters, timeout, interval, wake, returned };
+            workers.push(tokio::spawn(run_hook(worker, rx)));
         }
         let any_chunks = slots.iter().any(|s| s.wants_chunks);
         Self { slots, any_chunks, workers: std::sync::Mutex::new(workers) }
@@ -184,6 +190,7 @@ impl HookSet {
                 slot.counters.pending.fetch_sub(1, Ordering::Relaxed);
                 slot.counters.dropped.fetch_add(1, Ordering::Relaxed);
             }
+            slot.returned.drop_some();
         }
     }
 
@@ -227,27 +234,44 @@ impl HookSet {
     }
 }
 
-async fn run_hook(
+struct Worker {
     hook: Arc<dyn Hook>,
-    mut rx: mpsc::Receiver<HookEvent>,
     counters: Arc<Counters>,
     timeout: Duration,
     interval: Duration,
     wake: Arc<Notify>,
-) {
+    returned: Arc<Returned<HookEvent>>,
+}
+
+async fn run_hook(w: Worker, mut rx: mpsc::Receiver<HookEvent>) {
     // Like the store's writer, a hook worker never waits on its queue (so a call's `try_send` never wakes a
-    // task): it drains the queue every `interval`, or when drained or shut down.
+    // task): it drains the queue every `interval`, or when drained or shut down. Handled events go back to the
+    // sending threads to be dropped; when nothing came for a whole interval the worker drops them itself.
+    let mut handled = Vec::new();
     loop {
-        tokio::select! {
-            () = tokio::time::sleep(interval) => {}
-            () = wake.notified() => {}
-        }
+        let slept = tokio::select! {
+            () = tokio::time::sleep(w.interval) => true,
+            () = w.wake.notified() => false,
+        };
+        let mut received = false;
         loop {
             match rx.try_recv() {
-                Ok(event) => handle(&*hook, &event, &counters, timeout).await,
+                Ok(event) => {
+                    received = true;
+                    handle(&*w.hook, &event, &w.counters, w.timeout).await;
+                    handled.push(event);
+                }
                 Err(mpsc::error::TryRecvError::Empty) => break,
-                Err(mpsc::error::TryRecvError::Disconnected) => return,
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    w.returned.clear();
+                    return;
+                }
             }
+        }
+        if received {
+            w.returned.take(&mut handled);
+        } else if slept {
+            w.returned.clear();
         }
     }
 }

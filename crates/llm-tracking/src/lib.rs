@@ -51,6 +51,7 @@ mod hooks;
 mod pricing;
 mod record;
 mod report;
+mod returned;
 pub mod store;
 mod time;
 mod tracked;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::record::CallRecord;
+use crate::returned::Returned;
 use crate::store::Store;
 
 pub(crate) enum WriterMsg {
@@ -39,7 +40,7 @@ pub(crate) struct Writer {
     pub tx: mpsc::Sender<WriterMsg>,
     pub counters: Arc<WriterCounters>,
     pub wake: Arc<Notify>,
-    returned: Arc<Returned>,
+    returned: Arc<Returned<Arc<CallRecord>>>,
     batch_size: u64,
 }
 
@@ -73,7 +74,7 @@ impl Writer {
         let (tx, rx) = mpsc::channel(config.capacity.max(1));
         let counters = Arc::new(WriterCounters::default());
         let wake = Arc::new(Notify::new());
-        let returned = Arc::new(Returned::default());
+        let returned = Arc::new(Returned::new());
         let job = run(store.clone(), rx, counters.clone(), config, wake.clone(), returned.clone());
         let task = if store.runtime_independent() { on_own_thread(job) } else { Err(job) };
         let task = task.unwrap_or_else(|job| WriterTask::Task(tokio::spawn(job)));
@@ -98,51 +99,6 @@ impl Writer {
                 false
             }
         }
-    }
-}
-
-/// Persisted records, handed back to be dropped by the threads that emit records, two per record emitted.
-///
-/// A record is a dozen heap blocks allocated on the calling thread. Freed in bulk on the writer's thread, they
-/// go back to the calling thread's malloc arena (glibc) as a thousand-record pile that the caller's next
-/// allocations must sort through, and its arena lock is contended meanwhile: measured, that tripled the p99 a
-/// call pays for tracking. Dropped by the thread that emits, one or two at a time, they are reused at once.
-/// Only `try_lock` on the calling side: a call never waits for the writer. The pile is bounded
-/// ([`RETURNED_MAX`] records; beyond it the writer drops them itself) and emptied by the writer when no record
-/// was emitted for a whole interval, so an idle application keeps no memory of past calls.
-#[derive(Default)]
-struct Returned {
-    records: std::sync::Mutex<Vec<Arc<CallRecord>>>,
-}
-
-/// The most persisted records held for the calling threads to drop.
-const RETURNED_MAX: usize = 20_000;
-
-impl Returned {
-    /// Drops up to two returned records, unless the writer holds the pile right now.
-    fn drop_some(&self) {
-        let (a, b) = match self.records.try_lock() {
-            Ok(mut v) => (v.pop(), v.pop()),
-            Err(_) => return,
-        };
-        drop((a, b));
-    }
-
-    /// Takes a persisted batch (emptying `buf`), or drops it here when the pile is full.
-    fn take(&self, buf: &mut Vec<Arc<CallRecord>>) {
-        let mut v = self.records.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if v.len() + buf.len() <= RETURNED_MAX {
-            v.append(buf);
-            return;
-        }
-        drop(v);
-        buf.clear();
-    }
-
-    /// Drops every held record (on the writer's thread).
-    fn clear(&self) {
-        let held = std::mem::take(&mut *self.records.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-        drop(held);
     }
 }
 
@@ -180,7 +136,7 @@ async fn run(
     counters: Arc<WriterCounters>,
     config: WriterConfig,
     wake: Arc<Notify>,
-    returned: Arc<Returned>,
+    returned: Arc<Returned<Arc<CallRecord>>>,
 ) {
     // The writer never waits on the queue itself: a call's `try_send` then never has a task to wake (a
     // cross-thread wake-up costs microseconds on the call's path). It wakes on its interval, or when a flush or
@@ -188,15 +144,16 @@ async fn run(
     let mut buf: Vec<Arc<CallRecord>> = Vec::with_capacity(config.batch_size);
     let mut last_queued = 0;
     loop {
+        let mut slept = false;
         if rx.len() < config.batch_size {
-            tokio::select! {
-                () = tokio::time::sleep(config.interval) => {}
-                () = wake.notified() => {}
-            }
+            slept = tokio::select! {
+                () = tokio::time::sleep(config.interval) => true,
+                () = wake.notified() => false,
+            };
         }
-        // Nothing emitted since the last wake: nobody is left to drop the returned records.
+        // A whole interval without a record: nobody is left to drop the returned records.
         let queued = counters.queued.load(Ordering::Relaxed);
-        if queued == last_queued {
+        if slept && queued == last_queued {
             returned.clear();
         }
         last_queued = queued;
@@ -261,7 +218,7 @@ async fn write(
     buf: &mut Vec<Arc<CallRecord>>,
     counters: &WriterCounters,
     config: &WriterConfig,
-    returned: Option<&Returned>,
+    returned: Option<&Returned<Arc<CallRecord>>>,
 ) {
     let closing = returned.is_none();
     if buf.is_empty() {
@@ -316,7 +273,8 @@ mod tests {
         WriterConfig {
             capacity: 100,
             batch_size: 10,
-            interval: Duration::from_millis(20),
+            // Long enough that the writer cannot find the test idle between two of its steps.
+            interval: Duration::from_millis(400),
             max_backoff: Duration::from_millis(50),
             shutdown_retry: Duration::from_millis(50),
         }
@@ -324,33 +282,6 @@ mod tests {
 
     fn alive(w: &[Weak<CallRecord>]) -> usize {
         w.iter().filter(|w| w.strong_count() > 0).count()
-    }
-
-    #[test]
-    fn returned_records_are_dropped_two_per_call_and_bounded() {
-        let r = Returned::default();
-        let mut batch: Vec<_> = (0..5).map(record).collect();
-        let weak: Vec<_> = batch.iter().map(Arc::downgrade).collect();
-        r.take(&mut batch);
-        assert!(batch.is_empty());
-        assert_eq!(alive(&weak), 5);
-        r.drop_some();
-        assert_eq!(alive(&weak), 3);
-        r.drop_some();
-        r.drop_some();
-        assert_eq!(alive(&weak), 0);
-        r.drop_some();
-
-        // A full pile: the batch is dropped where it is.
-        let mut big: Vec<_> = (0..RETURNED_MAX as i64).map(record).collect();
-        r.take(&mut big);
-        let mut more = vec![record(-1)];
-        let last = Arc::downgrade(&more[0]);
-        r.take(&mut more);
-        assert!(more.is_empty());
-        assert_eq!(last.strong_count(), 0);
-        r.clear();
-        assert!(r.records.lock().unwrap().is_empty());
     }
 
     #[tokio::test]
