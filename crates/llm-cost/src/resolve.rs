@@ -507,7 +507,9 @@ impl Catalog {
         }
         // fast path: the first candidate (`provider/model`, or the name as given) found exactly
         let first: Cow<'_, str> = match declared {
-            Some(p) if !model.strip_prefix(p).is_some_and(|r| r.starts_with('/')) => Cow::Owned(format!("{p}/{model}")),
+            Some(p) if !model.strip_prefix(p).is_some_and(|r| r.starts_with('/')) => {
+                Cow::Owned(crate::cost::join(p, &model))
+            }
             _ => Cow::Borrowed(&*model),
         };
         if let Some(e) = self.cost_key(&first) {

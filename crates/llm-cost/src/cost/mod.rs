@@ -9,6 +9,7 @@
 
 mod generic;
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use llm_core::{ChatResponse, Cost, CostBreakdown, CostStatus, Usage, Usd};
@@ -331,9 +332,9 @@ impl Catalog {
         let together = response.model.contains("togethercomputer")
             || response.model.contains("together_ai")
             || provider == Some("together_ai");
-        let model = match together.then(|| self.together_bucket(&response.model)).flatten() {
-            Some(bucket) => bucket,
-            None => response.model.clone(),
+        let model: Cow<'_, str> = match together.then(|| self.together_bucket(&response.model)).flatten() {
+            Some(bucket) => Cow::Owned(bucket),
+            None => Cow::Borrowed(&response.model),
         };
         let priced = self.price_tokens_reported(&model, provider, &counts, &opts, reported)?;
         Ok(self.finish(priced))
@@ -414,32 +415,34 @@ impl Catalog {
         }
         let provider: Option<&str> = provider.filter(|p| !p.is_empty());
         let mut model: &str = model;
-        let (provider, model_with_provider): (String, String) = match provider {
+        // `Cow`s: the common case (a provider given, a bare model name) allocates one string, not four.
+        let (provider, model_with_provider): (Cow<'_, str>, Cow<'_, str>) = match provider {
             Some(p) => {
-                let dup = format!("{p}/");
-                while let Some(rest) = model.strip_prefix(&dup) {
-                    if rest.starts_with(&dup) {
+                // `<p>/<p>/...<p>/name` keeps one `<p>/`
+                while let Some(rest) = strip_provider(model, p) {
+                    if strip_provider(rest, p).is_some() {
                         model = rest;
                     } else {
                         break;
                     }
                 }
-                let mut with = if model.starts_with(&dup) { model.to_owned() } else { format!("{p}/{model}") };
+                let mut with: Cow<'_, str> =
+                    if strip_provider(model, p).is_some() { Cow::Borrowed(model) } else { Cow::Owned(join(p, model)) };
                 if let Some(region) = &options.region_name {
-                    let bare = model.strip_prefix(&dup).unwrap_or(model);
+                    let bare = strip_provider(model, p).unwrap_or(model);
                     let regional = format!("{p}/{region}/{bare}");
                     if self.entry(&regional).is_some() {
-                        with = regional;
+                        with = Cow::Owned(regional);
                     }
                 }
-                (p.to_owned(), with)
+                (Cow::Borrowed(p), with)
             }
             None => match self.llm_provider(model, None) {
-                Ok((_, p)) => (p, model.to_owned()),
+                Ok((_, p)) => (Cow::Owned(p), Cow::Borrowed(model)),
                 Err(_) => return Ok(Priced::unknown()),
             },
         };
-        let p = provider.as_str();
+        let p: &str = &provider;
         // LiteLLM: `model_with_provider == f"{provider}/{model}" and model_with_provider in model_cost`
         let relative = model_with_provider.strip_prefix(p).and_then(|r| r.strip_prefix('/')) == Some(model)
             && self.entry(&model_with_provider).is_some();
@@ -501,6 +504,20 @@ impl Catalog {
             }
         }
     }
+}
+
+/// `name` without a leading `<provider>/`, when it has one.
+pub(crate) fn strip_provider<'a>(name: &'a str, provider: &str) -> Option<&'a str> {
+    name.strip_prefix(provider)?.strip_prefix('/')
+}
+
+/// `<provider>/<name>`, allocated once at its exact size (no formatting machinery: this runs on every call).
+pub(crate) fn join(provider: &str, name: &str) -> String {
+    let mut s = String::with_capacity(provider.len() + 1 + name.len());
+    s.push_str(provider);
+    s.push('/');
+    s.push_str(name);
+    s
 }
 
 /// LiteLLM's databricks legacy endpoint names.
