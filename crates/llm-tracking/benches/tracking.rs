@@ -148,6 +148,20 @@ async fn hot_path() {
             &sample(&t.wrap(provider()), n / 10).await,
         );
         t.shutdown().await.unwrap();
+
+        // What `llm::Client` sets up: the SQLite store, the llm-cost catalog, budgets checked.
+        let store = Arc::new(llm_tracking::store::SqliteStore::open(dir.path().join("c.db")).await.unwrap());
+        let t = Tracker::builder()
+            .pricer(llm_tracking::CatalogPricer::new())
+            .store(store)
+            .write_buffer(n * 2)
+            .build()
+            .unwrap();
+        row(
+            "tracked: SQLite store + llm-cost catalog pricer, no budget set (the facade's setup)",
+            &sample(&t.wrap(provider()), n / 10).await,
+        );
+        t.shutdown().await.unwrap();
     }
 }
 
