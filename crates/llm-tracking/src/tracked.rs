@@ -165,14 +165,59 @@ impl<P: Provider> Tracked<P> {
         call
     }
 
+    /// Prices a finished call, attaches the cost, emits its record; returns what the caller gets and the amount
+    /// to settle.
+    fn after_call(
+        &self,
+        call: &mut Call,
+        request: &ChatRequest,
+        estimate: Usd,
+        reservation: &Option<Reservation>,
+        result: llm_core::Result<ChatResponse>,
+    ) -> (llm_core::Result<ChatResponse>, Usd) {
+        let reserved = reserved_of(reservation.as_ref());
+        match result {
+            Ok(mut response) => {
+                let cost = match response.cost.clone() {
+                    Some(c) => c,
+                    None => self.tracker.inner.pricer.price(&call.provider, request, &response),
+                };
+                response.cost = Some(cost.clone());
+                let amount = settle_amount(&cost, estimate);
+                self.tracker.emit(call.success_record(&response, cost, CallStatus::Success, None, reserved));
+                (Ok(response), amount)
+            }
+            Err(err) => {
+                self.tracker.emit(call.failure_record(&err, None, reserved, None));
+                (Err(err), Usd::ZERO)
+            }
+        }
+    }
+
+    /// The reservation when it needs no store: budgets off, or every scope known to have no budget (nothing is
+    /// reserved or settled for those, so no estimate either).
+    fn reserve_without_store(&self, call: &Call) -> Option<(Option<Reservation>, Usd)> {
+        if !self.tracker.inner.budgets {
+            return Some((None, Usd::ZERO));
+        }
+        self.tracker
+            .known_unbudgeted(&call.scopes)
+            .then(|| (Some(Reservation::new(Vec::new(), Usd::ZERO, call.start, false)), Usd::ZERO))
+    }
+
+    /// [`Tracked::reserve`] without the store when it can. The store's path is boxed, so a call's future does
+    /// not carry that path's state (it kept the future of every call above malloc's small-block sizes).
+    async fn reserve_fast(&self, call: &mut Call, request: &ChatRequest) -> Result<(Option<Reservation>, Usd), Error> {
+        match self.reserve_without_store(call) {
+            Some(r) => Ok(r),
+            None => Box::pin(self.reserve(call, request)).await,
+        }
+    }
+
     /// Estimates and reserves; on refusal emits the failure record and returns the error to give the caller.
     async fn reserve(&self, call: &mut Call, request: &ChatRequest) -> Result<(Option<Reservation>, Usd), Error> {
-        if !self.tracker.inner.budgets {
-            return Ok((None, Usd::ZERO));
-        }
-        // Scopes known to have no budget need no estimate: nothing is reserved or settled for them.
-        if self.tracker.known_unbudgeted(&call.scopes) {
-            return Ok((Some(Reservation::new(Vec::new(), Usd::ZERO, call.start, false)), Usd::ZERO));
+        if let Some(r) = self.reserve_without_store(call) {
+            return Ok(r);
         }
         let estimate = self.tracker.estimate(&call.provider, request);
         match self.tracker.reserve(&call.scopes, estimate, call.start).await {
@@ -435,33 +480,32 @@ impl<P: Provider> Provider for Tracked<P> {
         self.inner.id()
     }
 
+    // What stays alive across an await is what every call's boxed future carries: the record is emitted
+    // before settling, the store's paths are boxed on their own, and the call's state lives in a block (a
+    // local's slot lasts as long as its scope). 1.1 KB a call instead of 3.2 KB.
     async fn chat(&self, request: &ChatRequest) -> llm_core::Result<ChatResponse> {
-        let mut call = self.begin(request, false);
-        let (reservation, estimate) = self.reserve(&mut call, request).await?;
-        let result = self.inner.chat(request).instrument(call.span.clone()).await;
-        match result {
-            Ok(mut response) => {
-                let cost = match response.cost.clone() {
-                    Some(c) => c,
-                    None => self.tracker.inner.pricer.price(&call.provider, request, &response),
-                };
-                response.cost = Some(cost.clone());
-                let amount = settle_amount(&cost, estimate);
-                let record =
-                    call.success_record(&response, cost, CallStatus::Success, None, reserved_of(reservation.as_ref()));
-                self.tracker.settle_after_call(reservation, &call.scopes, amount).await;
-                self.tracker.emit(record);
-                Ok(response)
-            }
-            Err(err) => {
-                let reserved = reserved_of(reservation.as_ref());
-                if reservation.is_some() {
-                    self.tracker.settle_after_call(reservation, &call.scopes, Usd::ZERO).await;
-                }
-                self.tracker.emit(call.failure_record(&err, None, reserved, None));
-                Err(err)
-            }
+        let (outcome, amount, scopes, reservation) = {
+            let mut call = self.begin(request, false);
+            let (reservation, estimate) = self.reserve_fast(&mut call, request).await?;
+            let span = call.span.clone();
+            let (outcome, amount) = self.after_call(
+                &mut call,
+                request,
+                estimate,
+                &reservation,
+                self.inner.chat(request).instrument(span).await,
+            );
+            (outcome, amount, std::mem::take(&mut call.scopes), reservation)
+        };
+        if self.tracker.settles(reservation.as_ref(), outcome.is_ok()) {
+            let tracker = &self.tracker;
+            return Box::pin(async move {
+                tracker.settle_after_call(reservation, &scopes, amount).await;
+                outcome
+            })
+            .await;
         }
+        outcome
     }
 
     async fn stream(&self, request: &ChatRequest) -> llm_core::Result<ChatStream> {

@@ -516,6 +516,16 @@ impl Tracker {
 
     /// Settles after a call: inline for an in-process store, on a background task otherwise (so an
     /// unreachable store never delays the response; [`Tracker::flush`] waits for it).
+    /// Whether a call with this reservation settles anything: budgets on, and a reservation that counted (a
+    /// failed call without a reservation has nothing to settle).
+    pub(crate) fn settles(&self, reservation: Option<&Reservation>, succeeded: bool) -> bool {
+        self.inner.budgets
+            && match reservation {
+                Some(r) => r.budgeted,
+                None => succeeded,
+            }
+    }
+
     pub(crate) async fn settle_after_call(&self, reservation: Option<Reservation>, scopes: &[Scope], actual: Usd) {
         if reservation.as_ref().is_some_and(|r| !r.budgeted) {
             return;
