@@ -403,13 +403,11 @@ fn wait_blocking(tracker: &Tracker, n: u64, limit: Duration) -> u64 {
 // A current-thread runtime, as `#[tokio::test]` makes: the writer of a store that needs no runtime (memory,
 // SQLite) runs on a thread of its own and persists a full batch while the application's only thread is busy;
 // the writer of a store that does not say so (this wrapper) is a task on that thread and waits for it.
-#[tokio::test]
-async fn the_writer_runs_off_the_application_runtime_when_the_store_allows() {
-    let store = Arc::new(MemoryStore::new());
-    assert!(store.runtime_independent());
+/// A tracker on `store` writing batches of 10 (never on its interval), after 10 calls.
+async fn ten_calls_into(store: Arc<dyn Store>) -> Tracker {
     let tracker = Tracker::builder()
         .pricer(pricer())
-        .store(store.clone())
+        .store(store)
         .batch_size(10)
         .flush_interval(Duration::from_secs(60))
         .build()
@@ -418,22 +416,20 @@ async fn the_writer_runs_off_the_application_runtime_when_the_store_allows() {
     for _ in 0..10 {
         client.chat(&request()).await.unwrap();
     }
+    tracker
+}
+
+#[tokio::test]
+async fn the_writer_runs_off_the_application_runtime_when_the_store_allows() {
+    let store = Arc::new(MemoryStore::new());
+    assert!(store.runtime_independent());
+    let tracker = ten_calls_into(store.clone()).await;
     assert_eq!(wait_blocking(&tracker, 10, Duration::from_secs(5)), 10);
     assert_eq!(store.count_records().await.unwrap(), 10);
 
     let wrapped = Flaky::new(Arc::new(MemoryStore::new()));
     assert!(!wrapped.runtime_independent());
-    let tracker = Tracker::builder()
-        .pricer(pricer())
-        .store(wrapped.clone())
-        .batch_size(10)
-        .flush_interval(Duration::from_secs(60))
-        .build()
-        .unwrap();
-    let client = tracker.wrap(MockProvider::new());
-    for _ in 0..10 {
-        client.chat(&request()).await.unwrap();
-    }
+    let tracker = ten_calls_into(wrapped).await;
     assert_eq!(wait_blocking(&tracker, 10, Duration::from_millis(300)), 0, "no task runs while the thread sleeps");
     assert_eq!(tracker.flush().await.unwrap(), 10);
     assert_eq!(tracker.shutdown().await.unwrap().records_persisted, 10);
