@@ -83,10 +83,31 @@ async fn sample<P: Provider>(p: &P, n: usize) -> Vec<Duration> {
     out
 }
 
+/// A hook that takes records only, as a logger or an exporter does.
 struct NoopHook;
 
 #[async_trait]
 impl Hook for NoopHook {
+    async fn on_success(&self, record: &CallRecord) -> Result<(), HookError> {
+        std::hint::black_box(record);
+        Ok(())
+    }
+
+    fn wants_before_call(&self) -> bool {
+        false
+    }
+}
+
+/// A hook that also takes the start of every call.
+struct NoopStartHook;
+
+#[async_trait]
+impl Hook for NoopStartHook {
+    async fn before_call(&self, call: &llm_tracking::CallStart) -> Result<(), HookError> {
+        std::hint::black_box(call);
+        Ok(())
+    }
+
     async fn on_success(&self, record: &CallRecord) -> Result<(), HookError> {
         std::hint::black_box(record);
         Ok(())
@@ -131,7 +152,11 @@ async fn hot_path() {
     t.shutdown().await.unwrap();
 
     let t = Tracker::builder().pricer(pricer()).hook(NoopHook).write_buffer(n * 2).build().unwrap();
-    row("tracked: + 1 hook", &sample(&t.wrap(provider()), n).await);
+    row("tracked: + 1 hook (records only)", &sample(&t.wrap(provider()), n).await);
+    t.shutdown().await.unwrap();
+
+    let t = Tracker::builder().pricer(pricer()).hook(NoopStartHook).write_buffer(n * 2).build().unwrap();
+    row("tracked: + 1 hook taking before_call too", &sample(&t.wrap(provider()), n).await);
     t.shutdown().await.unwrap();
 
     let t = Tracker::builder().pricer(llm_tracking::CatalogPricer::new()).write_buffer(n * 2).build().unwrap();

@@ -51,6 +51,10 @@ impl Hook for JsonlSink {
         "jsonl"
     }
 
+    fn wants_before_call(&self) -> bool {
+        false
+    }
+
     async fn on_success(&self, record: &CallRecord) -> Result<(), HookError> {
         self.write(record).await
     }

@@ -91,6 +91,13 @@ pub trait Hook: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Whether this hook wants [`Hook::before_call`] calls. Each is one more event per call, with the call's
+    /// ids and names copied into it: a hook that only logs records returns `false`, and a tracker whose hooks
+    /// all do sends none.
+    fn wants_before_call(&self) -> bool {
+        true
+    }
+
     /// Whether this hook wants [`Hook::on_stream_chunk`] calls (they cost a queue slot per chunk).
     fn wants_stream_chunks(&self) -> bool {
         false
@@ -134,6 +141,7 @@ struct Counters {
 
 pub(crate) struct HookSlot {
     name: String,
+    wants_before: bool,
     wants_chunks: bool,
     tx: mpsc::Sender<HookEvent>,
     counters: Arc<Counters>,
@@ -144,6 +152,7 @@ pub(crate) struct HookSlot {
 
 pub(crate) struct HookSet {
     slots: Vec<HookSlot>,
+    any_before: bool,
     any_chunks: bool,
     workers: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
@@ -159,6 +168,7 @@ impl HookSet {
             let returned = Arc::new(Returned::new());
             slots.push(HookSlot {
                 name: hook.name().to_owned(),
+                wants_before: hook.wants_before_call(),
                 wants_chunks: hook.wants_stream_chunks(),
                 tx,
                 counters: counters.clone(),
@@ -168,8 +178,9 @@ impl HookSet {
             let worker = Worker { hook, counters, timeout, interval, wake, returned };
             workers.push(tokio::spawn(run_hook(worker, rx)));
         }
+        let any_before = slots.iter().any(|s| s.wants_before);
         let any_chunks = slots.iter().any(|s| s.wants_chunks);
-        Self { slots, any_chunks, workers: std::sync::Mutex::new(workers) }
+        Self { slots, any_before, any_chunks, workers: std::sync::Mutex::new(workers) }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -180,9 +191,19 @@ impl HookSet {
         self.any_chunks
     }
 
+    /// Whether any hook wants [`HookEvent::Before`] events.
+    pub fn wants_before_call(&self) -> bool {
+        self.any_before
+    }
+
     pub fn send(&self, event: &HookEvent) {
         for slot in &self.slots {
-            if matches!(event, HookEvent::Chunk(_)) && !slot.wants_chunks {
+            let wanted = match event {
+                HookEvent::Before(_) => slot.wants_before,
+                HookEvent::Chunk(_) => slot.wants_chunks,
+                HookEvent::Record(_) => true,
+            };
+            if !wanted {
                 continue;
             }
             slot.counters.pending.fetch_add(1, Ordering::Relaxed);

@@ -151,7 +151,7 @@ impl<P: Provider> Tracked<P> {
                 error.type = tracing::field::Empty,
             ),
         };
-        if !self.tracker.inner.hooks.is_empty() {
+        if self.tracker.inner.hooks.wants_before_call() {
             self.tracker.inner.hooks.send(&HookEvent::Before(Arc::new(CallStart {
                 id: call.id.clone(),
                 trace_id: call.trace_id.clone(),

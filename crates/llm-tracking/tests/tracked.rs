@@ -390,6 +390,49 @@ async fn shutdown_persists_everything() {
     assert_eq!(store.count_records().await.unwrap(), 250);
 }
 
+/// [`Capture`] that says it does not want `before_call`: it must never get one.
+#[derive(Default)]
+struct RecordsOnly(Capture);
+
+#[async_trait]
+impl Hook for RecordsOnly {
+    async fn before_call(&self, call: &llm_tracking::CallStart) -> Result<(), HookError> {
+        self.0.before_call(call).await
+    }
+    async fn on_success(&self, record: &CallRecord) -> Result<(), HookError> {
+        self.0.on_success(record).await
+    }
+    fn wants_before_call(&self) -> bool {
+        false
+    }
+}
+
+#[tokio::test]
+async fn before_call_goes_only_to_hooks_that_want_it() {
+    let both = Arc::new(Capture::default());
+    let records_only = Arc::new(RecordsOnly::default());
+    let tracker =
+        Tracker::builder().pricer(pricer()).hook_arc(both.clone()).hook_arc(records_only.clone()).build().unwrap();
+    let client = tracker.wrap(MockProvider::new());
+    for _ in 0..3 {
+        client.chat(&request()).await.unwrap();
+    }
+    tracker.drain_hooks(Duration::from_secs(5)).await;
+    assert_eq!(both.starts.lock().unwrap().len(), 3);
+    assert_eq!(both.records.lock().unwrap().len(), 3);
+    assert_eq!(records_only.0.starts.lock().unwrap().len(), 0);
+    assert_eq!(records_only.0.records.lock().unwrap().len(), 3);
+
+    // Only records-only hooks: no start event is made at all (the hook would have counted one).
+    let alone = Arc::new(RecordsOnly::default());
+    let tracker = Tracker::builder().pricer(pricer()).hook_arc(alone.clone()).build().unwrap();
+    tracker.wrap(MockProvider::new()).chat(&request()).await.unwrap();
+    tracker.drain_hooks(Duration::from_secs(5)).await;
+    assert_eq!((alone.0.starts.lock().unwrap().len(), alone.0.records.lock().unwrap().len()), (0, 1));
+    let stats = tracker.stats().hooks;
+    assert_eq!((stats[0].delivered, stats[0].dropped), (1, 0), "{stats:?}");
+}
+
 /// Blocks the calling thread (and so a current-thread runtime) until `persisted` reaches `n` or 5 s pass;
 /// returns what it reached.
 fn wait_blocking(tracker: &Tracker, n: u64, limit: Duration) -> u64 {
