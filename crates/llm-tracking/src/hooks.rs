@@ -46,6 +46,53 @@ pub struct CallStart {
     pub request: Option<ChatRequest>,
 }
 
+/// A call's start as the call's thread sends it: the four names in one buffer, so a call makes one string
+/// for them instead of four (and its thread later drops one). Each hook worker makes the [`CallStart`] its
+/// hook sees, on its own thread.
+#[derive(Debug)]
+pub(crate) struct StartEvent {
+    /// id, trace id, provider and model, back to back.
+    names: String,
+    /// Where the first three end in `names`.
+    ends: [usize; 3],
+    stream: bool,
+    start_time: Timestamp,
+    /// Boxed: most trackers do not log content, and an inline request would make every event 600 bytes.
+    request: Option<Box<ChatRequest>>,
+}
+
+impl StartEvent {
+    pub(crate) fn new(
+        [id, trace_id, provider, model]: [&str; 4],
+        stream: bool,
+        start_time: Timestamp,
+        request: Option<Box<ChatRequest>>,
+    ) -> Self {
+        let mut names = String::with_capacity(id.len() + trace_id.len() + provider.len() + model.len());
+        let mut ends = [0; 3];
+        for (end, part) in ends.iter_mut().zip([id, trace_id, provider]) {
+            names.push_str(part);
+            *end = names.len();
+        }
+        names.push_str(model);
+        Self { names, ends, stream, start_time, request }
+    }
+
+    pub(crate) fn to_call_start(&self) -> CallStart {
+        let [a, b, c] = self.ends;
+        let part = |from: usize, to: usize| self.names.get(from..to).unwrap_or_default().to_owned();
+        CallStart {
+            id: part(0, a),
+            trace_id: part(a, b),
+            provider: part(b, c),
+            model: part(c, self.names.len()),
+            stream: self.stream,
+            start_time: self.start_time,
+            request: self.request.as_deref().cloned(),
+        }
+    }
+}
+
 /// One streamed chunk, as [`Hook::on_stream_chunk`] sees it.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -106,7 +153,7 @@ pub trait Hook: Send + Sync + 'static {
 
 #[derive(Debug, Clone)]
 pub(crate) enum HookEvent {
-    Before(Arc<CallStart>),
+    Before(Arc<StartEvent>),
     Record(Arc<CallRecord>),
     Chunk(Arc<StreamChunk>),
 }
@@ -300,7 +347,7 @@ async fn run_hook(w: Worker, mut rx: mpsc::Receiver<HookEvent>) {
 async fn handle(hook: &dyn Hook, event: &HookEvent, counters: &Counters, timeout: Duration) {
     let fut = async {
         match event {
-            HookEvent::Before(c) => hook.before_call(c).await,
+            HookEvent::Before(c) => hook.before_call(&c.to_call_start()).await,
             HookEvent::Record(r) if r.status == crate::record::CallStatus::Success => hook.on_success(r).await,
             HookEvent::Record(r) => hook.on_failure(r).await,
             HookEvent::Chunk(c) => hook.on_stream_chunk(c).await,
@@ -323,5 +370,27 @@ async fn handle(hook: &dyn Hook, event: &HookEvent, counters: &Counters, timeout
             counters.timed_out.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(hook = hook.name(), timeout_ms = timeout.as_millis() as u64, "tracking hook timed out");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_start_event_gives_back_its_names() {
+        let at = Timestamp::from_micros(1_700_000_000_000_000);
+        let s = StartEvent::new(["0123abcd", "trace-9", "openai", "gpt-4o"], true, at, None).to_call_start();
+        assert_eq!(
+            (s.id.as_str(), s.trace_id.as_str(), s.provider.as_str(), s.model.as_str(), s.stream, s.start_time),
+            ("0123abcd", "trace-9", "openai", "gpt-4o", true, at)
+        );
+        assert!(s.request.is_none());
+        // Empty and non-ASCII names keep their boundaries.
+        let s = StartEvent::new(["", "ü-trace", "", "modèle"], false, at, None).to_call_start();
+        assert_eq!(
+            (s.id.as_str(), s.trace_id.as_str(), s.provider.as_str(), s.model.as_str()),
+            ("", "ü-trace", "", "modèle")
+        );
     }
 }

@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 use tracing::Instrument;
 
 use crate::budget::{Reservation, Scope, scopes_for};
-use crate::hooks::{CallStart, HookEvent, StreamChunk};
+use crate::hooks::{HookEvent, StartEvent, StreamChunk};
 use crate::record::{CallContent, CallRecord, CallStatus, new_id_at};
 use crate::time::Timestamp;
 use crate::tracker::{ReserveError, Tracker};
@@ -152,15 +152,12 @@ impl<P: Provider> Tracked<P> {
             ),
         };
         if self.tracker.inner.hooks.wants_before_call() {
-            self.tracker.inner.hooks.send(&HookEvent::Before(Arc::new(CallStart {
-                id: call.id.clone(),
-                trace_id: call.trace_id.clone(),
-                provider: call.provider.as_str().to_owned(),
-                model: call.requested_model.clone(),
+            self.tracker.inner.hooks.send(&HookEvent::Before(Arc::new(StartEvent::new(
+                [&call.id, &call.trace_id, call.provider.as_str(), &call.requested_model],
                 stream,
-                start_time: call.start,
-                request: log_content.then(|| request.clone()),
-            })));
+                call.start,
+                log_content.then(|| Box::new(request.clone())),
+            ))));
         }
         call
     }
