@@ -42,7 +42,7 @@ pub use cost::{Cost, CostBreakdown, CostStatus, ParseUsdError, Usd};
 pub use error::{Error, ErrorKind, MAX_BODY_BYTES, Result, redact_secrets};
 pub use ids::{ApiKey, LITELLM_PROVIDERS, ModelId, ProviderId};
 pub use message::{Content, ContentPart, ImageSource, Message, Role, ToolCall};
-pub use provider::{ModelDirectory, Provider};
+pub use provider::{ChatFuture, ModelDirectory, Provider, StreamFuture};
 pub use request::{ChatRequest, JsonSchemaFormat, ReasoningEffort, ResponseFormat, ServiceTier, Tool, ToolChoice};
 pub use response::{ChatResponse, Choice, FinishReason};
 pub use rust_decimal::Decimal;

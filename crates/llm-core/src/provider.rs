@@ -1,5 +1,7 @@
 //! The `Provider` trait every adapter implements and every decorator wraps.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -26,35 +28,50 @@ pub trait Provider: Send + Sync {
     async fn stream(&self, request: &ChatRequest) -> Result<ChatStream>;
 }
 
-#[async_trait]
-impl<P: Provider + ?Sized> Provider for Arc<P> {
-    fn id(&self) -> &ProviderId {
-        (**self).id()
-    }
+/// The future [`Provider::chat`] returns (what `#[async_trait]` makes of it).
+pub type ChatFuture<'a> = Pin<Box<dyn Future<Output = Result<ChatResponse>> + Send + 'a>>;
 
-    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse> {
-        (**self).chat(request).await
-    }
+/// The future [`Provider::stream`] returns.
+pub type StreamFuture<'a> = Pin<Box<dyn Future<Output = Result<ChatStream>> + Send + 'a>>;
 
-    async fn stream(&self, request: &ChatRequest) -> Result<ChatStream> {
-        (**self).stream(request).await
-    }
+/// Forwards to the provider behind a pointer. Written out rather than with `#[async_trait]`, which would box a
+/// second future around the inner one on every call: these hand back the inner provider's future itself.
+macro_rules! forward_provider {
+    ($ptr:ident) => {
+        impl<P: Provider + ?Sized> Provider for $ptr<P> {
+            fn id(&self) -> &ProviderId {
+                (**self).id()
+            }
+
+            fn chat<'life0, 'life1, 'async_trait>(
+                &'life0 self,
+                request: &'life1 ChatRequest,
+            ) -> ChatFuture<'async_trait>
+            where
+                'life0: 'async_trait,
+                'life1: 'async_trait,
+                Self: 'async_trait,
+            {
+                (**self).chat(request)
+            }
+
+            fn stream<'life0, 'life1, 'async_trait>(
+                &'life0 self,
+                request: &'life1 ChatRequest,
+            ) -> StreamFuture<'async_trait>
+            where
+                'life0: 'async_trait,
+                'life1: 'async_trait,
+                Self: 'async_trait,
+            {
+                (**self).stream(request)
+            }
+        }
+    };
 }
 
-#[async_trait]
-impl<P: Provider + ?Sized> Provider for Box<P> {
-    fn id(&self) -> &ProviderId {
-        (**self).id()
-    }
-
-    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse> {
-        (**self).chat(request).await
-    }
-
-    async fn stream(&self, request: &ChatRequest) -> Result<ChatStream> {
-        (**self).stream(request).await
-    }
-}
+forward_provider!(Arc);
+forward_provider!(Box);
 
 /// What provider resolution needs to know from a model catalog, without depending on one: llm-cost implements
 /// it, llm-providers consumes it, so neither depends on the other.
