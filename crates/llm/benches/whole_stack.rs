@@ -175,28 +175,30 @@ mod chat {
         s.rt.block_on(async { CLIENT.chat(&request()).await.unwrap().id })
     }
 
+    /// One chat call through the setup's client that `pick` names; its cost.
+    fn priced_call(pick: impl Fn(&Setup) -> &Client) -> Option<llm::core::Cost> {
+        let s = &*SETUP;
+        s.rt.block_on(async { pick(s).chat(request()).await.unwrap().cost })
+    }
+
     #[divan::bench]
     fn client_priced() -> Option<llm::core::Cost> {
-        let s = &*SETUP;
-        s.rt.block_on(async { s.plain.chat(request()).await.unwrap().cost })
+        priced_call(|s| &s.plain)
     }
 
     #[divan::bench]
     fn client_tracked_sqlite() -> Option<llm::core::Cost> {
-        let s = &*SETUP;
-        s.rt.block_on(async { s.tracked.chat(request()).await.unwrap().cost })
+        priced_call(|s| &s.tracked)
     }
 
     #[divan::bench]
     fn client_tracked_memory() -> Option<llm::core::Cost> {
-        let s = &*SETUP;
-        s.rt.block_on(async { s.tracked_memory.chat(request()).await.unwrap().cost })
+        priced_call(|s| &s.tracked_memory)
     }
 
     #[divan::bench]
     fn client_tracked_sqlite_no_budgets() -> Option<llm::core::Cost> {
-        let s = &*SETUP;
-        s.rt.block_on(async { s.tracked_nobudget.chat(request()).await.unwrap().cost })
+        priced_call(|s| &s.tracked_nobudget)
     }
 }
 
