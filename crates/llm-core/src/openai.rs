@@ -316,7 +316,8 @@ pub fn message_to_json(m: &Message) -> Value {
     Value::Object(out)
 }
 
-fn part_to_json(p: &ContentPart) -> Value {
+/// Writes one content part (text, image, audio, file) in OpenAI's shape.
+pub fn part_to_json(p: &ContentPart) -> Value {
     match p {
         ContentPart::Text { text } => json!({"type": "text", "text": text}),
         ContentPart::Image { source, detail } => {
@@ -350,7 +351,8 @@ fn part_to_json(p: &ContentPart) -> Value {
     }
 }
 
-fn tool_to_json(t: &Tool) -> Value {
+/// Writes one function tool in OpenAI's shape.
+pub fn tool_to_json(t: &Tool) -> Value {
     let mut f = Map::new();
     f.insert("name".into(), t.name.clone().into());
     if let Some(d) = &t.description {
@@ -363,7 +365,8 @@ fn tool_to_json(t: &Tool) -> Value {
     json!({"type": "function", "function": f})
 }
 
-fn tool_choice_to_json(c: &ToolChoice) -> Value {
+/// Writes a tool choice in OpenAI's shape.
+pub fn tool_choice_to_json(c: &ToolChoice) -> Value {
     match c {
         ToolChoice::Auto => "auto".into(),
         ToolChoice::None => "none".into(),

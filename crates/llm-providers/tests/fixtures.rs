@@ -472,3 +472,125 @@ fn anthropic_and_gemini_requests_match_fixture_fields() {
     let f: Value = serde_json::from_slice(&fixture("ollama/chat_request_native_tool_result.json")).unwrap();
     assert_eq!(o["messages"], f["messages"]);
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// The direct body writer against the JSON-tree encoder
+
+/// Requests that exercise every field and message shape the OpenAI-family encoder writes.
+fn encoder_corpus() -> Vec<(&'static str, ChatRequest)> {
+    let mut thinking = Message::assistant("It is sunny.");
+    thinking.reasoning = Some("The tool said sunny.".into());
+    thinking.reasoning_signature = Some("sig-1".into());
+    thinking.refusal = Some("I cannot do that.".into());
+    let mut unsigned = Message::assistant("Fine.");
+    unsigned.reasoning = Some("Short thought.".into());
+    let mut empty = Message::assistant_tool_calls(vec![ToolCall::new("c1", "f", "{}"), ToolCall::new("c2", "g", "")]);
+    empty.content = None;
+    let everything = ChatRequest::new(
+        "m",
+        vec![
+            Message::new(llm_core::Role::Developer, "Be terse. \u{1F600} \"quoted\" \\ back\nslash"),
+            Message::user("Hi").with_name("ana"),
+            thinking,
+            unsigned,
+            empty,
+            Message::tool_result("c1", "{\"ok\":true}"),
+        ],
+    )
+    .with_temperature(0.7)
+    .with_top_p(0.95)
+    .with_max_tokens(100)
+    .with_stop(vec!["END".into(), "\u{0}".into()])
+    .with_seed(-7)
+    .with_n(2)
+    .with_tool(weather_tool())
+    .with_tool(
+        Tool::function(
+            "strict_tool",
+            "A strict one",
+            json!({"type": "object", "properties": {"a": {"type": "integer"}}}),
+        )
+        .with_strict(true),
+    )
+    .with_tool_choice(ToolChoice::Function("get_weather".into()))
+    .with_parallel_tool_calls(false)
+    .with_reasoning_effort(ReasoningEffort::High)
+    .with_service_tier(llm_core::ServiceTier::Flex)
+    .with_user("user-1")
+    .with_tag("not-in-the-body")
+    .with_metadata("team", json!("not-in-the-body"))
+    .with_extra("logprobs", json!(true))
+    .with_extra("top_k", json!(40));
+    let mut penalties = ChatRequest::new("m", vec![Message::user("x")]);
+    penalties.presence_penalty = Some(0.5);
+    penalties.frequency_penalty = Some(f64::NAN);
+    let json_mode = ChatRequest::new("m", vec![Message::user("x")]).with_response_format(ResponseFormat::JsonObject);
+    let loose_schema =
+        ChatRequest::new("m", vec![Message::user("x")]).with_response_format(ResponseFormat::JsonSchema(
+            JsonSchemaFormat::new("s", json!({"type": "object", "properties": {"a": {"type": "string"}}}))
+                .with_description("loose"),
+        ));
+    vec![
+        (
+            "bench",
+            ChatRequest::new("m", vec![Message::system("Be brief."), Message::user("Hello!")]).with_max_tokens(64),
+        ),
+        ("tools_image", tools_image_request("m")),
+        ("tool_result", tool_result_request("m")),
+        ("schema", schema_request("m")),
+        ("everything", everything),
+        ("penalties", penalties),
+        ("json_mode", json_mode),
+        ("loose_schema", loose_schema),
+        ("parts", ChatRequest::new("m", vec![Message::user_parts(vec![ContentPart::image_url("https://x/y.png")])])),
+        // `extra` repeating a body field: the tree's merge decides (the writer hands over to it).
+        (
+            "extra_overrides",
+            tool_result_request("m").with_extra("temperature", json!(1)).with_extra("stream", json!(false)),
+        ),
+        ("extra_wire_name", tool_result_request("m").with_extra("max_completion_tokens", json!(5))),
+    ]
+}
+
+#[test]
+fn the_direct_writer_matches_the_tree_byte_for_byte() {
+    use llm_providers::openai::encode::{encode_request, write_request};
+    let mut checked = 0;
+    for spec in llm_providers::PROVIDERS {
+        let llm_providers::Dialect::OpenAiCompatible(q) = spec.dialect else { continue };
+        for (name, req) in encoder_corpus() {
+            for stream in [false, true] {
+                let tree = serde_json::to_vec(&encode_request(&req, "served-model", stream, q)).unwrap();
+                let direct = write_request(&req, "served-model", stream, q).unwrap();
+                assert_eq!(
+                    String::from_utf8(direct).unwrap(),
+                    String::from_utf8(tree).unwrap(),
+                    "{} {name} stream={stream}",
+                    spec.name
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10 * 11 * 2, "only {checked} bodies compared");
+}
+
+#[test]
+fn renamed_fields_keep_their_place_and_extra_wins() {
+    use llm_providers::openai::encode::encode_request;
+    let q = &llm_providers::Quirks::OPENAI;
+    let body = encode_request(&tools_image_request("m"), "m", false, q);
+    let keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        ["model", "messages", "temperature", "max_completion_tokens", "stop", "seed", "tools", "tool_choice"]
+    );
+    let body = encode_request(&tool_result_request("m").with_extra("max_completion_tokens", json!(5)), "m", false, q);
+    assert_eq!(body["max_completion_tokens"], json!(5));
+    assert!(body.get("max_tokens").is_none());
+    let mistral = llm_providers::provider_spec("mistral").unwrap();
+    let llm_providers::Dialect::OpenAiCompatible(mq) = mistral.dialect else { panic!("mistral is OpenAI-compatible") };
+    let body = encode_request(&tools_image_request("m"), "m", false, mq);
+    let keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["model", "messages", "temperature", "max_tokens", "stop", "random_seed", "tools", "tool_choice"]);
+}

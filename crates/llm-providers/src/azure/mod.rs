@@ -66,9 +66,8 @@ impl Adapter for AzureAdapter {
     }
 
     fn build(&self, request: &ChatRequest, model: &str, stream: bool) -> Result<HttpCall> {
-        let body = encode::encode_request(request, model, stream, &Quirks::OPENAI);
-        let mut call =
-            HttpCall::new(self.url(model), serde_json::to_vec(&body)?).with_header("content-type", "application/json");
+        let body = encode::write_request(request, model, stream, &Quirks::OPENAI)?;
+        let mut call = HttpCall::new(self.url(model), body).with_header("content-type", "application/json");
         if let Some(k) = &self.key {
             call = call.with_header("api-key", k.expose());
         }

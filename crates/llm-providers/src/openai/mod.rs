@@ -16,8 +16,10 @@ use crate::registry::Quirks;
 #[derive(Debug, Clone)]
 pub struct OpenAiAdapter {
     id: ProviderId,
-    base: String,
-    key: Option<ApiKey>,
+    /// `{base}/chat/completions`, built once.
+    url: String,
+    /// The `authorization` header's value (`Bearer {key}`), built once; an `ApiKey` so that it never prints.
+    auth: Option<ApiKey>,
     quirks: &'static Quirks,
     headers: Vec<(String, String)>,
 }
@@ -27,8 +29,8 @@ impl OpenAiAdapter {
     pub fn new(provider: &str, base: &str, key: Option<ApiKey>, quirks: &'static Quirks) -> Self {
         Self {
             id: ProviderId::new(provider),
-            base: base.trim_end_matches('/').to_owned(),
-            key,
+            url: format!("{}/chat/completions", base.trim_end_matches('/')),
+            auth: key.filter(|k| !k.is_blank()).map(|k| ApiKey::new(format!("Bearer {}", k.expose()))),
             quirks,
             headers: Vec::new(),
         }
@@ -48,11 +50,10 @@ impl Adapter for OpenAiAdapter {
     }
 
     fn build(&self, request: &ChatRequest, model: &str, stream: bool) -> Result<HttpCall> {
-        let body = encode::encode_request(request, model, stream, self.quirks);
-        let mut call = HttpCall::new(format!("{}/chat/completions", self.base), serde_json::to_vec(&body)?)
-            .with_header("content-type", "application/json");
-        if let Some(k) = self.key.as_ref().filter(|k| !k.is_blank()) {
-            call = call.with_header("authorization", format!("Bearer {}", k.expose()));
+        let body = encode::write_request(request, model, stream, self.quirks)?;
+        let mut call = HttpCall::new(self.url.as_str(), body).with_header("content-type", "application/json");
+        if let Some(auth) = &self.auth {
+            call = call.with_header("authorization", auth.expose());
         }
         call.headers.extend(self.headers.iter().cloned());
         Ok(call)
