@@ -41,12 +41,32 @@ pub struct Tracked<P> {
     inner: P,
     tracker: Tracker,
     key_fingerprint: Option<Arc<str>>,
+    defaults: Option<Arc<Defaults>>,
+}
+
+/// Attribution for calls whose request does not carry its own (see [`Tracked::with_defaults`]).
+#[derive(Debug, Default)]
+struct Defaults {
+    user: Option<String>,
+    team: Option<String>,
+    tags: Vec<String>,
 }
 
 impl<P: Provider> Tracked<P> {
     /// Wraps `inner`, recording into `tracker`.
     pub fn new(inner: P, tracker: Tracker) -> Self {
-        Self { inner, tracker, key_fingerprint: None }
+        Self { inner, tracker, key_fingerprint: None, defaults: None }
+    }
+
+    /// Attributes calls to `user` and `team` unless their request names its own in `metadata["user"]` /
+    /// `metadata["team"]` (a default user also comes before `request.user`), and adds `tags` after the
+    /// request's own (each once). Records, budget scopes and hooks see the result; the request itself, and so
+    /// what is sent, is unchanged. This is how `llm::Client`'s `user`, `team` and `tag` settings apply.
+    #[must_use]
+    pub fn with_defaults(mut self, user: Option<String>, team: Option<String>, tags: Vec<String>) -> Self {
+        self.defaults =
+            (user.is_some() || team.is_some() || !tags.is_empty()).then(|| Arc::new(Defaults { user, team, tags }));
+        self
     }
 
     /// Records calls as made with this API key: only its fingerprint is kept, and budgets on `key:FINGERPRINT`
@@ -84,8 +104,15 @@ impl<P: Provider> Tracked<P> {
             }
         };
         let count = |k: &str| meta.get(k).and_then(Value::as_u64).map_or(0, |n| n.min(u64::from(u32::MAX)) as u32);
-        let user = text("user").or_else(|| request.user.clone());
-        let team = text("team");
+        let defaults = self.defaults.as_deref();
+        let user = text("user").or_else(|| defaults.and_then(|d| d.user.clone())).or_else(|| request.user.clone());
+        let team = text("team").or_else(|| defaults.and_then(|d| d.team.clone()));
+        let mut tags = request.tags.clone();
+        for t in defaults.map_or(&[][..], |d| &d.tags[..]) {
+            if !tags.contains(t) {
+                tags.push(t.clone());
+            }
+        }
         let project = text("project");
         let end_user = text("end_user").or_else(|| request.user.clone());
         let start = Timestamp::now();
@@ -93,13 +120,7 @@ impl<P: Provider> Tracked<P> {
         let trace_id = text("trace_id").unwrap_or_else(|| id.clone());
         // Scopes matter only to budgets.
         let scopes = if self.tracker.inner.budgets {
-            scopes_for(
-                user.as_deref(),
-                team.as_deref(),
-                project.as_deref(),
-                self.key_fingerprint.as_deref(),
-                &request.tags,
-            )
+            scopes_for(user.as_deref(), team.as_deref(), project.as_deref(), self.key_fingerprint.as_deref(), &tags)
         } else {
             Vec::new()
         };
@@ -124,7 +145,7 @@ impl<P: Provider> Tracked<P> {
             team,
             project,
             end_user,
-            tags: request.tags.clone(),
+            tags,
             key_fingerprint: self.key_fingerprint.as_deref().map(str::to_owned),
             metadata,
             retry_attempts: count("retry_attempts"),

@@ -542,3 +542,51 @@ async fn stream_priced_hands_back_the_cost() {
     let cost = cost.get().await.unwrap();
     assert_eq!((cost.status.clone(), cost.total().unwrap().to_string()), (CostStatus::Priced, "0.000024".to_string()));
 }
+
+#[tokio::test]
+async fn defaults_attribute_calls_without_changing_the_request() {
+    let capture = Arc::new(Capture::default());
+    let tracker = tracker_with(&capture);
+    let mock = Arc::new(MockProvider::new());
+    let client = tracker.wrap(mock.clone()).with_defaults(
+        Some("ana".into()),
+        Some("core".into()),
+        vec!["app".into(), "batch".into()],
+    );
+    // A team budget by the default team applies to calls that name no team.
+    tracker.set_budget(&Budget::new(Scope::Team("core".into()), Period::Daily).with_max(usd("0.00001"))).await.unwrap();
+    let err = client.chat(&request().with_tag("batch")).await.unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::BudgetExceeded);
+    assert!(err.to_string().contains("team:core"), "{err}");
+    assert_eq!(mock.calls(), 0);
+    // The request's own attribution wins; the default tags come after its own, each once.
+    let own = request()
+        .with_user("end-user-1")
+        .with_metadata("user", json!("bob"))
+        .with_metadata("team", json!("research"))
+        .with_tag("batch");
+    client.chat(&own).await.unwrap();
+    // Without metadata, a default user comes before `request.user` (which stays the end user).
+    client.chat(&request().with_user("end-user-2").with_metadata("team", json!("research"))).await.unwrap();
+    tracker.flush().await.unwrap();
+    tracker.drain_hooks(Duration::from_secs(5)).await;
+    let records = capture.records.lock().unwrap().clone();
+    let got: Vec<_> = records
+        .iter()
+        .map(|r| (r.user.as_deref(), r.team.as_deref(), r.end_user.as_deref(), r.tags.clone(), r.error_kind.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Some("ana"), Some("core"), None, vec!["batch".to_owned(), "app".to_owned()], Some("budget_exceeded")),
+            (Some("bob"), Some("research"), Some("end-user-1"), vec!["batch".to_owned(), "app".to_owned()], None),
+            (Some("ana"), Some("research"), Some("end-user-2"), vec!["app".to_owned(), "batch".to_owned()], None),
+        ]
+    );
+    // What went to the provider is the request as given: no tags or metadata were added.
+    let sent = mock.requests();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[1].tags, Vec::<String>::new());
+    assert!(!sent[1].metadata.contains_key("user"));
+    tracker.shutdown().await.unwrap();
+}

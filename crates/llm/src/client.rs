@@ -334,7 +334,8 @@ impl Client {
     fn wrap(&self, provider: Arc<dyn Provider>, key: Option<&ApiKey>) -> Arc<dyn Provider> {
         #[cfg(feature = "tracking")]
         if let Some(t) = &self.inner.config.tracker {
-            let mut tracked = t.wrap(provider);
+            let cfg = &self.inner.config;
+            let mut tracked = t.wrap(provider).with_defaults(cfg.user.clone(), cfg.team.clone(), cfg.tags.clone());
             if let Some(k) = key {
                 tracked = tracked.with_api_key(k);
             }
@@ -343,9 +344,14 @@ impl Client {
         provider
     }
 
-    /// Adds the client's default tags, user and team to a request.
+    /// Adds the client's default tags, user and team to a request, when it has no tracker: a tracker applies
+    /// them to its records and budgets itself (`Tracked::with_defaults`), without touching the request.
     fn decorate(&self, mut request: ChatRequest) -> ChatRequest {
         let cfg = &self.inner.config;
+        #[cfg(feature = "tracking")]
+        if cfg.tracker.is_some() {
+            return request;
+        }
         for t in &cfg.tags {
             if !request.tags.contains(t) {
                 request.tags.push(t.clone());
