@@ -214,6 +214,27 @@ pub fn usage_from_json(value: &Value) -> Result<Usage> {
 // ---------------------------------------------------------------------------------------------------------
 // Requests
 
+/// The top-level fields [`request_to_json`] writes (before `extra`), in the order it writes them.
+pub const REQUEST_FIELDS: [&str; 17] = [
+    "model",
+    "messages",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "stop",
+    "seed",
+    "n",
+    "presence_penalty",
+    "frequency_penalty",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "response_format",
+    "reasoning_effort",
+    "service_tier",
+    "user",
+];
+
 /// Writes a [`ChatRequest`] as an OpenAI chat-completions body (without `stream`). Tags and metadata stay out
 /// of the body; `extra` fields are merged in last.
 pub fn request_to_json(req: &ChatRequest) -> Value {
@@ -488,25 +509,10 @@ pub fn request_from_value(value: &Value) -> Result<ChatRequest> {
     if let Some(Value::Array(tags)) = body.get("tags") {
         req.tags = tags.iter().filter_map(Value::as_str).map(str::to_owned).collect();
     }
-    const KNOWN: [&str; 25] = [
-        "model",
-        "messages",
-        "temperature",
-        "top_p",
-        "presence_penalty",
-        "frequency_penalty",
-        "max_tokens",
+    // Read above, or not a request field of ours (streaming is the caller's choice; the rest are legacy or
+    // proxy fields).
+    const READ_ALSO: [&str; 8] = [
         "max_completion_tokens",
-        "stop",
-        "seed",
-        "n",
-        "tools",
-        "tool_choice",
-        "parallel_tool_calls",
-        "response_format",
-        "reasoning_effort",
-        "service_tier",
-        "user",
         "metadata",
         "tags",
         "stream",
@@ -516,7 +522,7 @@ pub fn request_from_value(value: &Value) -> Result<ChatRequest> {
         "store",
     ];
     for (k, v) in body {
-        if !KNOWN.contains(&k.as_str()) {
+        if !REQUEST_FIELDS.contains(&k.as_str()) && !READ_ALSO.contains(&k.as_str()) {
             req.extra.insert(k.clone(), v.clone());
         }
     }

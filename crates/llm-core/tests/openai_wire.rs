@@ -70,6 +70,18 @@ fn request_to_json_snapshot() {
 }
 
 #[test]
+fn request_fields_lists_what_the_encoder_writes_in_order() {
+    let mut req = full_request();
+    req.presence_penalty = Some(0.1);
+    req.frequency_penalty = Some(0.2);
+    let body = openai::request_to_json(&req);
+    let keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut expected = openai::REQUEST_FIELDS.to_vec();
+    expected.push("logprobs");
+    assert_eq!(keys, expected, "`extra` comes last");
+}
+
+#[test]
 fn request_round_trips_through_json() {
     let req = full_request();
     let body = serde_json::to_vec(&openai::request_to_json(&req)).unwrap();

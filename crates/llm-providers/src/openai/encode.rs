@@ -7,7 +7,9 @@
 //! straight into the body without building that tree (a `Value` costs an allocation per key and per string,
 //! about half of an adapter's per-call work). A test holds them byte for byte equal over a corpus of requests.
 
-use llm_core::openai::{part_to_json, request_to_json, response_format_to_json, tool_choice_to_json, tool_to_json};
+use llm_core::openai::{
+    REQUEST_FIELDS, part_to_json, request_to_json, response_format_to_json, tool_choice_to_json, tool_to_json,
+};
 use llm_core::{ChatRequest, Content, ContentPart, Message, Result, Role};
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
@@ -65,31 +67,13 @@ pub fn write_request(req: &ChatRequest, model: &str, stream: bool, q: &Quirks) -
     Ok(out)
 }
 
-/// The top-level fields [`request_to_json`] and the quirks write.
-const BODY_FIELDS: [&str; 19] = [
-    "model",
-    "messages",
-    "temperature",
-    "top_p",
-    "max_tokens",
-    "stop",
-    "seed",
-    "n",
-    "presence_penalty",
-    "frequency_penalty",
-    "tools",
-    "tool_choice",
-    "parallel_tool_calls",
-    "response_format",
-    "reasoning_effort",
-    "service_tier",
-    "user",
-    "stream",
-    "stream_options",
-];
-
+/// Whether `extra` repeats a field the body already has: one of [`REQUEST_FIELDS`], the streaming flags, or
+/// a quirk's field name.
 fn is_body_field(key: &str, q: &Quirks) -> bool {
-    BODY_FIELDS.contains(&key) || key == q.max_tokens_field || key == q.seed_field
+    REQUEST_FIELDS.contains(&key)
+        || matches!(key, "stream" | "stream_options")
+        || key == q.max_tokens_field
+        || key == q.seed_field
 }
 
 /// Renames `from` to `to` where it stands, keeping the order of the other keys; a later `to` (from `extra`)
