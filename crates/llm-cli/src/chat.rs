@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use futures_util::StreamExt;
 use llm::Client;
-use llm::core::{ChatRequest, ChatResponse, Cost, Message, StreamAssembler, StreamEvent, Usage, openai};
+use llm::core::{Adjustment, ChatRequest, ChatResponse, Cost, Message, StreamAssembler, StreamEvent, Usage, openai};
 use llm::cost::Catalog;
 use llm::schema::{SchemaSpec, Strategy};
 use llm::tracking::{CatalogPricer, Tracker};
@@ -56,6 +56,14 @@ pub struct ChatArgs {
     /// Tag the call (repeatable).
     #[arg(long = "tag")]
     pub tags: Vec<String>,
+    /// Any OpenAI-style parameter as NAME=JSON (repeatable), e.g. `--param seed=7 --param 'stop=["\n"]'`. A
+    /// value that is not JSON is taken as a string.
+    #[arg(long = "param", value_name = "NAME=JSON")]
+    pub params: Vec<String>,
+    /// Drop the parameters the provider does not take (each listed in `adjustments`) instead of refusing the
+    /// call.
+    #[arg(long)]
+    pub drop_params: bool,
     /// The prompt.
     pub prompt: String,
 }
@@ -76,16 +84,26 @@ pub fn usage_object(u: &Usage) -> Value {
 }
 
 #[derive(Serialize)]
-struct Output {
+struct Output<'a> {
     #[serde(flatten)]
     completion: Value,
     provider: String,
     cost: Box<RawValue>,
+    /// HTTP attempts beyond the first (summed over a structured call's attempts).
+    retries: usize,
+    /// Every change made to the request before it was sent; `[]` when none.
+    adjustments: &'a [Adjustment],
     #[serde(skip_serializing_if = "Option::is_none")]
     structured: Option<Value>,
 }
 
-fn output(response: &ChatResponse, usage: Option<&Usage>, cost: Option<&Cost>, structured: Option<Value>) -> Output {
+fn output<'a>(
+    response: &'a ChatResponse,
+    usage: Option<&Usage>,
+    cost: Option<&Cost>,
+    retries: usize,
+    structured: Option<Value>,
+) -> Output<'a> {
     let mut completion = openai::response_to_json(response);
     if let Some(u) = usage {
         completion["usage"] = usage_object(u);
@@ -94,12 +112,40 @@ fn output(response: &ChatResponse, usage: Option<&Usage>, cost: Option<&Cost>, s
         completion,
         provider: response.provider.as_ref().map(|p| p.as_str().to_owned()).unwrap_or_default(),
         cost: cost.map(cost_object).unwrap_or_else(|| cost_object(&Cost::unknown(llm::core::CostStatus::UnknownModel))),
+        retries,
+        adjustments: &response.adjustments,
         structured,
     }
 }
 
+/// Applies `--param NAME=JSON` settings: each goes into the request's OpenAI body, which is read back, so a
+/// known parameter lands in its typed field (and is checked against the provider like one) and any other goes
+/// to `extra` and is sent as given.
+fn apply_params(request: ChatRequest, params: &[String]) -> Result<ChatRequest> {
+    if params.is_empty() {
+        return Ok(request);
+    }
+    let mut body = openai::request_to_json(&request);
+    for p in params {
+        let (name, value) =
+            p.split_once('=').with_context(|| format!("--param {p:?}: expected NAME=JSON, e.g. seed=7"))?;
+        let name = name.trim();
+        anyhow::ensure!(!name.is_empty(), "--param {p:?}: the name is empty");
+        anyhow::ensure!(
+            !matches!(name, "model" | "messages" | "stream"),
+            "--param {name}: set it with the command's own option, not --param"
+        );
+        let value = serde_json::from_str::<Value>(value).unwrap_or_else(|_| Value::String(value.to_owned()));
+        body[name] = value;
+    }
+    let mut out = openai::request_from_value(&body).context("--param")?;
+    out.metadata = request.metadata;
+    out.tags = request.tags;
+    Ok(out)
+}
+
 async fn client(args: &ChatArgs) -> Result<Client> {
-    let mut b = Client::builder();
+    let mut b = Client::builder().drop_params(args.drop_params);
     if let Some(base) = &args.api_base {
         let r = llm::providers::resolve(&args.model, Some(base), Catalog::embedded())?;
         b = b.api_base(r.provider.as_str(), base.clone());
@@ -122,30 +168,86 @@ async fn client(args: &ChatArgs) -> Result<Client> {
     Ok(b.build()?)
 }
 
-/// Runs `llm chat`.
+/// Runs `llm chat`. With `--db`, the call is recorded whatever happens to it: the store is flushed on every
+/// exit path, failures included.
 pub async fn chat_cmd(args: &ChatArgs, out: &mut impl Write) -> Result<ExitCode> {
-    match run(args, out).await {
+    let result = match client(args).await {
+        Ok(client) => {
+            let result = run(&client, args, out).await;
+            let flushed = client.flush().await;
+            match (result, flushed) {
+                (Ok(code), Ok(_)) => Ok(code),
+                (Err(e), flushed) => {
+                    if let Err(f) = flushed {
+                        eprintln!("llm: the spend store could not be written: {f}");
+                    }
+                    Err(e)
+                }
+                (Ok(_), Err(f)) => Err(anyhow::Error::new(f).context("the call succeeded, but writing its record failed")),
+            }
+        }
+        Err(e) => Err(e),
+    };
+    match result {
         Ok(code) => Ok(code),
         Err(e) => {
-            let (kind, message) = match e.downcast_ref::<llm::core::Error>() {
-                Some(le) => (le.kind().as_str().to_owned(), le.to_string()),
-                None => match e.downcast_ref::<llm::schema::Error>() {
-                    Some(se) => (format!("{:?}", se.kind()).to_lowercase(), se.to_string()),
-                    None => ("invalid_input".to_owned(), format!("{e:#}")),
-                },
-            };
             if args.json {
-                print_json(out, &error_json(&kind, &message))?;
+                print_json(out, &failure_json(&e))?;
             } else {
-                eprintln!("llm: {message}");
+                eprintln!("llm: {}", failure_message(&e));
             }
             Ok(ExitCode::FAILURE)
         }
     }
 }
 
-async fn run(args: &ChatArgs, out: &mut impl Write) -> Result<ExitCode> {
-    let client = client(args).await?;
+fn failure_message(e: &anyhow::Error) -> String {
+    match (e.downcast_ref::<llm::core::Error>(), e.downcast_ref::<llm::schema::Error>()) {
+        (Some(le), _) => le.to_string(),
+        (None, Some(se)) => se.to_string(),
+        (None, None) => format!("{e:#}"),
+    }
+}
+
+/// The `--json` error object: `{"error": {"kind", "message", ...}}`. A provider error adds `retries` (the HTTP
+/// attempts retried before it); a structured call that gave up adds `attempts` and the attempts' summed
+/// `usage` and `cost` (they were billed), both inside `error` and at the top level where a successful call
+/// has them.
+fn failure_json(e: &anyhow::Error) -> Value {
+    if let Some(le) = e.downcast_ref::<llm::core::Error>() {
+        let mut v = error_json(le.kind().as_str(), &le.to_string());
+        v["error"]["retries"] = le.retries().len().into();
+        return v;
+    }
+    let Some(se) = e.downcast_ref::<llm::schema::Error>() else {
+        return error_json("invalid_input", &format!("{e:#}"));
+    };
+    let kind = match (se.kind(), se.provider_error()) {
+        (_, Some(pe)) => pe.kind().as_str().to_owned(),
+        (llm::schema::ErrorKind::InvalidSchema, None) => "invalid_schema".to_owned(),
+        (llm::schema::ErrorKind::Exhausted, None) => "exhausted".to_owned(),
+        (other, None) => format!("{other:?}").to_lowercase(),
+    };
+    let mut v = error_json(&kind, &se.to_string());
+    if let Some(pe) = se.provider_error() {
+        v["error"]["retries"] = pe.retries().len().into();
+    }
+    if se.kind() == &llm::schema::ErrorKind::Exhausted || se.usage().is_some() {
+        v["error"]["attempts"] = se.attempts().len().into();
+    }
+    if let Some(u) = se.usage() {
+        v["error"]["usage"] = usage_object(u);
+        v["usage"] = usage_object(u);
+    }
+    if let Some(c) = se.cost() {
+        let cost: Value = serde_json::from_str(cost_object(c).get()).unwrap_or(Value::Null);
+        v["error"]["cost"] = cost.clone();
+        v["cost"] = cost;
+    }
+    v
+}
+
+async fn run(client: &Client, args: &ChatArgs, out: &mut impl Write) -> Result<ExitCode> {
     let mut messages = Vec::new();
     if let Some(s) = &args.system {
         messages.push(Message::system(s.clone()));
@@ -154,22 +256,23 @@ async fn run(args: &ChatArgs, out: &mut impl Write) -> Result<ExitCode> {
     let mut request = ChatRequest::new(args.model.as_str(), messages);
     request.max_tokens = args.max_tokens;
     request.temperature = args.temperature;
+    let request = apply_params(request, &args.params)?;
 
     if let Some(path) = &args.schema {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let schema: Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
         let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("response");
         let spec = SchemaSpec::new(name, schema)?;
-        let result = client.structured_value(request, &spec, Strategy::Auto).await;
-        client.flush().await?;
-        let done = result?;
+        let done = client.structured_value(request, &spec, Strategy::Auto).await?;
         if args.json {
             let structured = json!({
                 "strategy": done.strategy.as_str(),
                 "attempts": done.attempts.len(),
+                "trace_id": done.trace_id,
                 "value": done.json,
             });
-            let o = output(&done.response, Some(&done.usage), done.cost.as_ref(), Some(structured));
+            let retries = done.attempts.iter().map(|a| a.retries as usize).sum();
+            let o = output(&done.response, Some(&done.usage), done.cost.as_ref(), retries, Some(structured));
             serde_json::to_writer(&mut *out, &o)?;
             writeln!(out)?;
         } else {
@@ -198,6 +301,7 @@ async fn run(args: &ChatArgs, out: &mut impl Write) -> Result<ExitCode> {
         }
         r.provider = Some(route.provider);
         r.cost = Some(client.price(&request, &r));
+        drop(stream);
         if !args.json {
             writeln!(out)?;
         }
@@ -209,9 +313,8 @@ async fn run(args: &ChatArgs, out: &mut impl Write) -> Result<ExitCode> {
         }
         r
     };
-    client.flush().await?;
     if args.json {
-        let o = output(&response, response.usage.as_ref(), response.cost.as_ref(), None);
+        let o = output(&response, response.usage.as_ref(), response.cost.as_ref(), response.retries.len(), None);
         serde_json::to_writer(&mut *out, &o)?;
         writeln!(out)?;
     } else {

@@ -130,6 +130,7 @@ struct Inner {
     retry_after: Option<Duration>,
     should_retry: Option<bool>,
     body: Option<String>,
+    retries: Vec<crate::report::Retry>,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -170,6 +171,7 @@ impl Error {
                 retry_after: None,
                 should_retry: None,
                 body: None,
+                retries: Vec::new(),
                 source: None,
             }),
         }
@@ -231,6 +233,13 @@ impl Error {
         self
     }
 
+    /// Records the attempts that failed and were retried before this error ended the call.
+    #[must_use]
+    pub fn with_retries(mut self, retries: Vec<crate::report::Retry>) -> Self {
+        self.inner.retries = retries;
+        self
+    }
+
     /// Sets the underlying cause.
     #[must_use]
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
@@ -280,6 +289,12 @@ impl Error {
         self.inner.body.as_deref()
     }
 
+    /// The attempts that failed and were retried before the one that ended in this error (empty when the
+    /// first attempt failed for good).
+    pub fn retries(&self) -> &[crate::report::Retry] {
+        &self.inner.retries
+    }
+
     /// Whether retrying may succeed: the server's `x-should-retry` when it sent one, else the kind's default.
     pub fn is_retryable(&self) -> bool {
         self.inner.should_retry.unwrap_or_else(|| self.inner.kind.is_retryable())
@@ -306,6 +321,9 @@ impl fmt::Debug for Error {
         }
         if let Some(r) = self.inner.retry_after {
             d.field("retry_after", &r);
+        }
+        if !self.inner.retries.is_empty() {
+            d.field("retries", &self.inner.retries.len());
         }
         if let Some(s) = &self.inner.source {
             d.field("source", s);

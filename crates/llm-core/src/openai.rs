@@ -956,9 +956,10 @@ impl ChunkEncoder {
                 Some(self.chunk(choice(*index, json!({}), Some(reason.as_str())), None))
             }
             StreamEvent::Usage(u) => Some(self.chunk(json!([]), Some(usage_to_json(u)))),
-            StreamEvent::ProviderCost { .. } | StreamEvent::ReasoningSignature { .. } | StreamEvent::Other { .. } => {
-                None
-            }
+            StreamEvent::ProviderCost { .. }
+            | StreamEvent::ReasoningSignature { .. }
+            | StreamEvent::Call { .. }
+            | StreamEvent::Other { .. } => None,
         }
     }
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::cost::{Cost, Usd};
 use crate::ids::ProviderId;
 use crate::message::{Message, ToolCall};
+use crate::report::{Adjustment, Retry};
 use crate::usage::Usage;
 use crate::vocab::string_enum;
 
@@ -77,6 +78,13 @@ pub struct ChatResponse {
     /// OpenAI's system fingerprint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system_fingerprint: Option<String>,
+    /// The attempts that failed and were retried before this answer (empty when the first one answered).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retries: Vec<Retry>,
+    /// What was changed in the request before it was sent (parameters dropped or renamed, schema keywords
+    /// rewritten for the provider's dialect); empty when it went out as given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adjustments: Vec<Adjustment>,
 }
 
 impl ChatResponse {
@@ -93,6 +101,8 @@ impl ChatResponse {
             cost: None,
             service_tier: None,
             system_fingerprint: None,
+            retries: Vec::new(),
+            adjustments: Vec::new(),
         }
     }
 

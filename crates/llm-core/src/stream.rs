@@ -11,6 +11,7 @@ use crate::cost::Usd;
 use crate::error::Result;
 use crate::ids::ProviderId;
 use crate::message::{Content, Message, Role, ToolCall};
+use crate::report::{Adjustment, Retry};
 use crate::response::{ChatResponse, Choice, FinishReason};
 use crate::usage::Usage;
 
@@ -81,6 +82,23 @@ pub enum StreamEvent {
         /// Why.
         reason: FinishReason,
     },
+    /// What the client did before the stream opened: the attempts it retried, the changes it made to the
+    /// request, and when the call started (Unix seconds, the fallback for `created`). Sent first by llm-rs's
+    /// provider clients; never by a provider.
+    Call {
+        /// The attempts that failed and were retried before this stream opened.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        retries: Vec<Retry>,
+        /// What was changed in the request before it was sent.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        adjustments: Vec<Adjustment>,
+        /// When the call started, in Unix seconds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        created: Option<u64>,
+        /// An id for the response, used when the provider sends none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+    },
     /// A provider event this version does not map, kept as raw text.
     Other {
         /// The event as received.
@@ -129,6 +147,10 @@ pub struct StreamAssembler {
     choices: BTreeMap<u32, ChoiceState>,
     usage: Option<Usage>,
     provider_cost: Option<Usd>,
+    created: Option<u64>,
+    fallback_id: Option<String>,
+    retries: Vec<Retry>,
+    adjustments: Vec<Adjustment>,
     events: u64,
 }
 
@@ -150,7 +172,7 @@ impl StreamAssembler {
         }
     }
 
-    /// How many events were pushed.
+    /// How many provider events were pushed (the client's [`StreamEvent::Call`] is not counted).
     pub fn events(&self) -> u64 {
         self.events
     }
@@ -162,7 +184,10 @@ impl StreamAssembler {
 
     /// Folds one event in.
     pub fn push(&mut self, event: StreamEvent) {
-        self.events += 1;
+        // The client's own `Call` event is not something the provider sent.
+        if !matches!(event, StreamEvent::Call { .. }) {
+            self.events += 1;
+        }
         match event {
             StreamEvent::Start { id, model } => {
                 if self.id.is_none() {
@@ -198,6 +223,16 @@ impl StreamAssembler {
             StreamEvent::Finish { index, reason } => {
                 self.choices.entry(index).or_default().finish = Some(reason);
             }
+            StreamEvent::Call { retries, adjustments, created, id } => {
+                self.retries.extend(retries);
+                self.adjustments.extend(adjustments);
+                if self.created.is_none() {
+                    self.created = created;
+                }
+                if self.fallback_id.is_none() {
+                    self.fallback_id = id;
+                }
+            }
             StreamEvent::Other { .. } => {}
         }
     }
@@ -219,9 +254,13 @@ impl StreamAssembler {
                 Choice::new(index, message, c.finish)
             })
             .collect();
-        let mut r = ChatResponse::new(self.id.unwrap_or_default(), self.model.unwrap_or_default(), choices, self.usage);
+        let id = self.id.filter(|id| !id.is_empty()).or(self.fallback_id).unwrap_or_default();
+        let mut r = ChatResponse::new(id, self.model.unwrap_or_default(), choices, self.usage);
         r.provider = self.provider;
         r.provider_cost = self.provider_cost;
+        r.created = self.created;
+        r.retries = self.retries;
+        r.adjustments = self.adjustments;
         r
     }
 }

@@ -54,6 +54,7 @@ mod jsonl;
 mod names;
 mod regex;
 mod resolve;
+mod shared;
 mod time;
 
 pub use capabilities::CAPABILITIES;
@@ -63,6 +64,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use jsonl::{answer_jsonl_line, cost_answer, error_answer, price_jsonl_line};
 pub use llm_core::CostStatus;
 pub use resolve::Resolved;
+pub use shared::{CatalogRef, SharedCatalog};
 pub use time::BillingTime;
 
 use sha2::{Digest, Sha256};

@@ -1,6 +1,6 @@
 //! The seam between the shared HTTP machinery and one provider's wire format.
 
-use llm_core::{ChatRequest, ChatResponse, Error, ProviderId, Result, StreamEvent};
+use llm_core::{Adjustment, ChatRequest, ChatResponse, Error, ProviderId, Result, StreamEvent};
 use reqwest::header::HeaderMap;
 
 use crate::framing::{Frame, Framing};
@@ -76,6 +76,14 @@ pub trait Adapter: Send + Sync + 'static {
 
     /// Builds the call for `request`, with `model` the provider-side model name (prefix removed).
     fn build(&self, request: &ChatRequest, model: &str, stream: bool) -> Result<HttpCall>;
+
+    /// What [`Adapter::build`] changes in `request` for this provider beyond its wire format: parameters sent
+    /// under the provider's own names and schema keywords rewritten by its dialect. Reported on the response;
+    /// `build` does the changing.
+    fn adjustments(&self, request: &ChatRequest, model: &str) -> Vec<Adjustment> {
+        let _ = (request, model);
+        Vec::new()
+    }
 
     /// Reads a successful non-streamed answer.
     fn decode(&self, body: &[u8], model: &str) -> Result<ChatResponse>;

@@ -4,15 +4,15 @@
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_core::Stream;
 use futures_util::StreamExt;
 use llm_core::{
-    ApiKey, ChatRequest, ChatResponse, ChatStream, Error, ErrorKind, ModelDirectory, Provider, ProviderId, Result,
-    StreamEvent,
+    Adjustment, ApiKey, ChatRequest, ChatResponse, ChatStream, Error, ErrorKind, ModelDirectory, Provider, ProviderId,
+    Result, Retry, StreamEvent,
 };
 use tracing::Instrument;
 
@@ -427,31 +427,47 @@ impl Inner {
         self.http.post(w.url.clone()).headers(w.headers.clone()).body(w.body.clone())
     }
 
-    /// Runs `attempt` until it succeeds, fails for good, or the retries run out.
-    async fn with_retries<T, F, Fut>(&self, mut attempt: F) -> Result<T>
+    /// Runs `attempt` until it succeeds, fails for good, or the retries run out. Returns the value with the
+    /// attempts that were retried before it; a final error carries them too ([`Error::retries`]).
+    async fn with_retries<T, F, Fut>(&self, mut attempt: F) -> Result<(T, Vec<Retry>)>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T>>,
     {
-        let mut retry = 0u32;
+        let mut retries: Vec<Retry> = Vec::new();
         loop {
             match attempt().await {
-                Ok(v) => return Ok(v),
+                Ok(v) => return Ok((v, retries)),
                 Err(e) => {
+                    let retry = u32::try_from(retries.len()).unwrap_or(u32::MAX);
                     if retry >= self.retry.max_retries || !e.is_retryable() || e.kind() == &ErrorKind::QuotaExceeded {
-                        return Err(e);
+                        return Err(e.with_retries(retries));
                     }
                     let wait = match e.retry_after() {
-                        Some(d) if d > self.retry.max_retry_after => return Err(e),
+                        Some(d) if d > self.retry.max_retry_after => return Err(e.with_retries(retries)),
                         Some(d) if !d.is_zero() => d,
                         _ => self.retry.backoff(retry, unit_random()),
                     };
-                    tracing::debug!(provider = %self.id, retry = retry + 1, wait_ms = wait.as_millis() as u64, error = %e, "retrying");
+                    let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+                    tracing::debug!(provider = %self.id, retry = retry + 1, wait_ms, error = %e, "retrying");
+                    retries.push(Retry::new(retry + 1, e.kind().clone(), e.status(), wait_ms, e.message()));
                     tokio::time::sleep(wait).await;
-                    retry += 1;
                 }
             }
         }
+    }
+
+    /// The parameter policy applied to `request`, and every change made to it on the way: the parameters
+    /// dropped, then what the adapter renames or rewrites.
+    fn prepare<'a>(&self, request: &'a ChatRequest, model: &str) -> Result<(params::Prepared<'a>, Vec<Adjustment>)> {
+        let prepared = params::prepare(self.id.as_str(), model, request, self.params)?;
+        let mut adjustments: Vec<Adjustment> = prepared
+            .dropped
+            .iter()
+            .map(|p| Adjustment::param_dropped(*p, format!("{} does not take it for {model}", self.id)))
+            .collect();
+        adjustments.extend(self.adapter.adjustments(&prepared.request, model));
+        Ok((prepared, adjustments))
     }
 
     /// Sends one attempt and returns a 2xx response, or the mapped error (its body read). No timeout here.
@@ -495,6 +511,22 @@ impl Inner {
     }
 }
 
+fn unix_seconds(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// An id for a response whose provider gave none (Gemini's often): `chatcmpl-` and 24 hex digits from the
+/// call's start time and a per-process counter, unique within a process and unlikely to repeat across them.
+fn generated_id(started: SystemTime) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = started.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    #[expect(clippy::cast_possible_truncation, reason = "the low 64 bits of the clock are what varies")]
+    let low = nanos as u64;
+    format!("chatcmpl-{low:016x}{:08x}", (n ^ u64::from(std::process::id()).rotate_left(16)) as u32)
+}
+
 fn timeout_error(limit: Duration, what: &str) -> Error {
     Error::new(ErrorKind::Timeout, format!("timed out after {} ms {what}", limit.as_millis()))
 }
@@ -514,17 +546,31 @@ impl Provider for ProviderClient {
             gen_ai.request.model = model,
             gen_ai.usage.input_tokens = tracing::field::Empty,
             gen_ai.usage.output_tokens = tracing::field::Empty,
+            llm.retries = tracing::field::Empty,
             stream = false,
         );
         async {
-            let prepared = params::prepare(inner.id.as_str(), model, request, inner.params)?;
+            let started = SystemTime::now();
+            let (prepared, adjustments) = inner.prepare(request, model)?;
             let call = Wire::new(inner.adapter.build(&prepared.request, model, false)?, &inner.wire_cache)?;
-            let r =
+            let (mut r, retries) =
                 inner.with_retries(|| inner.chat_once(&call, model)).await.map_err(|e| context(e, &inner.id, model))?;
+            let span = tracing::Span::current();
             if let Some(u) = &r.usage {
-                tracing::Span::current().record("gen_ai.usage.input_tokens", u.prompt_tokens);
-                tracing::Span::current().record("gen_ai.usage.output_tokens", u.completion_tokens);
+                span.record("gen_ai.usage.input_tokens", u.prompt_tokens);
+                span.record("gen_ai.usage.output_tokens", u.completion_tokens);
             }
+            if !retries.is_empty() {
+                span.record("llm.retries", retries.len());
+            }
+            if r.created.is_none() {
+                r.created = Some(unix_seconds(started));
+            }
+            if r.id.is_empty() {
+                r.id = generated_id(started);
+            }
+            r.retries = retries;
+            r.adjustments = adjustments;
             Ok(r)
         }
         .instrument(span)
@@ -534,20 +580,36 @@ impl Provider for ProviderClient {
     async fn stream(&self, request: &ChatRequest) -> Result<ChatStream> {
         let inner = Arc::clone(&self.inner);
         let model = self.provider_model(request.model.as_str()).to_owned();
-        let span =
-            tracing::info_span!("gen_ai.chat", gen_ai.system = %inner.id, gen_ai.request.model = %model, stream = true);
-        let prepared = params::prepare(inner.id.as_str(), &model, request, inner.params)?;
+        let span = tracing::info_span!(
+            "gen_ai.chat",
+            gen_ai.system = %inner.id,
+            gen_ai.request.model = %model,
+            llm.retries = tracing::field::Empty,
+            stream = true
+        );
+        let started = SystemTime::now();
+        let (prepared, adjustments) = inner.prepare(request, &model)?;
         let call = Wire::new(inner.adapter.build(&prepared.request, &model, true)?, &inner.wire_cache)?;
-        let resp = inner
+        let (resp, retries) = inner
             .with_retries(|| inner.send(&call, &model))
-            .instrument(span)
+            .instrument(span.clone())
             .await
             .map_err(|e| context(e, &inner.id, &model))?;
+        if !retries.is_empty() {
+            span.record("llm.retries", retries.len());
+        }
+        let mut pending = VecDeque::new();
+        pending.push_back(StreamEvent::Call {
+            retries,
+            adjustments,
+            created: Some(unix_seconds(started)),
+            id: Some(generated_id(started)),
+        });
         let state = StreamState {
             body: Box::pin(resp.bytes_stream()),
             framer: Framer::new(inner.adapter.framing()),
             decoder: inner.adapter.stream_decoder(&model),
-            pending: VecDeque::new(),
+            pending,
             frames: Vec::new(),
             idle: inner.timeouts.idle,
             phase: Phase::Reading,

@@ -124,14 +124,19 @@ impl RetryPolicy {
     }
 }
 
-/// What a client does with request parameters the provider or model does not accept.
+/// What a client does with request parameters the provider or model does not accept (the typed fields of
+/// [`llm_core::ChatRequest`], and OpenAI-style names in its `extra` map).
+///
+/// The default refuses, as LiteLLM does without `drop_params`: nothing is ever left out silently.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ParamPolicy {
-    /// Leave them out of the request and record their names (LiteLLM's `drop_params=True`).
-    #[default]
+    /// Leave them out of the request, each reported as an [`llm_core::Adjustment`] of kind `param_dropped` on
+    /// the response (LiteLLM's `drop_params=True`).
     Drop,
-    /// Fail with an [`llm_core::ErrorKind::InvalidRequest`] error naming them, before anything is sent.
+    /// Fail with an [`llm_core::ErrorKind::InvalidRequest`] error naming them, before anything is sent (the
+    /// default; LiteLLM's `UnsupportedParamsError`).
+    #[default]
     Fail,
     /// Send everything as it is and let the provider decide.
     Pass,

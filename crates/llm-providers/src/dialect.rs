@@ -11,6 +11,7 @@
 //! - [`gemini_openapi`]: Gemini `responseSchema` (older models): the OpenAPI 3.0 subset, refs inlined,
 //!   `nullable` instead of `null` types, upper-case type names, `propertyOrdering`.
 
+use llm_core::{Adjustment, AdjustmentKind, ChatRequest, ResponseFormat, Tool};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -79,6 +80,60 @@ pub struct Rewritten {
     /// Every change, in walk order.
     pub changes: Vec<DialectChange>,
 }
+
+impl DialectChange {
+    /// This change as an [`Adjustment`] of the schema named `schema` (`response_format` or `tools/NAME`).
+    pub fn to_adjustment(&self, schema: &str) -> Adjustment {
+        let at = |kind| Adjustment::schema_change(kind, schema, self.pointer.as_str());
+        match &self.kind {
+            ChangeKind::Dropped { keyword, value } => {
+                at(AdjustmentKind::SchemaKeywordDropped).with_keyword(keyword.as_str()).with_detail(value.as_str())
+            }
+            ChangeKind::MovedToDescription { keyword, value } => {
+                at(AdjustmentKind::SchemaMovedToDescription).with_keyword(keyword.as_str()).with_detail(value.as_str())
+            }
+            ChangeKind::Closed => at(AdjustmentKind::SchemaObjectClosed)
+                .with_keyword("additionalProperties")
+                .with_detail("set to false"),
+            ChangeKind::MadeRequiredNullable { property } => {
+                at(AdjustmentKind::SchemaMadeRequiredNullable).with_detail(property.as_str())
+            }
+            ChangeKind::Replaced { from, to } => {
+                at(AdjustmentKind::SchemaKeywordReplaced).with_keyword(from.as_str()).with_detail(format!("as {to}"))
+            }
+            ChangeKind::InlinedRef { reference } => {
+                at(AdjustmentKind::SchemaRefInlined).with_keyword("$ref").with_detail(reference.as_str())
+            }
+            ChangeKind::CutRecursion { reference } => {
+                at(AdjustmentKind::SchemaRecursionCut).with_keyword("$ref").with_detail(reference.as_str())
+            }
+        }
+    }
+}
+
+/// The adjustments a dialect makes to a request's schemas: the JSON-schema response format through
+/// `response_format`, and each tool's parameters through `tool` (`None` to leave a tool as it is). The
+/// adapters' encoders apply the same rewrites; this reports them.
+pub fn request_adjustments(
+    request: &ChatRequest,
+    response_format: Option<NodeRewrite>,
+    tool: impl Fn(&Tool) -> Option<NodeRewrite>,
+) -> Vec<Adjustment> {
+    let mut out = Vec::new();
+    if let (Some(f), Some(ResponseFormat::JsonSchema(s))) = (response_format, &request.response_format) {
+        out.extend(f(&s.schema).changes.iter().map(|c| c.to_adjustment("response_format")));
+    }
+    for t in &request.tools {
+        if let Some(f) = tool(t) {
+            let name = format!("tools/{}", t.name);
+            out.extend(f(&t.parameters).changes.iter().map(|c| c.to_adjustment(&name)));
+        }
+    }
+    out
+}
+
+/// A whole-schema rewrite: [`openai_strict`], [`anthropic`], [`gemini_json_schema`] or [`gemini_openapi`].
+pub type NodeRewrite = fn(&Value) -> Rewritten;
 
 /// Walks a whole schema with one dialect's node rewrite.
 fn rewrite(schema: &Value, f: NodeFn) -> Rewritten {

@@ -508,9 +508,27 @@ pub struct Prepared<'a> {
     pub dropped: Vec<&'static str>,
 }
 
-/// The parameters `request` sets that `provider` does not accept for `model`.
+/// OpenAI-style parameter names that a request can also carry in its `extra` map (as `llm chat --param` puts
+/// them): checked against the provider's list like the typed fields. Other `extra` keys are provider-specific
+/// passthrough fields and are sent as they are.
+const EXTRA_PARAMS: &[&str] = &["reasoning_effort", "thinking", "verbosity"];
+
+/// The OpenAI-style parameter name of an `extra` key, as a static string, when it is one.
+fn known_param(key: &str) -> Option<&'static str> {
+    OPENAI_CHAT.iter().chain(EXTRA_PARAMS).find(|p| **p == key).copied()
+}
+
+/// The parameters `request` sets that `provider` does not accept for `model`: typed fields first, then
+/// OpenAI-style names in `extra`.
 pub fn unsupported_params(provider: &str, model: &str, request: &ChatRequest) -> Vec<&'static str> {
-    let set = request.set_params();
+    let mut set = request.set_params();
+    if !request.extra.is_empty() {
+        for p in request.extra.keys().filter_map(|k| known_param(k)) {
+            if !set.contains(&p) {
+                set.push(p);
+            }
+        }
+    }
     if set.is_empty() {
         return Vec::new();
     }
@@ -560,7 +578,11 @@ pub fn prepare<'a>(provider: &str, model: &str, request: &'a ChatRequest, policy
     if policy == ParamPolicy::Fail {
         return Err(Error::new(
             ErrorKind::InvalidRequest,
-            format!("{provider} does not support {} for {model}; drop them or use ParamPolicy::Drop", bad.join(", ")),
+            format!(
+                "{provider} does not support {} for {model}: leave them out, or have them dropped \
+                 (ParamPolicy::Drop, llm chat --drop-params)",
+                bad.join(", ")
+            ),
         )
         .with_provider(provider)
         .with_model(model));
@@ -569,7 +591,7 @@ pub fn prepare<'a>(provider: &str, model: &str, request: &'a ChatRequest, policy
     for p in &bad {
         clear(&mut r, p);
     }
-    tracing::warn!(provider, model, dropped = ?bad, "dropped unsupported parameters");
+    tracing::debug!(provider, model, dropped = ?bad, "dropped unsupported parameters");
     Ok(Prepared { request: Cow::Owned(r), dropped: bad })
 }
 
@@ -592,6 +614,7 @@ fn clear(r: &mut ChatRequest, name: &str) {
         "user" => r.user = None,
         _ => {}
     }
+    r.extra.shift_remove(name);
 }
 
 #[cfg(test)]

@@ -37,7 +37,7 @@ mod error;
 mod spec;
 mod strategy;
 
-use llm_core::{ChatRequest, ChatResponse, Cost, CostBreakdown, CostStatus, Provider, Usage};
+use llm_core::{Adjustment, ChatRequest, ChatResponse, Cost, CostBreakdown, CostStatus, Provider, Usage};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -105,6 +105,8 @@ pub struct Attempt {
     pub usage: Option<Usage>,
     /// Its cost, when the response carried one.
     pub cost: Option<Cost>,
+    /// The HTTP attempts its provider call retried before it answered.
+    pub retries: u32,
 }
 
 /// The value a structured call produced, and what it took.
@@ -123,6 +125,12 @@ pub struct Structured<T> {
     pub usage: Usage,
     /// Cost added up over the attempts, when every response carried one.
     pub cost: Option<Cost>,
+    /// What was changed in the request before it was sent (the provider's schema dialect, dropped or renamed
+    /// parameters), as the last attempt's response reports it.
+    pub adjustments: Vec<Adjustment>,
+    /// The trace id every attempt was sent with (the request's `trace_id` metadata, else a new one): a
+    /// tracker records the attempts of one structured call under it.
+    pub trace_id: String,
     /// The last response.
     pub response: ChatResponse,
 }
@@ -176,6 +184,8 @@ where
             attempts: out.attempts,
             usage: out.usage,
             cost: out.cost,
+            adjustments: out.adjustments,
+            trace_id: out.trace_id,
             response: out.response,
         }),
         Err(e) => Err(Error::exhausted(vec![ReplyProblem::Invalid {
@@ -201,10 +211,21 @@ where
 {
     let strategy = options.capabilities.choose(options.strategy);
     let mut request = prepare(request, spec, strategy, &options.capabilities);
+    // Every attempt is a provider call of its own (and billed): they share one trace id and say which attempt
+    // they are, so a tracker's records of one structured call can be told apart and put back together.
+    let trace_id = match request.metadata.get("trace_id") {
+        Some(Value::String(t)) if !t.is_empty() => t.clone(),
+        _ => {
+            let id = new_trace_id();
+            request.metadata.insert("trace_id".into(), Value::String(id.clone()));
+            id
+        }
+    };
     let mut attempts: Vec<Attempt> = Vec::new();
     let mut usage = Usage::default();
     let max = options.max_attempts.max(1);
     loop {
+        request.metadata.insert("repair_attempts".into(), Value::from(attempts.len()));
         let response = match provider.chat(&request).await {
             Ok(r) => r,
             Err(e) => {
@@ -222,15 +243,32 @@ where
         });
         match outcome {
             Ok(json) => {
-                attempts.push(Attempt { problem: None, usage: response.usage, cost: response.cost.clone() });
+                attempts.push(Attempt {
+                    problem: None,
+                    usage: response.usage,
+                    cost: response.cost.clone(),
+                    retries: retry_count(&response),
+                });
                 let cost = sum_costs(attempts.iter().map(|a| a.cost.as_ref()));
-                return Ok(Structured { value: json.clone(), json, strategy, attempts, usage, cost, response });
+                let adjustments = response.adjustments.clone();
+                return Ok(Structured {
+                    value: json.clone(),
+                    json,
+                    strategy,
+                    attempts,
+                    usage,
+                    cost,
+                    adjustments,
+                    trace_id,
+                    response,
+                });
             }
             Err(problem) => {
                 attempts.push(Attempt {
                     problem: Some(problem.clone()),
                     usage: response.usage,
                     cost: response.cost.clone(),
+                    retries: retry_count(&response),
                 });
                 if attempts.len() >= max as usize {
                     let problems = attempts.iter().filter_map(|a| a.problem.clone()).collect();
@@ -241,4 +279,25 @@ where
             }
         }
     }
+}
+
+/// A new trace id: 32 hex digits from the clock, the process id, a per-process counter and std's random
+/// hasher keys (unique within a process, and across processes with overwhelming probability).
+fn new_trace_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(nanos);
+    h.write_u32(std::process::id());
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    let a = h.finish();
+    h.write_u8(0x5a);
+    let b = h.finish();
+    format!("{a:016x}{b:016x}")
+}
+
+fn retry_count(response: &ChatResponse) -> u32 {
+    u32::try_from(response.retries.len()).unwrap_or(u32::MAX)
 }

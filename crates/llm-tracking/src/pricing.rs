@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use llm_core::{ChatRequest, ChatResponse, Cost, CostBreakdown, CostStatus, ProviderId, Usage, Usd};
+use llm_cost::{CatalogRef, SharedCatalog};
 
 /// Per-token prices for estimating a budget reservation.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -42,6 +43,13 @@ pub trait Pricer: Send + Sync + 'static {
 
     /// Per-token rates of a model, for estimating a reservation; `None` when unknown.
     fn rates(&self, provider: &ProviderId, model: &str) -> Option<Rates>;
+
+    /// The pricing key of a requested model (the catalog key it resolves to), which reports group a call's
+    /// records by; `None` when the pricer does not know the model (the requested name is used).
+    fn model_key(&self, provider: &ProviderId, model: &str) -> Option<String> {
+        let _ = (provider, model);
+        None
+    }
 }
 
 /// A pricer from a fixed table of per-token rates: handy in tests and for private models. A model not in the
@@ -106,6 +114,10 @@ impl Pricer for FixedPricer {
     fn rates(&self, _provider: &ProviderId, model: &str) -> Option<Rates> {
         self.lookup(model).map(|(_, r)| *r)
     }
+
+    fn model_key(&self, _provider: &ProviderId, model: &str) -> Option<String> {
+        self.lookup(model).map(|(k, _)| k.to_owned())
+    }
 }
 
 /// The default pricer: llm-cost's catalog (the embedded one unless another is given), priced like LiteLLM.
@@ -115,24 +127,40 @@ impl Pricer for FixedPricer {
 /// name `mock` is not passed to the catalog, so a mock stands in for the model's usual provider.
 #[derive(Debug, Clone, Default)]
 pub struct CatalogPricer {
-    catalog: Option<Arc<llm_cost::Catalog>>,
+    catalog: Source,
+}
+
+#[derive(Debug, Clone, Default)]
+enum Source {
+    #[default]
+    Embedded,
+    Fixed(Arc<llm_cost::Catalog>),
+    Shared(SharedCatalog),
 }
 
 impl CatalogPricer {
     /// The pricer over the embedded catalog.
     pub fn new() -> Self {
-        Self { catalog: None }
+        Self { catalog: Source::Embedded }
     }
 
     /// A pricer over this catalog (a newer price file, registered models, overrides).
     pub fn with_catalog(catalog: Arc<llm_cost::Catalog>) -> Self {
-        Self { catalog: Some(catalog) }
+        Self { catalog: Source::Fixed(catalog) }
     }
 
-    fn catalog(&self) -> &llm_cost::Catalog {
+    /// A pricer over whatever catalog `shared` holds at each call, so replacing it
+    /// ([`SharedCatalog::replace`]) re-prices the next calls without rebuilding anything. `llm::Client` prices
+    /// its tracked calls this way, with its own catalog.
+    pub fn shared(shared: SharedCatalog) -> Self {
+        Self { catalog: Source::Shared(shared) }
+    }
+
+    fn catalog(&self) -> CatalogRef {
         match &self.catalog {
-            Some(c) => c,
-            None => llm_cost::Catalog::embedded(),
+            Source::Embedded => CatalogRef::Embedded(llm_cost::Catalog::embedded()),
+            Source::Fixed(c) => CatalogRef::Loaded(Arc::clone(c)),
+            Source::Shared(s) => s.get(),
         }
     }
 }
@@ -163,6 +191,11 @@ impl Pricer for CatalogPricer {
         let input = info.input_cost_per_token()?;
         let output = info.output_cost_per_token().unwrap_or(input);
         Some(Rates::new(Usd::new(input), Usd::new(output)))
+    }
+
+    fn model_key(&self, provider: &ProviderId, model: &str) -> Option<String> {
+        let model = model.strip_prefix("mock/").unwrap_or(model);
+        Some(self.catalog().model_info(model, catalog_provider(provider)).ok()?.key().to_owned())
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use llm_core::{Cost, CostStatus, Message, Usage, Usd};
+use llm_core::{Adjustment, Cost, CostStatus, Message, Retry, Usage, Usd};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -80,6 +80,11 @@ pub struct CallRecord {
     pub requested_model: String,
     /// The model the provider says served it (the requested one when it did not say).
     pub model: String,
+    /// What reports group a call's model by: the catalog key of the model the caller asked for (so a call's
+    /// failures and successes land in one row whatever name the provider served it under), else the requested
+    /// name as given. Empty in records written before it existed (reports then use [`CallRecord::model`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub model_group: String,
     /// The provider's response id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_id: Option<String>,
@@ -104,10 +109,20 @@ pub struct CallRecord {
     /// The estimate reserved against hard budgets before the call, when one was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reserved: Option<Usd>,
-    /// Retries of the provider call inside this logical call (from the `retry_attempts` metadata).
+    /// HTTP attempts beyond the first inside this provider call: the provider client's retries
+    /// ([`CallRecord::retries`]), plus any a caller counted itself in the `retry_attempts` metadata.
     pub retry_attempts: u32,
-    /// Structured-output repair attempts inside this logical call (from the `repair_attempts` metadata).
+    /// Why each retried attempt failed and how long the client waited (from the provider client).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retries: Vec<Retry>,
+    /// Which attempt of its logical call this provider call was, minus one: 0 for a first call, 1 for the
+    /// first structured-output repair, ... (from the `repair_attempts` metadata that llm-schema sets). The
+    /// attempts of one logical call share its [`CallRecord::trace_id`].
     pub repair_attempts: u32,
+    /// What was changed in the request before it was sent (parameters dropped or renamed, schema keywords
+    /// rewritten for the provider).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adjustments: Vec<Adjustment>,
     /// Tracking tags.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
@@ -145,6 +160,17 @@ impl CallRecord {
         self.cost.as_ref().is_some_and(Cost::is_known)
     }
 
+    /// The model name reports group this call under: [`CallRecord::model_group`], or the served model for
+    /// records written before it existed.
+    pub fn report_model(&self) -> &str {
+        if self.model_group.is_empty() { &self.model } else { &self.model_group }
+    }
+
+    /// True for the first provider call of a logical call (not a structured-output repair).
+    pub fn is_logical_call(&self) -> bool {
+        self.repair_attempts == 0
+    }
+
     /// The catalog key that priced it.
     pub fn catalog_key(&self) -> Option<&str> {
         self.cost.as_ref().and_then(|c| c.catalog_key.as_deref())
@@ -180,6 +206,7 @@ impl CallRecord {
             latency_ms: 0.0,
             provider: provider.into(),
             model: requested_model.clone(),
+            model_group: requested_model.clone(),
             requested_model,
             response_id: None,
             stream: false,
@@ -191,7 +218,9 @@ impl CallRecord {
             spend: Usd::ZERO,
             reserved: None,
             retry_attempts: 0,
+            retries: Vec::new(),
             repair_attempts: 0,
+            adjustments: Vec::new(),
             tags: Vec::new(),
             user: None,
             team: None,

@@ -17,7 +17,8 @@ use crate::time::Day;
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum GroupBy {
-    /// The served model.
+    /// The model asked for, by its catalog key ([`CallRecord::report_model`]), so a model's failures and
+    /// successes share a row.
     Model,
     /// The provider.
     Provider,
@@ -140,8 +141,11 @@ impl ReportQuery {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Totals {
-    /// Calls.
+    /// Provider calls (every attempt that was sent, structured-output repairs included).
     pub calls: u64,
+    /// Logical calls: first attempts only (a structured call repaired twice is 1 logical call, 3 calls).
+    #[serde(default)]
+    pub logical_calls: u64,
     /// Calls that failed or were cancelled.
     pub failures: u64,
     /// Calls whose cost is unknown (unpriced or unknown model): their spend counts as zero.
@@ -161,6 +165,7 @@ impl Totals {
     pub fn of(record: &CallRecord) -> Self {
         Self {
             calls: 1,
+            logical_calls: u64::from(record.is_logical_call()),
             failures: u64::from(record.status != CallStatus::Success),
             unpriced_calls: u64::from(record.cost.is_some() && !record.cost_known()),
             prompt_tokens: record.usage.prompt_tokens,
@@ -173,6 +178,7 @@ impl Totals {
     /// Adds other totals.
     pub fn add(&mut self, o: &Totals) {
         self.calls += o.calls;
+        self.logical_calls += o.logical_calls;
         self.failures += o.failures;
         self.unpriced_calls += o.unpriced_calls;
         self.prompt_tokens += o.prompt_tokens;
@@ -232,7 +238,7 @@ pub struct RollupRow {
 pub(crate) fn rollup_keys(r: &CallRecord) -> impl Iterator<Item = (&'static str, &str)> {
     let fixed = [
         ("all", ""),
-        ("model", r.model.as_str()),
+        ("model", r.report_model()),
         ("provider", r.provider.as_str()),
         ("user", r.user.as_deref().unwrap_or_default()),
         ("team", r.team.as_deref().unwrap_or_default()),
@@ -276,12 +282,13 @@ pub(crate) fn build_report(query: &ReportQuery, rows: impl IntoIterator<Item = R
 }
 
 impl Report {
-    /// The report as an aligned text table (key, calls, failures, tokens, spend).
+    /// The report as an aligned text table (key, calls, logical calls, failures, tokens, spend).
     pub fn to_table(&self) -> String {
         let mut lines = vec![format!(
-            "{:<40} {:>8} {:>8} {:>14} {:>14} {:>16}",
+            "{:<40} {:>8} {:>8} {:>8} {:>14} {:>14} {:>16}",
             self.query.group_by.as_str(),
             "calls",
+            "logical",
             "failed",
             "prompt_tok",
             "completion_tok",
@@ -294,9 +301,10 @@ impl Report {
                 None => key,
             };
             lines.push(format!(
-                "{:<40} {:>8} {:>8} {:>14} {:>14} {:>16}",
+                "{:<40} {:>8} {:>8} {:>8} {:>14} {:>14} {:>16}",
                 key,
                 r.totals.calls,
+                r.totals.logical_calls,
                 r.totals.failures,
                 r.totals.prompt_tokens,
                 r.totals.completion_tokens,
@@ -304,9 +312,10 @@ impl Report {
             ));
         }
         lines.push(format!(
-            "{:<40} {:>8} {:>8} {:>14} {:>14} {:>16}",
+            "{:<40} {:>8} {:>8} {:>8} {:>14} {:>14} {:>16}",
             "TOTAL",
             self.total.calls,
+            self.total.logical_calls,
             self.total.failures,
             self.total.prompt_tokens,
             self.total.completion_tokens,

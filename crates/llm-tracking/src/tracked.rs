@@ -18,6 +18,7 @@ use tracing::Instrument;
 
 use crate::budget::{Reservation, Scope, scopes_for};
 use crate::hooks::{HookEvent, StartEvent, StreamChunk};
+use crate::pricing::Pricer;
 use crate::record::{CallContent, CallRecord, CallStatus, new_id_at};
 use crate::time::Timestamp;
 use crate::tracker::{ReserveError, Tracker};
@@ -36,12 +37,25 @@ pub const KNOWN_METADATA: [&str; 7] =
 /// A call refused by a hard budget fails with [`ErrorKind::BudgetExceeded`] before anything is sent; with
 /// [`crate::FailMode::Closed`], a call whose budgets cannot be checked fails with
 /// `ErrorKind::Other("budget_unavailable")`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Tracked<P> {
     inner: P,
     tracker: Tracker,
+    pricer: Option<Arc<dyn Pricer>>,
     key_fingerprint: Option<Arc<str>>,
     defaults: Option<Arc<Defaults>>,
+}
+
+impl<P: std::fmt::Debug> std::fmt::Debug for Tracked<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tracked")
+            .field("inner", &self.inner)
+            .field("tracker", &self.tracker)
+            .field("own_pricer", &self.pricer.is_some())
+            .field("key_fingerprint", &self.key_fingerprint)
+            .field("defaults", &self.defaults)
+            .finish()
+    }
 }
 
 /// Attribution for calls whose request does not carry its own (see [`Tracked::with_defaults`]).
@@ -55,7 +69,7 @@ struct Defaults {
 impl<P: Provider> Tracked<P> {
     /// Wraps `inner`, recording into `tracker`.
     pub fn new(inner: P, tracker: Tracker) -> Self {
-        Self { inner, tracker, key_fingerprint: None, defaults: None }
+        Self { inner, tracker, pricer: None, key_fingerprint: None, defaults: None }
     }
 
     /// Attributes calls to `user` and `team` unless their request names its own in `metadata["user"]` /
@@ -67,6 +81,19 @@ impl<P: Provider> Tracked<P> {
         self.defaults =
             (user.is_some() || team.is_some() || !tags.is_empty()).then(|| Arc::new(Defaults { user, team, tags }));
         self
+    }
+
+    /// Prices and estimates this provider's calls with `pricer` instead of the tracker's (`llm::Client` passes a
+    /// [`crate::CatalogPricer`] over its own catalog, so the client's catalog prices everything it does).
+    #[must_use]
+    pub fn with_pricer(mut self, pricer: Arc<dyn Pricer>) -> Self {
+        self.pricer = Some(pricer);
+        self
+    }
+
+    /// The pricer of this provider's calls: its own ([`Tracked::with_pricer`]) or the tracker's.
+    pub fn pricer(&self) -> &Arc<dyn Pricer> {
+        self.pricer.as_ref().unwrap_or(&self.tracker.inner.pricer)
     }
 
     /// Records calls as made with this API key: only its fingerprint is kept, and budgets on `key:FINGERPRINT`
@@ -124,6 +151,9 @@ impl<P: Provider> Tracked<P> {
         } else {
             Vec::new()
         };
+        let requested_model = request.model.as_str();
+        let model_group =
+            self.pricer().model_key(self.inner.id(), requested_model).unwrap_or_else(|| requested_model.to_owned());
         let mut metadata = BTreeMap::new();
         if !meta.is_empty() {
             for (k, v) in meta {
@@ -140,6 +170,7 @@ impl<P: Provider> Tracked<P> {
             started: Instant::now(),
             provider: self.inner.id().clone(),
             requested_model: request.model.as_str().to_owned(),
+            model_group,
             stream,
             user,
             team,
@@ -167,6 +198,7 @@ impl<P: Provider> Tracked<P> {
                 gen_ai.usage.cost_status = tracing::field::Empty,
                 llm.call_id = tracing::field::Empty,
                 llm.stream = stream,
+                llm.retries = tracing::field::Empty,
                 llm.latency_ms = tracing::field::Empty,
                 llm.status = tracing::field::Empty,
                 error.type = tracing::field::Empty,
@@ -198,7 +230,7 @@ impl<P: Provider> Tracked<P> {
             Ok(mut response) => {
                 let cost = match response.cost.clone() {
                     Some(c) => c,
-                    None => self.tracker.inner.pricer.price(&call.provider, request, &response),
+                    None => self.pricer().price(&call.provider, request, &response),
                 };
                 response.cost = Some(cost.clone());
                 let amount = settle_amount(&cost, estimate);
@@ -237,7 +269,7 @@ impl<P: Provider> Tracked<P> {
         if let Some(r) = self.reserve_without_store(call) {
             return Ok(r);
         }
-        let estimate = self.tracker.estimate(&call.provider, request);
+        let estimate = self.tracker.estimate(self.pricer().as_ref(), &call.provider, request);
         match self.tracker.reserve(&call.scopes, estimate, call.start).await {
             Ok(r) => Ok((r, estimate)),
             Err(ReserveError::Refused(refusal)) => {
@@ -313,6 +345,7 @@ impl<P: Provider> Tracked<P> {
                     estimate,
                     request: Arc::new(request.clone()),
                     tracker: self.tracker.clone(),
+                    pricer: Arc::clone(self.pricer()),
                     first_token: None,
                     chunks: 0,
                     done: false,
@@ -349,6 +382,7 @@ struct Call {
     started: Instant,
     provider: ProviderId,
     requested_model: String,
+    model_group: String,
     stream: bool,
     user: Option<String>,
     team: Option<String>,
@@ -390,6 +424,7 @@ impl Call {
             latency_ms: elapsed.as_secs_f64() * 1000.0,
             provider: self.provider.as_str().to_owned(),
             model: served.map_or_else(|| requested_model.clone(), str::to_owned),
+            model_group: std::mem::take(&mut self.model_group),
             requested_model,
             response_id: None,
             stream: self.stream,
@@ -401,7 +436,9 @@ impl Call {
             spend: Usd::ZERO,
             reserved,
             retry_attempts: self.retry_attempts,
+            retries: Vec::new(),
             repair_attempts: self.repair_attempts,
+            adjustments: Vec::new(),
             tags: std::mem::take(&mut self.tags),
             user: self.user.take(),
             team: self.team.take(),
@@ -427,6 +464,13 @@ impl Call {
             r.response_id = Some(response.id.clone());
         }
         r.usage = response.usage.unwrap_or_default();
+        if !response.retries.is_empty() {
+            r.retries = response.retries.clone();
+            r.retry_attempts = r.retry_attempts.saturating_add(u32::try_from(r.retries.len()).unwrap_or(u32::MAX));
+        }
+        if !response.adjustments.is_empty() {
+            r.adjustments = response.adjustments.clone();
+        }
         r.spend = cost.total().unwrap_or(Usd::ZERO);
         r.cost = Some(cost);
         if let Some(messages) = self.messages.take() {
@@ -449,6 +493,10 @@ impl Call {
         };
         r.error_kind = Some(err.kind().as_str().to_owned());
         r.error_message = Some(llm_core::redact_secrets(&err.to_string()));
+        if r.retries.is_empty() && !err.retries().is_empty() {
+            r.retries = err.retries().to_vec();
+            r.retry_attempts = r.retry_attempts.saturating_add(u32::try_from(r.retries.len()).unwrap_or(u32::MAX));
+        }
         if let Some(messages) = self.messages.take() {
             r.content.get_or_insert(CallContent { messages, reply: None });
         }
@@ -475,6 +523,9 @@ impl Call {
             }
         }
         s.record("llm.latency_ms", r.latency_ms);
+        if r.retry_attempts > 0 {
+            s.record("llm.retries", r.retry_attempts);
+        }
         s.record("llm.status", r.status.as_str());
         if let Some(k) = &r.error_kind {
             s.record("error.type", k.as_str());
@@ -541,6 +592,7 @@ struct TrackedStream {
     estimate: Usd,
     request: Arc<ChatRequest>,
     tracker: Tracker,
+    pricer: Arc<dyn Pricer>,
     first_token: Option<Timestamp>,
     chunks: u64,
     done: bool,
@@ -558,7 +610,7 @@ impl TrackedStream {
         };
         let saw_anything = assembler.events() > 0;
         let response = assembler.finish();
-        let pricer = &self.tracker.inner.pricer;
+        let pricer = &self.pricer;
         let cost = match &outcome {
             Outcome::Ended => pricer.price(&self.call.provider, &self.request, &response),
             _ => match response.usage {

@@ -415,8 +415,8 @@ impl Tracker {
 
     // ----- internals used by Tracked -----
 
-    pub(crate) fn estimate(&self, provider: &ProviderId, request: &ChatRequest) -> Usd {
-        let Some(rates) = self.inner.pricer.rates(provider, request.model.as_str()) else {
+    pub(crate) fn estimate(&self, pricer: &dyn Pricer, provider: &ProviderId, request: &ChatRequest) -> Usd {
+        let Some(rates) = pricer.rates(provider, request.model.as_str()) else {
             return Usd::ZERO;
         };
         let out = u64::from(request.max_tokens.unwrap_or(self.inner.default_max_tokens))

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use llm_core::{ApiKey, ChatRequest, ChatResponse, ChatStream, Cost, Error, Provider, ProviderId, Result};
-use llm_cost::{Catalog, CostOptions};
+use llm_cost::{Catalog, CatalogRef, CostOptions, SharedCatalog};
 use serde_json::Value;
 
 #[cfg(feature = "providers")]
@@ -26,7 +26,7 @@ pub struct Route {
 /// Keys come from each provider's usual environment variable unless [`ClientBuilder::api_key`] sets one.
 #[must_use]
 pub struct ClientBuilder {
-    catalog: Option<Arc<Catalog>>,
+    catalog: SharedCatalog,
     keys: HashMap<String, ApiKey>,
     api_bases: HashMap<String, String>,
     tags: Vec<String>,
@@ -59,7 +59,7 @@ impl std::fmt::Debug for ClientBuilder {
 impl ClientBuilder {
     fn new() -> Self {
         Self {
-            catalog: None,
+            catalog: SharedCatalog::embedded(),
             keys: HashMap::new(),
             api_bases: HashMap::new(),
             tags: Vec::new(),
@@ -70,7 +70,7 @@ impl ClientBuilder {
             #[cfg(feature = "providers")]
             timeouts: Timeouts::default(),
             #[cfg(feature = "providers")]
-            params: ParamPolicy::default(),
+            params: ParamPolicy::Fail,
             #[cfg(feature = "tracking")]
             tracker: None,
             #[cfg(feature = "schema")]
@@ -80,9 +80,17 @@ impl ClientBuilder {
         }
     }
 
-    /// Prices with this catalog instead of the embedded one (a newer price file, registered models, overrides).
+    /// Prices with this catalog instead of the embedded one (a newer price file, registered models, overrides):
+    /// responses, tracked records and budget estimates alike. [`Client::set_catalog`] replaces it later.
     pub fn catalog(mut self, catalog: Catalog) -> Self {
-        self.catalog = Some(Arc::new(catalog));
+        self.catalog = SharedCatalog::new(catalog);
+        self
+    }
+
+    /// Prices with the catalog this handle holds, shared with whatever else holds it: replacing it there
+    /// ([`SharedCatalog::replace`]) re-prices this client's next calls.
+    pub fn shared_catalog(mut self, catalog: SharedCatalog) -> Self {
+        self.catalog = catalog;
         self
     }
 
@@ -130,11 +138,20 @@ impl ClientBuilder {
         self
     }
 
-    /// What to do with parameters a provider does not take: drop them (default) or fail.
+    /// What to do with parameters a provider does not take: refuse the call naming them (the default, as
+    /// LiteLLM's `UnsupportedParamsError`), drop them and report each as an adjustment on the response, or
+    /// send them anyway.
     #[cfg(feature = "providers")]
     pub fn param_policy(mut self, policy: ParamPolicy) -> Self {
         self.params = policy;
         self
+    }
+
+    /// LiteLLM's `drop_params`: `true` drops the parameters a provider does not take (each reported in
+    /// `ChatResponse::adjustments`), `false` refuses the call (the default).
+    #[cfg(feature = "providers")]
+    pub fn drop_params(self, drop: bool) -> Self {
+        self.param_policy(if drop { ParamPolicy::Drop } else { ParamPolicy::Fail })
     }
 
     /// Tracks every call: records to hooks and a store, and budgets.
@@ -229,12 +246,21 @@ impl Client {
         ClientBuilder::new()
     }
 
-    /// The catalog the client prices with.
-    pub fn catalog(&self) -> &Catalog {
-        match &self.inner.config.catalog {
-            Some(c) => c,
-            None => Catalog::embedded(),
-        }
+    /// The catalog the client prices with now.
+    pub fn catalog(&self) -> CatalogRef {
+        self.inner.config.catalog.get()
+    }
+
+    /// Replaces the catalog for every call that starts from now on (a fresh price file), without rebuilding the
+    /// client: responses, tracked records and budget estimates. Costs name the version that priced them
+    /// (`Cost::catalog_version`). Returns the version replaced.
+    pub fn set_catalog(&self, catalog: Catalog) -> String {
+        self.inner.config.catalog.replace(catalog)
+    }
+
+    /// The client's catalog handle (shared with its tracked providers).
+    pub fn shared_catalog(&self) -> &SharedCatalog {
+        &self.inner.config.catalog
     }
 
     /// The tracker, when the client has one.
@@ -263,7 +289,7 @@ impl Client {
         #[cfg(feature = "providers")]
         {
             let base = self.api_base_for(model);
-            let r = llm_providers::resolve(model, base.as_deref(), self.catalog())?;
+            let r = llm_providers::resolve(model, base.as_deref(), &*self.catalog())?;
             Ok(Route { provider: r.provider, model: r.model })
         }
         #[cfg(not(feature = "providers"))]
@@ -282,7 +308,7 @@ impl Client {
         if let Some(b) = prefix.and_then(|p| bases.get(p)) {
             return Some(b.clone());
         }
-        let provider = llm_providers::resolve(model, None, self.catalog()).ok()?.provider;
+        let provider = llm_providers::resolve(model, None, &*self.catalog()).ok()?.provider;
         bases.get(provider.as_str()).cloned()
     }
 
@@ -335,7 +361,11 @@ impl Client {
         #[cfg(feature = "tracking")]
         if let Some(t) = &self.inner.config.tracker {
             let cfg = &self.inner.config;
-            let mut tracked = t.wrap(provider).with_defaults(cfg.user.clone(), cfg.team.clone(), cfg.tags.clone());
+            let pricer = Arc::new(llm_tracking::CatalogPricer::shared(cfg.catalog.clone()));
+            let mut tracked = t
+                .wrap(provider)
+                .with_pricer(pricer)
+                .with_defaults(cfg.user.clone(), cfg.team.clone(), cfg.tags.clone());
             if let Some(k) = key {
                 tracked = tracked.with_api_key(k);
             }

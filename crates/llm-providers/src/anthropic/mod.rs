@@ -46,6 +46,12 @@ impl Adapter for AnthropicAdapter {
         &self.id
     }
 
+    fn adjustments(&self, request: &ChatRequest, _model: &str) -> Vec<llm_core::Adjustment> {
+        crate::dialect::request_adjustments(request, Some(crate::dialect::anthropic), |t| {
+            (t.strict == Some(true)).then_some(crate::dialect::anthropic as crate::dialect::NodeRewrite)
+        })
+    }
+
     fn build(&self, request: &ChatRequest, model: &str, stream: bool) -> Result<HttpCall> {
         if encode::rejects_sampling(&self.version) && (request.temperature.is_some() || request.top_p.is_some()) {
             tracing::warn!(version = %self.version, "anthropic api version rejects temperature and top_p; not sent");

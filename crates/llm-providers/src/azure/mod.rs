@@ -65,6 +65,10 @@ impl Adapter for AzureAdapter {
         &self.id
     }
 
+    fn adjustments(&self, request: &ChatRequest, _model: &str) -> Vec<llm_core::Adjustment> {
+        crate::openai::adjustments(request, &Quirks::OPENAI)
+    }
+
     fn build(&self, request: &ChatRequest, model: &str, stream: bool) -> Result<HttpCall> {
         let body = encode::write_request(request, model, stream, &Quirks::OPENAI)?;
         let mut call = HttpCall::new(self.url(model), body).with_header("content-type", "application/json");

@@ -148,6 +148,12 @@ impl Adapter for BedrockAdapter {
         &self.id
     }
 
+    fn adjustments(&self, request: &ChatRequest, _model: &str) -> Vec<llm_core::Adjustment> {
+        crate::dialect::request_adjustments(request, Some(crate::dialect::anthropic), |t| {
+            (t.strict == Some(true)).then_some(crate::dialect::anthropic as crate::dialect::NodeRewrite)
+        })
+    }
+
     fn build(&self, request: &ChatRequest, model: &str, stream: bool) -> Result<HttpCall> {
         let body = encode::encode_request(request, model).map_err(|e| e.with_model(model))?;
         let mut call = HttpCall::new(self.url(model, stream), serde_json::to_vec(&body)?)

@@ -36,6 +36,15 @@ impl Adapter for GeminiAdapter {
         &self.id
     }
 
+    fn adjustments(&self, request: &ChatRequest, model: &str) -> Vec<llm_core::Adjustment> {
+        let rewrite: crate::dialect::NodeRewrite = if encode::uses_json_schema(model) {
+            crate::dialect::gemini_json_schema
+        } else {
+            crate::dialect::gemini_openapi
+        };
+        crate::dialect::request_adjustments(request, Some(rewrite), |_| Some(rewrite))
+    }
+
     fn build(&self, request: &ChatRequest, model: &str, stream: bool) -> Result<HttpCall> {
         let body = encode::encode_request(request, model).map_err(|e| e.with_model(model))?;
         let model_path = model.strip_prefix("models/").unwrap_or(model);

@@ -59,6 +59,10 @@ impl Adapter for OpenAiAdapter {
         Ok(call)
     }
 
+    fn adjustments(&self, request: &ChatRequest, _model: &str) -> Vec<llm_core::Adjustment> {
+        adjustments(request, self.quirks)
+    }
+
     fn decode(&self, body: &[u8], model: &str) -> Result<ChatResponse> {
         decode::decode_response(body, self.quirks).map_err(|e| e.with_provider(self.id.as_str()).with_model(model))
     }
@@ -70,4 +74,26 @@ impl Adapter for OpenAiAdapter {
     fn stream_decoder(&self, model: &str) -> Box<dyn StreamDecoder> {
         Box::new(stream::OpenAiStreamDecoder::new(self.quirks, self.id.as_str(), model))
     }
+}
+
+/// What an OpenAI-family body changes: renamed fields (the quirks' `max_tokens` and `seed` names), and strict
+/// schemas (response format and tools) rewritten into OpenAI's strict dialect.
+pub(crate) fn adjustments(request: &ChatRequest, quirks: &Quirks) -> Vec<llm_core::Adjustment> {
+    let mut out = Vec::new();
+    if request.max_tokens.is_some() && quirks.max_tokens_field != "max_tokens" {
+        out.push(llm_core::Adjustment::param_renamed("max_tokens", quirks.max_tokens_field));
+    }
+    if request.seed.is_some() && quirks.seed_field != "seed" {
+        out.push(llm_core::Adjustment::param_renamed("seed", quirks.seed_field));
+    }
+    if request.response_format.is_none() && request.tools.is_empty() {
+        return out;
+    }
+    let strict_format = matches!(&request.response_format, Some(llm_core::ResponseFormat::JsonSchema(s)) if s.strict == Some(true));
+    out.extend(crate::dialect::request_adjustments(
+        request,
+        strict_format.then_some(crate::dialect::openai_strict as crate::dialect::NodeRewrite),
+        |t| (t.strict == Some(true)).then_some(crate::dialect::openai_strict as crate::dialect::NodeRewrite),
+    ));
+    out
 }

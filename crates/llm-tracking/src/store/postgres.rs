@@ -25,7 +25,11 @@ use crate::time::{Day, Timestamp};
 /// The public [`SCHEMA_VERSION`] is the number of these.
 const _: () = assert!(MIGRATIONS.len() as i64 == SCHEMA_VERSION);
 
-const MIGRATIONS: [&str; 1] = [r#"
+/// 1. The spend log, the daily rollups and the budgets.
+/// 2. Rollups count logical calls (`logical_calls`: first attempts, not structured-output repairs) beside
+///    provider calls; existing rows count every call as logical, as they were written.
+const MIGRATIONS: [&str; 2] = [
+    r#"
 CREATE TABLE IF NOT EXISTS spend_log (
     id TEXT PRIMARY KEY,
     trace_id TEXT NOT NULL,
@@ -67,7 +71,12 @@ CREATE TABLE IF NOT EXISTS budgets (
     updated_us BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (scope, period)
 );
-"#];
+"#,
+    r#"
+ALTER TABLE spend_daily ADD COLUMN IF NOT EXISTS logical_calls BIGINT NOT NULL DEFAULT 0;
+UPDATE spend_daily SET logical_calls = calls;
+"#,
+];
 
 /// A lock id for migrations, so processes starting together migrate one at a time.
 const MIGRATION_LOCK: i64 = 0x6c6c_6d74_726b_0001;
@@ -247,6 +256,7 @@ struct RollupColumns {
     day: Vec<String>,
     value: Vec<String>,
     calls: Vec<i64>,
+    logical: Vec<i64>,
     failures: Vec<i64>,
     unpriced: Vec<i64>,
     prompt: Vec<i64>,
@@ -325,6 +335,7 @@ impl Store for PostgresStore {
                 d.day.push(day.to_string());
                 d.value.push(value.to_owned());
                 d.calls.push(t.calls as i64);
+                d.logical.push(t.logical_calls as i64);
                 d.failures.push(t.failures as i64);
                 d.unpriced.push(t.unpriced_calls as i64);
                 d.prompt.push(t.prompt_tokens as i64);
@@ -334,13 +345,15 @@ impl Store for PostgresStore {
             }
             sqlx::query(
                 "INSERT INTO spend_daily (dim, day, value, calls, failures, unpriced_calls, prompt_tokens, \
-                 completion_tokens, cache_read_tokens, spend) \
-                 SELECT dim, day, value, calls, failures, unpriced, prompt, completion, cache_read, spend::numeric \
-                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], \
-                 $8::int8[], $9::int8[], $10::text[]) \
-                 WITH ORDINALITY AS t(dim, day, value, calls, failures, unpriced, prompt, completion, cache_read, spend, n) \
+                 completion_tokens, cache_read_tokens, spend, logical_calls) \
+                 SELECT dim, day, value, calls, failures, unpriced, prompt, completion, cache_read, spend::numeric, \
+                 logical FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::int8[], \
+                 $7::int8[], $8::int8[], $9::int8[], $10::text[], $11::int8[]) \
+                 WITH ORDINALITY AS t(dim, day, value, calls, failures, unpriced, prompt, completion, cache_read, spend, \
+                 logical, n) \
                  ORDER BY n \
                  ON CONFLICT (dim, day, value) DO UPDATE SET calls = spend_daily.calls + EXCLUDED.calls, \
+                 logical_calls = spend_daily.logical_calls + EXCLUDED.logical_calls, \
                  failures = spend_daily.failures + EXCLUDED.failures, \
                  unpriced_calls = spend_daily.unpriced_calls + EXCLUDED.unpriced_calls, \
                  prompt_tokens = spend_daily.prompt_tokens + EXCLUDED.prompt_tokens, \
@@ -358,6 +371,7 @@ impl Store for PostgresStore {
             .bind(d.completion)
             .bind(d.cache_read)
             .bind(d.spend)
+            .bind(d.logical)
             .execute(&mut *tx)
             .await?;
         }
@@ -441,7 +455,7 @@ impl Store for PostgresStore {
     async fn rollups(&self, dim: &str, from: Option<Day>, to: Option<Day>) -> Result<Vec<RollupRow>> {
         let rows = sqlx::query(
             "SELECT day, value, calls, failures, unpriced_calls, prompt_tokens, completion_tokens, cache_read_tokens, \
-             spend::text AS spend FROM spend_daily WHERE dim = $1 AND day >= $2 AND day <= $3 ORDER BY day, value",
+             spend::text AS spend, logical_calls FROM spend_daily WHERE dim = $1 AND day >= $2 AND day <= $3 ORDER BY day, value",
         )
         .bind(dim)
         .bind(from.map_or_else(|| "0000-00-00".to_owned(), |d| d.to_string()))
@@ -483,6 +497,7 @@ fn totals_row(row: &PgRow) -> Result<Totals> {
     let n = |c: &str| -> Result<u64> { Ok(row.try_get::<i64, _>(c)?.max(0) as u64) };
     Ok(Totals {
         calls: n("calls")?,
+        logical_calls: n("logical_calls")?,
         failures: n("failures")?,
         unpriced_calls: n("unpriced_calls")?,
         prompt_tokens: n("prompt_tokens")?,

@@ -36,7 +36,9 @@ use crate::time::{Day, Timestamp};
 ///    columns of version 1 (same names), read from the record. An insert binds three values instead of 14,
 ///    and rows do not hold everything twice. (Generated columns would not do: SQLite computes even `VIRTUAL`
 ///    ones on every insert.)
-const MIGRATIONS: [&str; 2] = [
+/// 3. Rollups count logical calls (`logical_calls`: first attempts, not structured-output repairs) beside
+///    provider calls; existing rows count every call as logical, as they were written.
+const MIGRATIONS: [&str; 3] = [
     r#"
 CREATE TABLE IF NOT EXISTS spend_log (
     id TEXT PRIMARY KEY,
@@ -106,6 +108,10 @@ CREATE VIEW spend_log_view AS SELECT
     coalesce(record -> '$.tags', '[]') AS tags,
     record
 FROM spend_log;
+"#,
+    r#"
+ALTER TABLE spend_daily ADD COLUMN logical_calls INTEGER NOT NULL DEFAULT 0;
+UPDATE spend_daily SET logical_calls = calls;
 "#,
 ];
 
@@ -398,7 +404,7 @@ impl Store for SqliteStore {
             deltas.keys().map(|(day, dim, value)| (*dim, day.to_string(), *value)).collect();
         let current = sqlx::query(
             "SELECT dim, day, value, calls, failures, unpriced_calls, prompt_tokens, completion_tokens, \
-             cache_read_tokens, spend FROM spend_daily \
+             cache_read_tokens, spend, logical_calls FROM spend_daily \
              WHERE (dim, day, value) IN (SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2 FROM json_each($1) AS j)",
         )
         .bind(serde_json::to_string(&keys)?)
@@ -423,14 +429,15 @@ impl Store for SqliteStore {
                 total.prompt_tokens,
                 total.completion_tokens,
                 total.cache_read_tokens,
-                total.spend.to_string()
+                total.spend.to_string(),
+                total.logical_calls
             ]));
         }
         sqlx::query(
             "INSERT OR REPLACE INTO spend_daily (dim, day, value, calls, failures, unpriced_calls, prompt_tokens, \
-             completion_tokens, cache_read_tokens, spend) \
+             completion_tokens, cache_read_tokens, spend, logical_calls) \
              SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5, \
-             j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9 FROM json_each($1) AS j",
+             j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9, j.value ->> 10 FROM json_each($1) AS j",
         )
         .bind(serde_json::Value::Array(out).to_string())
         .execute(&mut *tx)
@@ -521,7 +528,7 @@ impl Store for SqliteStore {
     async fn rollups(&self, dim: &str, from: Option<Day>, to: Option<Day>) -> Result<Vec<RollupRow>> {
         let rows = sqlx::query(
             "SELECT day, value, calls, failures, unpriced_calls, prompt_tokens, completion_tokens, cache_read_tokens, \
-             spend FROM spend_daily WHERE dim = $1 AND day >= $2 AND day <= $3 ORDER BY day, value",
+             spend, logical_calls FROM spend_daily WHERE dim = $1 AND day >= $2 AND day <= $3 ORDER BY day, value",
         )
         .bind(dim)
         .bind(from.map_or_else(|| "0000-00-00".to_owned(), |d| d.to_string()))
@@ -562,6 +569,7 @@ fn totals_row(row: &sqlx::sqlite::SqliteRow) -> Result<Totals> {
     let n = |c: &str| -> Result<u64> { Ok(row.try_get::<i64, _>(c)?.max(0) as u64) };
     Ok(Totals {
         calls: n("calls")?,
+        logical_calls: n("logical_calls")?,
         failures: n("failures")?,
         unpriced_calls: n("unpriced_calls")?,
         prompt_tokens: n("prompt_tokens")?,
