@@ -46,5 +46,5 @@ pub use provider::{ChatFuture, ModelDirectory, Provider, StreamFuture};
 pub use request::{ChatRequest, JsonSchemaFormat, ReasoningEffort, ResponseFormat, ServiceTier, Tool, ToolChoice};
 pub use response::{ChatResponse, Choice, FinishReason};
 pub use rust_decimal::Decimal;
-pub use stream::{ChatStream, StreamAssembler, StreamEvent, collect_stream, collect_stream_for};
+pub use stream::{ChatStream, StreamAssembler, StreamEvent, collect_stream, collect_stream_for, response_events};
 pub use usage::{Usage, UsageError};
