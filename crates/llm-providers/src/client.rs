@@ -234,7 +234,7 @@ impl ClientBuilder {
     }
 
     fn adapter(&self, spec: &'static ProviderSpec, key: Option<ApiKey>) -> Result<Box<dyn Adapter>> {
-        let base = || base_url(spec.base_url, self.api_base.as_deref());
+        let base = || crate::registry::base_for(spec, self.api_base.as_deref(), env_any);
         Ok(match spec.dialect {
             Dialect::OpenAiCompatible(q) => {
                 let mut a = crate::openai::OpenAiAdapter::new(spec.name, &base()?, key, q);
