@@ -5,12 +5,16 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use llm_core::{
-    ApiKey, ChatRequest, FinishReason, Message, ModelDirectory, Provider, ProviderId, Usage, collect_stream,
+    ApiKey, ChatRequest, ErrorKind, FinishReason, Message, ModelDirectory, Provider, ProviderId, ToolCall, Usage,
+    collect_stream,
 };
-use llm_fake_upstream::{FakeUpstream, wire};
+use llm_fake_upstream::{FakeUpstream, Reply, wire};
 use llm_providers::{ProviderClient, RetryPolicy};
 
 const KEY: &str = "test-key-0123456789";
+
+/// What LiteLLM's proxy (1.110) sends for `"stream": true` to a model configured with `mock_response`.
+const LITELLM_MOCK_BODY: &str = r#"{"id":"chatcmpl-7f3c1e","created":1794312345,"model":"gpt-4o","object":"chat.completion","system_fingerprint":null,"choices":[{"finish_reason":"stop","index":0,"message":{"content":"This is a mock request","role":"assistant","tool_calls":null,"function_call":null}}],"usage":{"completion_tokens":20,"prompt_tokens":10,"total_tokens":30}}"#;
 
 fn client(provider: &str, base: &str) -> ProviderClient {
     ProviderClient::builder(provider)
@@ -23,6 +27,79 @@ fn client(provider: &str, base: &str) -> ProviderClient {
 
 fn hi(model: &str) -> ChatRequest {
     ChatRequest::new(model, vec![Message::user("Hi!")])
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 1. A stream request answered with one JSON body
+
+#[tokio::test]
+async fn stream_request_answered_with_one_json_body() {
+    let cases = [
+        ("openai", "openai/gpt-4o", "/v1/chat/completions"),
+        ("groq", "groq/llama-3.3-70b-versatile", "/openai/v1/chat/completions"),
+        ("hosted_vllm", "hosted_vllm/my-model", "/v1/chat/completions"),
+        ("litellm_proxy", "litellm_proxy/gpt-4o", "/chat/completions"),
+    ];
+    for (provider, model, path) in cases {
+        let server = FakeUpstream::start().await.unwrap();
+        server.push(Reply::json(200, LITELLM_MOCK_BODY));
+        let c = client(provider, &server.url());
+        let s = c.stream(&hi(model)).await.unwrap_or_else(|e| panic!("{provider}: {e}"));
+        let r = collect_stream(s).await.unwrap_or_else(|e| panic!("{provider}: {e}"));
+        assert_eq!(r.text(), "This is a mock request", "{provider}");
+        assert_eq!(r.finish_reason(), Some(&FinishReason::Stop), "{provider}");
+        assert_eq!(r.usage, Some(Usage::new(10, 20)), "{provider}");
+        assert_eq!((r.id.as_str(), r.model.as_str()), ("chatcmpl-7f3c1e", "gpt-4o"), "{provider}");
+        assert_eq!(r.choices.len(), 1, "{provider}");
+        let sent = server.last_request().unwrap();
+        assert_eq!(sent.path, path, "{provider}");
+        assert_eq!(sent.json()["stream"], true, "{provider}: it was a stream request");
+        assert_eq!(server.request_count(), 1, "{provider}");
+    }
+}
+
+#[tokio::test]
+async fn json_answer_to_a_stream_keeps_tool_calls_and_content_type_parameters() {
+    let server = FakeUpstream::start().await.unwrap();
+    let body = r#"{"id":"c2","model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":null,
+        "tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Porto\"}"}}]},
+        "finish_reason":"tool_calls"}],"usage":{"prompt_tokens":40,"completion_tokens":9,"total_tokens":49}}"#;
+    server.push(Reply::new(200).header("content-type", "application/json; charset=utf-8").body(body));
+    let c = client("openai", &server.url());
+    let r = collect_stream(c.stream(&hi("gpt-4o-mini")).await.unwrap()).await.unwrap();
+    assert_eq!(r.tool_calls(), [ToolCall::new("call_1", "get_weather", "{\"city\":\"Porto\"}")]);
+    assert_eq!(r.finish_reason(), Some(&FinishReason::ToolCalls));
+    assert_eq!(r.choices[0].message.content, None);
+    assert_eq!(r.usage, Some(Usage::new(40, 9)));
+
+    // Anthropic speaks SSE too: a whole Messages body is accepted the same way.
+    server.push(wire::anthropic::message("Bonjour", 12, 3));
+    let c = client("anthropic", &server.url());
+    let r = collect_stream(c.stream(&hi("claude-sonnet-4-5")).await.unwrap()).await.unwrap();
+    assert_eq!(r.text(), "Bonjour");
+    assert_eq!(r.finish_reason(), Some(&FinishReason::Stop));
+    assert_eq!(r.usage.map(|u| (u.prompt_tokens, u.completion_tokens)), Some((12, 3)));
+}
+
+#[tokio::test]
+async fn json_answer_to_a_stream_that_is_not_a_response() {
+    let server = FakeUpstream::start().await.unwrap();
+    let c = client("openai", &server.url());
+
+    // Malformed JSON: a decode error, with the provider named.
+    server.push(Reply::json(200, "{\"choices\": [oops"));
+    let e = c.stream(&hi("gpt-4o")).await.map(|_| ()).unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::Decode, "{e}");
+    assert_eq!(e.provider().map(ProviderId::as_str), Some("openai"));
+
+    // Server-sent events under a JSON content type still decode as a stream.
+    let sse = "data: {\"id\":\"c3\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"He\"}}]}\n\n\
+               data: {\"id\":\"c3\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"llo\"},\"finish_reason\":\"stop\"}]}\n\n\
+               data: [DONE]\n\n";
+    server.push(Reply::stream("application/json", [sse]));
+    let r = collect_stream(c.stream(&hi("gpt-4o")).await.unwrap()).await.unwrap();
+    assert_eq!(r.text(), "Hello");
+    assert_eq!(r.finish_reason(), Some(&FinishReason::Stop));
 }
 
 // ---------------------------------------------------------------------------------------------------------
