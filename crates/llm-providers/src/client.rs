@@ -463,7 +463,11 @@ impl Inner {
         }
         let headers = resp.headers().clone();
         let body = resp.bytes().await.unwrap_or_default();
-        Err(self.adapter.error(model, status, &headers, &body))
+        let e = self.adapter.error(model, status, &headers, &body);
+        if status == 404 {
+            return Err(crate::errors::with_request_line(e, "POST", &w.url));
+        }
+        Err(e)
     }
 
     /// One streaming attempt: the response head (or the error) within the request timeout.

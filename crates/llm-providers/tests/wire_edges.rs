@@ -103,6 +103,54 @@ async fn json_answer_to_a_stream_that_is_not_a_response() {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// 2. A 404 names the URL it tried
+
+#[tokio::test]
+async fn a_404_names_the_method_and_url() {
+    let server = FakeUpstream::start().await.unwrap();
+    let c = client("openai", &format!("{}/proxy/v1", server.url()));
+    let url = format!("{}/proxy/v1/chat/completions", server.url());
+
+    server.push(wire::openai::error(404, "invalid_request_error", Some("model_not_found"), "no such model"));
+    let e = c.chat(&hi("gpt-4o")).await.unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::NotFound);
+    assert_eq!(e.status(), Some(404));
+    assert_eq!(e.message(), format!("no such model (POST {url})"));
+    assert!(e.to_string().ends_with(&format!("(POST {url})")), "{e}");
+
+    server.push(Reply::new(404));
+    let e = c.stream(&hi("gpt-4o")).await.map(|_| ()).unwrap_err();
+    assert_eq!(e.message(), format!("http status 404 with an empty body (POST {url})"));
+
+    // Other statuses keep their message as the provider wrote it.
+    server.push(wire::openai::error(400, "invalid_request_error", None, "bad request"));
+    let e = c.chat(&hi("gpt-4o")).await.unwrap_err();
+    assert_eq!(e.message(), "bad request");
+}
+
+#[tokio::test]
+async fn a_gemini_404_never_shows_the_query_or_the_key() {
+    let server = FakeUpstream::start().await.unwrap();
+    let c = client("gemini", &server.url());
+    let base = server.url();
+    for stream in [false, true] {
+        server.push(wire::gemini::error(404, "NOT_FOUND", "models/gemini-9 is not found"));
+        let e = if stream {
+            c.stream(&hi("gemini/gemini-9")).await.map(|_| ()).unwrap_err()
+        } else {
+            c.chat(&hi("gemini/gemini-9")).await.unwrap_err()
+        };
+        let method = if stream { "streamGenerateContent" } else { "generateContent" };
+        assert_eq!(e.kind(), &ErrorKind::NotFound);
+        assert_eq!(e.message(), format!("models/gemini-9 is not found (POST {base}/v1beta/models/gemini-9:{method})"));
+        let sent = server.last_request().unwrap();
+        assert_eq!(sent.query, if stream { "alt=sse" } else { "" }, "the call itself keeps its query");
+        let all = format!("{e} {e:?}");
+        assert!(!all.contains('?') && !all.contains("key=") && !all.contains(KEY), "{all}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // 4. litellm_proxy
 
 struct NoCatalog;
