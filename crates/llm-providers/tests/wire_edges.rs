@@ -151,6 +151,33 @@ async fn a_gemini_404_never_shows_the_query_or_the_key() {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// 3. Anthropic api_base with or without /v1
+
+#[tokio::test]
+async fn anthropic_api_base_with_or_without_v1() {
+    let server = FakeUpstream::start().await.unwrap();
+    let u = server.url();
+    let cases = [
+        (u.clone(), "/v1/messages"),
+        (format!("{u}/"), "/v1/messages"),
+        (format!("{u}/v1"), "/v1/messages"),
+        (format!("{u}/v1/"), "/v1/messages"),
+        (format!("{u}/anthropic"), "/anthropic/v1/messages"),
+        (format!("{u}/anthropic/v1/"), "/anthropic/v1/messages"),
+    ];
+    for (base, path) in &cases {
+        server.push(wire::anthropic::message("ok", 3, 1));
+        let r = client("anthropic", base).chat(&hi("anthropic/claude-sonnet-4-5")).await.unwrap();
+        assert_eq!(r.text(), "ok", "{base}");
+        assert_eq!(server.last_request().unwrap().path, *path, "{base}");
+    }
+    server.push(wire::anthropic::stream(&["o", "k"], 3, 1));
+    let s = client("anthropic", &format!("{u}/v1")).stream(&hi("claude-sonnet-4-5")).await.unwrap();
+    assert_eq!(collect_stream(s).await.unwrap().text(), "ok");
+    assert_eq!(server.last_request().unwrap().path, "/v1/messages");
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // 4. litellm_proxy
 
 struct NoCatalog;
