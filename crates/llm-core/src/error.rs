@@ -247,6 +247,14 @@ impl Error {
         self
     }
 
+    /// Replaces the message (secrets in it are redacted), keeping everything else: a layer that adds context,
+    /// say the URL a 404 came from.
+    #[must_use]
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.inner.message = redact_secrets(&message.into());
+        self
+    }
+
     /// Changes the kind (a layer that knows better, say a message that names the context window).
     #[must_use]
     pub fn with_kind(mut self, kind: ErrorKind) -> Self {
@@ -465,6 +473,17 @@ mod tests {
         assert_eq!(redact_secrets("AIzaSyA-1234567890 and gsk_abcdef"), "<redacted> and <redacted>");
         assert_eq!(redact_secrets("max_tokens is too large"), "max_tokens is too large");
         assert_eq!(redact_secrets("model gpt-4o-2024-08-06"), "model gpt-4o-2024-08-06");
+    }
+
+    #[test]
+    fn with_message_keeps_the_rest_and_redacts() {
+        let e = Error::new(ErrorKind::NotFound, "no such model")
+            .with_provider("openai")
+            .with_status(404)
+            .with_message("no such model (POST https://h/v1/x sk-proj-AbCdEf0123456789AbCdEf0123456789)");
+        assert_eq!(e.message(), "no such model (POST https://h/v1/x <redacted>)");
+        assert_eq!((e.kind(), e.status()), (&ErrorKind::NotFound, Some(404)));
+        assert_eq!(e.provider().map(ProviderId::as_str), Some("openai"));
     }
 
     #[test]

@@ -48,5 +48,5 @@ pub use report::{Adjustment, AdjustmentKind, Retry};
 pub use request::{ChatRequest, JsonSchemaFormat, ReasoningEffort, ResponseFormat, ServiceTier, Tool, ToolChoice};
 pub use response::{ChatResponse, Choice, FinishReason};
 pub use rust_decimal::Decimal;
-pub use stream::{ChatStream, StreamAssembler, StreamEvent, collect_stream, collect_stream_for};
+pub use stream::{ChatStream, StreamAssembler, StreamEvent, collect_stream, collect_stream_for, response_events};
 pub use usage::{Usage, UsageError};

@@ -265,6 +265,66 @@ impl StreamAssembler {
     }
 }
 
+/// The events a stream would yield for a response that arrived whole (a server that answers a streamed request
+/// with one JSON body, as LiteLLM's proxy does for mocked models): `Start` with the id and model, then per
+/// choice its reasoning, reasoning signature, text, tool calls and finish reason, then the usage and the
+/// provider-reported cost.
+///
+/// Folding them with a [`StreamAssembler`] gives back an equal response, except for what no event carries:
+/// `provider` (the assembler's own), `created`, `service_tier`, `system_fingerprint`, `cost`, a message's
+/// `refusal` and `name`; content made of parts comes back as its text, and an empty reasoning as none.
+///
+/// ```
+/// use llm_core::{ChatResponse, Choice, FinishReason, Message, StreamAssembler, Usage, response_events};
+/// let r = ChatResponse::new(
+///     "chatcmpl-1",
+///     "gpt-4o",
+///     vec![Choice::new(0, Message::assistant("Hi!"), Some(FinishReason::Stop))],
+///     Some(Usage::new(5, 2)),
+/// );
+/// let mut a = StreamAssembler::new();
+/// for e in response_events(&r) {
+///     a.push(e);
+/// }
+/// assert_eq!(a.finish(), r);
+/// ```
+pub fn response_events(r: &ChatResponse) -> Vec<StreamEvent> {
+    let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    let mut out = vec![StreamEvent::Start { id: non_empty(&r.id), model: non_empty(&r.model) }];
+    for c in &r.choices {
+        let index = c.index;
+        let m = &c.message;
+        if let Some(text) = m.reasoning.as_deref().filter(|t| !t.is_empty()) {
+            out.push(StreamEvent::ReasoningDelta { index, text: text.to_owned() });
+        }
+        if let Some(signature) = &m.reasoning_signature {
+            out.push(StreamEvent::ReasoningSignature { index, signature: signature.clone() });
+        }
+        if let Some(content) = &m.content {
+            out.push(StreamEvent::TextDelta { index, text: content.text() });
+        }
+        for (tool_index, call) in (0u32..).zip(&m.tool_calls) {
+            out.push(StreamEvent::ToolCallDelta {
+                index,
+                tool_index,
+                id: Some(call.id.clone()),
+                name: Some(call.name.clone()),
+                arguments: call.arguments.clone(),
+            });
+        }
+        if let Some(reason) = &c.finish_reason {
+            out.push(StreamEvent::Finish { index, reason: reason.clone() });
+        }
+    }
+    if let Some(u) = r.usage {
+        out.push(StreamEvent::Usage(u));
+    }
+    if let Some(amount) = r.provider_cost {
+        out.push(StreamEvent::ProviderCost { amount });
+    }
+    out
+}
+
 /// Drains a stream into the response it adds up to. The first error ends it and is returned.
 pub async fn collect_stream(mut stream: ChatStream) -> Result<ChatResponse> {
     let mut a = StreamAssembler::new();
@@ -346,6 +406,47 @@ mod tests {
         assert_eq!(c1.message.reasoning.as_deref(), Some("thinking"));
         assert_eq!(c1.finish_reason, None);
         assert_eq!(r.usage, Some(Usage::new(10, 7).with_reasoning(2)), "last usage wins");
+    }
+
+    #[test]
+    fn response_events_fold_back_into_the_response() {
+        let mut thinking = Message::assistant("Paris.");
+        thinking.reasoning = Some("The capital of France".into());
+        thinking.reasoning_signature = Some("sig-1".into());
+        let tools = Message::assistant_tool_calls(vec![
+            ToolCall::new("call_1", "get_weather", "{\"city\":\"Paris\"}"),
+            ToolCall::new("call_2", "get_time", "{}"),
+        ]);
+        let empty_text = Message::assistant("");
+        let r = ChatResponse::new(
+            "chatcmpl-9",
+            "gpt-4o-2024-08-06",
+            vec![
+                Choice::new(0, thinking, Some(FinishReason::Stop)),
+                Choice::new(1, tools, Some(FinishReason::ToolCalls)),
+                Choice::new(2, empty_text, Some(FinishReason::Length)),
+                Choice::new(3, Message::assistant("cut"), None),
+            ],
+            Some(Usage::new(31, 12).with_reasoning(4).with_cache_read(8)),
+        )
+        .with_provider_cost("0.00042".parse::<Usd>().unwrap());
+        let events = response_events(&r);
+        assert_eq!(
+            events[0],
+            StreamEvent::Start { id: Some("chatcmpl-9".into()), model: Some("gpt-4o-2024-08-06".into()) }
+        );
+        assert_eq!(events.len(), 1 + 4 + 3 + 2 + 1 + 2, "{events:?}");
+        let mut a = StreamAssembler::new();
+        for e in events {
+            a.push(e);
+        }
+        let back = a.finish();
+        assert_eq!(back, r);
+        assert_eq!(back.choices[1].message.content, None, "a tool-call-only turn has no text");
+        assert_eq!(back.choices[2].message.content, Some(Content::Text(String::new())));
+
+        let bare = ChatResponse::new("", "", vec![], None);
+        assert_eq!(response_events(&bare), vec![StreamEvent::Start { id: None, model: None }]);
     }
 
     #[test]

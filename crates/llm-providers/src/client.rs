@@ -18,7 +18,7 @@ use tracing::Instrument;
 
 use crate::adapter::{Adapter, HttpCall, StreamDecoder};
 use crate::config::{ParamPolicy, RetryPolicy, Timeouts};
-use crate::framing::{Frame, Framer};
+use crate::framing::{Frame, Framer, Framing};
 use crate::params;
 use crate::registry::{Dialect, ProviderSpec, provider_spec};
 use crate::resolve::{Resolved, resolve};
@@ -234,7 +234,7 @@ impl ClientBuilder {
     }
 
     fn adapter(&self, spec: &'static ProviderSpec, key: Option<ApiKey>) -> Result<Box<dyn Adapter>> {
-        let base = || base_url(spec.base_url, self.api_base.as_deref());
+        let base = || crate::registry::base_for(spec, self.api_base.as_deref(), env_any);
         Ok(match spec.dialect {
             Dialect::OpenAiCompatible(q) => {
                 let mut a = crate::openai::OpenAiAdapter::new(spec.name, &base()?, key, q);
@@ -479,7 +479,11 @@ impl Inner {
         }
         let headers = resp.headers().clone();
         let body = resp.bytes().await.unwrap_or_default();
-        Err(self.adapter.error(model, status, &headers, &body))
+        let e = self.adapter.error(model, status, &headers, &body);
+        if status == 404 {
+            return Err(crate::errors::with_request_line(e, "POST", &w.url));
+        }
+        Err(e)
     }
 
     /// One streaming attempt: the response head (or the error) within the request timeout.
@@ -525,6 +529,57 @@ fn generated_id(started: SystemTime) -> String {
     #[expect(clippy::cast_possible_truncation, reason = "the low 64 bits of the clock are what varies")]
     let low = nanos as u64;
     format!("chatcmpl-{low:016x}{:08x}", (n ^ u64::from(std::process::id()).rotate_left(16)) as u32)
+}
+
+/// The most a streamed request answered with one JSON body may send (see [`Inner::whole_body_events`]).
+const MAX_WHOLE_BODY: usize = 32 << 20;
+
+impl Inner {
+    /// A streamed request answered with one JSON body instead of a stream (LiteLLM's proxy does this for
+    /// mocked models): the whole body, within the request timeout and [`MAX_WHOLE_BODY`] bytes, is decoded like
+    /// a non-streamed answer and given as the events a stream would have carried. A body that turns out to be
+    /// server-sent events under the wrong content type goes through the stream decoder instead.
+    async fn whole_body_events(&self, resp: reqwest::Response, model: &str) -> Result<Vec<StreamEvent>> {
+        let deadline = self.timeouts.request;
+        let body = match tokio::time::timeout(deadline, read_capped(resp, MAX_WHOLE_BODY)).await {
+            Err(_) => return Err(timeout_error(deadline, "reading a whole json answer to a stream request")),
+            Ok(r) => r?,
+        };
+        let start = body.trim_ascii_start();
+        if start.starts_with(b"data:") || start.starts_with(b"event:") {
+            return crate::adapter::decode_stream(self.adapter.as_ref(), model, &[&body]);
+        }
+        let mut r = self.adapter.decode(&body, model)?;
+        if r.model.is_empty() {
+            r.model = model.to_owned();
+        }
+        Ok(llm_core::response_events(&r))
+    }
+}
+
+/// Whether a response's `content-type` is JSON (`application/json`, `application/*+json`): not a stream.
+fn is_json_body(headers: &reqwest::header::HeaderMap) -> bool {
+    let Some(value) = headers.get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// The whole body, or a [`ErrorKind::Decode`] error as soon as it is known to exceed `cap` bytes.
+async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<Vec<u8>> {
+    let too_large = || Error::decode(format!("the response body is larger than {cap} bytes"));
+    if resp.content_length().is_some_and(|n| n > u64::try_from(cap).unwrap_or(u64::MAX)) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| network_error(&e))? {
+        if body.len() + chunk.len() > cap {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn timeout_error(limit: Duration, what: &str) -> Error {
@@ -598,13 +653,19 @@ impl Provider for ProviderClient {
         if !retries.is_empty() {
             span.record("llm.retries", retries.len());
         }
-        let mut pending = VecDeque::new();
-        pending.push_back(StreamEvent::Call {
+        let call_event = StreamEvent::Call {
             retries,
             adjustments,
             created: Some(unix_seconds(started)),
             id: Some(generated_id(started)),
-        });
+        };
+        if inner.adapter.framing() == Framing::Sse && is_json_body(resp.headers()) {
+            let events = inner.whole_body_events(resp, &model).await.map_err(|e| context(e, &inner.id, &model))?;
+            let events = std::iter::once(call_event).chain(events);
+            return Ok(Box::pin(futures_util::stream::iter(events.map(Ok))));
+        }
+        let mut pending = VecDeque::new();
+        pending.push_back(call_event);
         let state = StreamState {
             body: Box::pin(resp.bytes_stream()),
             framer: Framer::new(inner.adapter.framing()),

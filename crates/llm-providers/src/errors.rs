@@ -279,6 +279,25 @@ pub fn http_error(provider: &str, model: &str, status: u16, headers: &HeaderMap,
     e
 }
 
+/// A URL as an error message may show it: without its query string (Gemini's key can travel as `?key=`),
+/// fragment or user info.
+pub(crate) fn display_url(url: &reqwest::Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.set_fragment(None);
+    // Both fail only for URLs that cannot have credentials, which then have none to remove.
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.to_string()
+}
+
+/// Ends the message of a 404 with the request that got it, `(POST http://host/path)`, so a wrong api_base or
+/// path prefix shows where the call went. The query string is never shown.
+pub(crate) fn with_request_line(e: Error, method: &str, url: &reqwest::Url) -> Error {
+    let message = format!("{} ({method} {})", e.message(), display_url(url));
+    e.with_message(message)
+}
+
 /// The error for an `error` object received inside a stream (after HTTP 200).
 pub(crate) fn stream_error(provider: &str, model: &str, body: &[u8]) -> Error {
     let parsed = parse_body(body);
@@ -390,6 +409,24 @@ mod tests {
         assert_eq!(try_again_in("Please try again in 3.805s. Visit"), Some(Duration::from_millis(3805)));
         assert_eq!(try_again_in("Please try again in 926ms."), Some(Duration::from_millis(926)));
         assert_eq!(try_again_in("no hint"), None);
+    }
+
+    #[test]
+    fn request_lines_never_show_a_query_string() {
+        let url = reqwest::Url::parse(
+            "https://user:pw@generativelanguage.googleapis.com/v1beta/models/g:generateContent?key=AIzaSyA-secret123&alt=sse#f",
+        )
+        .unwrap();
+        assert_eq!(display_url(&url), "https://generativelanguage.googleapis.com/v1beta/models/g:generateContent");
+        let e = http_error("gemini", "g", 404, &HeaderMap::new(), br#"{"error":{"code":404,"message":"not found"}}"#);
+        let e = with_request_line(e, "POST", &url);
+        assert_eq!(
+            e.message(),
+            "not found (POST https://generativelanguage.googleapis.com/v1beta/models/g:generateContent)"
+        );
+        assert_eq!((e.kind(), e.status()), (&ErrorKind::NotFound, Some(404)));
+        let all = format!("{e} {e:?}");
+        assert!(!all.contains("key=") && !all.contains("secret123") && !all.contains("pw@"), "{all}");
     }
 
     #[test]

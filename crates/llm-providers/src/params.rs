@@ -42,6 +42,24 @@ const OPENAI_CHAT: &[&str] = &[
     "web_search_options",
 ];
 
+/// What LiteLLM lists for `litellm_proxy` on top of OpenAI's chat list (its `get_supported_openai_params`
+/// mixes in client settings); the proxy routes to any model, so the list does not depend on the model.
+const LITELLM_PROXY_ADDED: &[&str] = &[
+    "api_base",
+    "api_key",
+    "api_version",
+    "base_url",
+    "default_headers",
+    "deployment_id",
+    "include_server_side_tool_invocations",
+    "organization",
+    "reasoning_effort",
+    "request_timeout",
+    "thinking",
+    "timeout",
+    "verbosity",
+];
+
 /// `base − remove + add`.
 fn delta(base: &[&'static str], remove: &[&str], add: &[&'static str]) -> Vec<&'static str> {
     let mut v: Vec<&'static str> = base.iter().copied().filter(|p| !remove.contains(p)).collect();
@@ -492,6 +510,7 @@ fn supported_list(provider: &str, model: &str) -> Option<Vec<&'static str>> {
         "dashscope" => delta(OPENAI_CHAT, &["user"], &["reasoning_effort"]),
         "hosted_vllm" => delta(OPENAI_CHAT, &["user"], &["reasoning_effort", "thinking"]),
         "ollama_openai" => delta(OPENAI_CHAT, &["tool_choice", "logit_bias", "user", "n"], &["reasoning_effort"]),
+        "litellm_proxy" => delta(OPENAI_CHAT, &[], LITELLM_PROXY_ADDED),
         // together_ai, nebius, novita, lm_studio, llamafile, llamacpp: LiteLLM's generic OpenAI-like list.
         _ => delta(OPENAI_CHAT, &["user"], &[]),
     };
@@ -630,6 +649,8 @@ mod tests {
         assert_eq!(supported_params("mistral", "mistral-large-latest").map(|v| v.len()), Some(12));
         assert_eq!(supported_params("bedrock", "anthropic.claude-3-5-sonnet").map(|v| v.len()), Some(15));
         assert_eq!(supported_params("deepseek", "deepseek-chat").map(|v| v.len()), Some(33));
+        assert_eq!(supported_params("litellm_proxy", "gpt-4o").map(|v| v.len()), Some(45));
+        assert_eq!(supported_params("litellm_proxy", "o3"), supported_params("litellm_proxy", "gpt-4o"));
         let o3 = supported_params("openai", "o3").unwrap_or_default();
         assert!(o3.contains(&"reasoning_effort") && !o3.contains(&"top_p"));
         let gpt5 = supported_params("openai", "gpt-5").unwrap_or_default();

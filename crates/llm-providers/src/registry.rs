@@ -77,6 +77,9 @@ pub struct ProviderSpec {
     /// The default base URL (scheme, host, port and the path before the provider's own API path). Empty
     /// when it depends on the deployment (Azure: `AZURE_API_BASE`; Bedrock: the region).
     pub base_url: &'static str,
+    /// Environment variables holding the base URL, read when no api_base is given (`LITELLM_PROXY_API_BASE`).
+    /// A provider with an empty `base_url` and such variables fails to build, naming them, when none is set.
+    pub base_env: &'static [&'static str],
     /// Environment variables holding the API key, in order of preference.
     pub key_env: &'static [&'static str],
     /// Whether a call needs a key (local servers do not).
@@ -89,6 +92,7 @@ macro_rules! compat {
             name: $name,
             dialect: Dialect::OpenAiCompatible(&$quirks),
             base_url: $base,
+            base_env: &[],
             key_env: &[$($env),*],
             key_required: $required,
         }
@@ -102,6 +106,7 @@ pub const PROVIDERS: &[ProviderSpec] = &[
         name: "azure",
         dialect: Dialect::Azure,
         base_url: "",
+        base_env: &[],
         key_env: &["AZURE_API_KEY", "AZURE_OPENAI_API_KEY"],
         key_required: true,
     },
@@ -109,6 +114,7 @@ pub const PROVIDERS: &[ProviderSpec] = &[
         name: "anthropic",
         dialect: Dialect::Anthropic,
         base_url: "https://api.anthropic.com",
+        base_env: &[],
         key_env: &["ANTHROPIC_API_KEY"],
         key_required: true,
     },
@@ -116,6 +122,7 @@ pub const PROVIDERS: &[ProviderSpec] = &[
         name: "gemini",
         dialect: Dialect::Gemini,
         base_url: "https://generativelanguage.googleapis.com",
+        base_env: &[],
         key_env: &["GEMINI_API_KEY", "GOOGLE_API_KEY"],
         key_required: true,
     },
@@ -123,6 +130,7 @@ pub const PROVIDERS: &[ProviderSpec] = &[
         name: "ollama",
         dialect: Dialect::Ollama,
         base_url: "http://localhost:11434",
+        base_env: &[],
         key_env: &["OLLAMA_API_KEY"],
         key_required: false,
     },
@@ -130,6 +138,7 @@ pub const PROVIDERS: &[ProviderSpec] = &[
         name: "ollama_chat",
         dialect: Dialect::Ollama,
         base_url: "http://localhost:11434",
+        base_env: &[],
         key_env: &["OLLAMA_API_KEY"],
         key_required: false,
     },
@@ -137,6 +146,7 @@ pub const PROVIDERS: &[ProviderSpec] = &[
         name: "bedrock",
         dialect: Dialect::Bedrock,
         base_url: "",
+        base_env: &[],
         key_env: &["AWS_BEARER_TOKEN_BEDROCK"],
         key_required: false,
     },
@@ -186,6 +196,16 @@ pub const PROVIDERS: &[ProviderSpec] = &[
     compat!("llamafile", Quirks::GENERIC, "http://127.0.0.1:8080/v1", ["LLAMAFILE_API_KEY"], false),
     // llama.cpp's `llama-server` speaks the same OpenAI dialect on the same default port as llamafile.
     compat!("llamacpp", Quirks::GENERIC, "http://127.0.0.1:8080/v1", ["LLAMACPP_API_KEY"], false),
+    // A LiteLLM proxy server (LiteLLM's own name): OpenAI chat completions at `{api_base}/chat/completions`, the
+    // base from the caller or `LITELLM_PROXY_API_BASE` (no default), the key optional (proxies may run without).
+    ProviderSpec {
+        name: "litellm_proxy",
+        dialect: Dialect::OpenAiCompatible(&Quirks::GENERIC),
+        base_url: "",
+        base_env: &["LITELLM_PROXY_API_BASE"],
+        key_env: &["LITELLM_PROXY_API_KEY"],
+        key_required: false,
+    },
     // Ollama's OpenAI-compatible `/v1` endpoint (LiteLLM has no name for it; `ollama` is the native API).
     compat!("ollama_openai", OLLAMA_V1, "http://localhost:11434/v1", ["OLLAMA_API_KEY"], false),
 ];
@@ -198,6 +218,27 @@ pub fn provider_spec(name: &str) -> Option<&'static ProviderSpec> {
 /// The canonical names of every provider, in table order.
 pub fn provider_names() -> impl Iterator<Item = &'static str> {
     PROVIDERS.iter().map(|p| p.name)
+}
+
+/// The base URL a client of `spec` calls: the caller's `api_base`, else the first of `spec.base_env` that
+/// `env` knows, applied to the provider's default (see [`crate::base_url`]); a [`llm_core::ErrorKind::Config`]
+/// error naming the variables when the provider has no default and neither is given.
+pub(crate) fn base_for(
+    spec: &ProviderSpec,
+    api_base: Option<&str>,
+    env: impl Fn(&[&str]) -> Option<String>,
+) -> llm_core::Result<String> {
+    let given = api_base.map(str::trim).filter(|b| !b.is_empty()).map(str::to_owned);
+    let base = given.or_else(|| if spec.base_env.is_empty() { None } else { env(spec.base_env) });
+    if base.is_none() && spec.base_url.is_empty() && !spec.base_env.is_empty() {
+        return Err(llm_core::Error::config(format!(
+            "{} needs an api base: set {} or pass one",
+            spec.name,
+            spec.base_env.join(" or ")
+        ))
+        .with_provider(spec.name));
+    }
+    crate::client::base_url(spec.base_url, base.as_deref())
 }
 
 #[cfg(test)]
@@ -213,5 +254,25 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), n);
         assert_eq!(provider_spec("groq").map(|p| p.base_url), Some("https://api.groq.com/openai/v1"));
+    }
+
+    #[test]
+    fn litellm_proxy_base_comes_from_the_caller_or_its_variable() {
+        let spec = provider_spec("litellm_proxy").unwrap();
+        assert_eq!((spec.key_env, spec.key_required), (&["LITELLM_PROXY_API_KEY"][..], false));
+        let env =
+            |names: &[&str]| (names == ["LITELLM_PROXY_API_BASE"]).then(|| "http://proxy.internal:4000/".to_owned());
+        let no_env = |_: &[&str]| None;
+        assert_eq!(base_for(spec, None, env).unwrap(), "http://proxy.internal:4000");
+        assert_eq!(base_for(spec, Some("http://127.0.0.1:9/v1"), env).unwrap(), "http://127.0.0.1:9/v1");
+        assert_eq!(base_for(spec, Some("  "), env).unwrap(), "http://proxy.internal:4000");
+        let e = base_for(spec, None, no_env).unwrap_err();
+        assert_eq!(e.kind(), &llm_core::ErrorKind::Config);
+        assert_eq!(e.message(), "litellm_proxy needs an api base: set LITELLM_PROXY_API_BASE or pass one");
+        assert_eq!(e.provider().map(llm_core::ProviderId::as_str), Some("litellm_proxy"));
+        // Providers without a base variable never consult the environment.
+        let openai = provider_spec("openai").unwrap();
+        let loud = |_: &[&str]| -> Option<String> { panic!("read the environment") };
+        assert_eq!(base_for(openai, None, loud).unwrap(), "https://api.openai.com/v1");
     }
 }

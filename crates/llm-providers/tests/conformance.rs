@@ -126,6 +126,8 @@ fn targets() -> Vec<Target> {
             path: "/v1/chat/completions",
             auth: bearer,
         },
+        // A LiteLLM proxy has no default base: with a bare api_base it is called at `{base}/chat/completions`.
+        Target { provider: "litellm_proxy", model: "gpt-4o", dialect: OpenAi, path: "/chat/completions", auth: bearer },
     ]
 }
 

@@ -29,11 +29,14 @@ pub struct AnthropicAdapter {
 }
 
 impl AnthropicAdapter {
-    /// An adapter at `base` (the URL before `/v1/messages`) with this API version.
+    /// An adapter at `base` (the URL before `/v1/messages`) with this API version. A base that already ends
+    /// in `/v1` (as an `--api-base` copied from an SDK setting often does) is taken without it, so both
+    /// `http://host` and `http://host/v1` call `http://host/v1/messages`.
     pub fn new(base: &str, key: Option<ApiKey>, version: &str, headers: Vec<(String, String)>) -> Self {
+        let base = base.trim_end_matches('/');
         Self {
             id: ProviderId::new("anthropic"),
-            base: base.trim_end_matches('/').to_owned(),
+            base: base.strip_suffix("/v1").unwrap_or(base).to_owned(),
             key,
             version: version.to_owned(),
             headers,
