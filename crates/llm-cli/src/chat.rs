@@ -183,7 +183,9 @@ pub async fn chat_cmd(args: &ChatArgs, out: &mut impl Write) -> Result<ExitCode>
                     }
                     Err(e)
                 }
-                (Ok(_), Err(f)) => Err(anyhow::Error::new(f).context("the call succeeded, but writing its record failed")),
+                (Ok(_), Err(f)) => {
+                    Err(anyhow::Error::new(f).context("the call succeeded, but writing its record failed"))
+                }
             }
         }
         Err(e) => Err(e),

@@ -89,8 +89,11 @@ mod tests {
         let b = a.clone();
         let before = b.get();
         let old = a.replace(
-            Catalog::from_json_with_version(r#"{"m": {"input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6}}"#, "v2")
-                .unwrap(),
+            Catalog::from_json_with_version(
+                r#"{"m": {"input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6}}"#,
+                "v2",
+            )
+            .unwrap(),
         );
         assert_eq!(old, Catalog::embedded().version());
         assert_eq!(b.get().version(), "v2");

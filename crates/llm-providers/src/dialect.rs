@@ -92,9 +92,9 @@ impl DialectChange {
             ChangeKind::MovedToDescription { keyword, value } => {
                 at(AdjustmentKind::SchemaMovedToDescription).with_keyword(keyword.as_str()).with_detail(value.as_str())
             }
-            ChangeKind::Closed => at(AdjustmentKind::SchemaObjectClosed)
-                .with_keyword("additionalProperties")
-                .with_detail("set to false"),
+            ChangeKind::Closed => {
+                at(AdjustmentKind::SchemaObjectClosed).with_keyword("additionalProperties").with_detail("set to false")
+            }
             ChangeKind::MadeRequiredNullable { property } => {
                 at(AdjustmentKind::SchemaMadeRequiredNullable).with_detail(property.as_str())
             }

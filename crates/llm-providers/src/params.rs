@@ -397,11 +397,19 @@ fn supported_list(provider: &str, model: &str) -> Option<Vec<&'static str>> {
                     "top_p",
                 ]
             } else {
-                delta(
-                    OPENAI_CHAT,
-                    &[BEDROCK_REMOVED, &["tool_choice", "tools", "web_search_options"]].concat(),
-                    &["requestMetadata"],
-                )
+                // LiteLLM's converse list: Llama 3.1 and later take tools (not tool_choice); older ones neither.
+                let regions = ["us", "eu", "apac", "au", "ca", "jp", "global", "us-gov"];
+                let base =
+                    lower.split_once('.').filter(|(p, _)| regions.contains(p)).map_or(lower.as_str(), |(_, m)| m);
+                let tools = ["meta.llama3-1", "meta.llama3-2", "meta.llama3-3", "meta.llama4"]
+                    .iter()
+                    .any(|p| base.starts_with(p));
+                let removed: &[&str] = if tools {
+                    &["tool_choice", "web_search_options"]
+                } else {
+                    &["tool_choice", "tools", "web_search_options"]
+                };
+                delta(OPENAI_CHAT, &[BEDROCK_REMOVED, removed].concat(), &["requestMetadata"])
             }
         }
         "groq" => delta(OPENAI_CHAT, &["max_retries", "user", "web_search_options"], &[]),
@@ -657,5 +665,9 @@ mod tests {
         assert!(gpt5.contains(&"verbosity") && !gpt5.contains(&"stop"));
         let llama = supported_params("bedrock", "meta.llama3-70b").unwrap_or_default();
         assert!(!llama.contains(&"tools"));
+        for m in ["meta.llama3-1-70b-instruct-v1:0", "us.meta.llama3-3-70b-instruct-v1:0", "meta.llama4-scout"] {
+            let l = supported_params("bedrock", m).unwrap_or_default();
+            assert!(l.contains(&"tools") && !l.contains(&"tool_choice"), "{m}: {l:?}");
+        }
     }
 }

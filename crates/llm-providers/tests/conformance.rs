@@ -664,28 +664,44 @@ async fn unsupported_params_are_dropped_or_rejected() {
     let server = FakeUpstream::start().await.unwrap();
     server.set_default(chat_reply(&t, "ok", 1, 1));
     let req = request(&t).with_seed(7).with_n(2).with_temperature(0.3);
-    let c = client(&t, &server, fast_retry(0), short_timeouts());
-    c.chat(&req).await.unwrap();
+
+    // The default refuses, naming every parameter, and sends nothing (LiteLLM's UnsupportedParamsError).
+    let strict = client(&t, &server, fast_retry(0), short_timeouts());
+    let e = strict.chat(&req).await.unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::InvalidRequest);
+    assert!(e.message().contains("seed, n for claude-sonnet-4-5"), "{}", e.message());
+    assert!(strict.stream(&req).await.is_err(), "a stream is refused too");
+    // An OpenAI-style parameter given through `extra` is checked like a typed one.
+    let mut logprobs = request(&t);
+    logprobs.extra.insert("logprobs".into(), serde_json::Value::Bool(true));
+    let e = strict.chat(&logprobs).await.unwrap_err();
+    assert!(e.message().contains("logprobs"), "{}", e.message());
+    assert_eq!(server.request_count(), 0, "nothing sent");
+
+    // Dropping leaves them out and says so on the response.
+    let dropping = ProviderClient::builder("anthropic")
+        .api_key(ApiKey::new(KEY))
+        .api_base(server.url())
+        .param_policy(llm_providers::ParamPolicy::Drop)
+        .build()
+        .unwrap();
+    let r = dropping.chat(&req).await.unwrap();
     let body = server.last_request().unwrap().json();
     assert!(body.get("seed").is_none() && body.get("n").is_none(), "{body}");
     assert_eq!(body["temperature"], 0.3);
-
-    let strict = ProviderClient::builder("anthropic")
-        .api_key(ApiKey::new(KEY))
-        .api_base(server.url())
-        .param_policy(llm_providers::ParamPolicy::Fail)
-        .build()
-        .unwrap();
-    let before = server.request_count();
-    let e = strict.chat(&req).await.unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::InvalidRequest);
-    assert!(e.message().contains("seed") && e.message().contains('n'), "{}", e.message());
-    assert_eq!(server.request_count(), before, "nothing sent");
+    let dropped: Vec<(&str, Option<&str>)> =
+        r.adjustments.iter().map(|a| (a.kind.as_str(), a.param.as_deref())).collect();
+    assert_eq!(dropped, vec![("param_dropped", Some("seed")), ("param_dropped", Some("n"))]);
+    let r = dropping.chat(&logprobs).await.unwrap();
+    assert!(server.last_request().unwrap().json().get("logprobs").is_none());
+    assert_eq!(r.adjustments[0].param.as_deref(), Some("logprobs"));
+    let req = req.with_temperature(0.3);
 
     // API version 2026-10-21 rejects sampling parameters: they are not sent, and the key goes as a bearer.
     let new = ProviderClient::builder("anthropic")
         .api_key(ApiKey::new(KEY))
         .api_base(server.url())
+        .param_policy(llm_providers::ParamPolicy::Drop)
         .anthropic_version("2026-10-21")
         .build()
         .unwrap();

@@ -16,8 +16,13 @@ fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(format!("{}/test_data/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
+/// A client that drops what a provider does not take (the request builders below set every parameter, for
+/// every provider), so the bodies show what each provider is sent.
 fn client(provider: &str) -> ProviderClient {
-    let mut b = ProviderClient::builder(provider).api_key(ApiKey::new("test-key")).api_base("http://127.0.0.1:9");
+    let mut b = ProviderClient::builder(provider)
+        .api_key(ApiKey::new("test-key"))
+        .api_base("http://127.0.0.1:9")
+        .param_policy(llm_providers::ParamPolicy::Drop);
     if provider == "bedrock" {
         b = b.aws_region("us-east-1");
     }

@@ -82,7 +82,7 @@ pub struct CallRecord {
     pub model: String,
     /// What reports group a call's model by: the catalog key of the model the caller asked for (so a call's
     /// failures and successes land in one row whatever name the provider served it under), else the requested
-    /// name as given. Empty in records written before it existed (reports then use [`CallRecord::model`]).
+    /// name without the serving provider's (or the mock's) `provider/` prefix. Empty in records written before it existed (reports then use [`CallRecord::model`]).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub model_group: String,
     /// The provider's response id.

@@ -152,8 +152,14 @@ impl<P: Provider> Tracked<P> {
             Vec::new()
         };
         let requested_model = request.model.as_str();
-        let model_group =
-            self.pricer().model_key(self.inner.id(), requested_model).unwrap_or_else(|| requested_model.to_owned());
+        // Unknown to the pricer: the requested name without the serving provider's own prefix (or the mock's).
+        let model_group = self.pricer().model_key(self.inner.id(), requested_model).unwrap_or_else(|| {
+            let provider = self.inner.id().as_str();
+            let bare = [provider, "mock"]
+                .iter()
+                .find_map(|p| requested_model.strip_prefix(p).and_then(|m| m.strip_prefix('/')));
+            bare.unwrap_or(requested_model).to_owned()
+        });
         let mut metadata = BTreeMap::new();
         if !meta.is_empty() {
             for (k, v) in meta {

@@ -162,7 +162,8 @@ async fn sqlite_store_conformance() {
 }
 
 /// A database written by schema version 1 (every column stored) opens, migrates to version 2 (id, start and
-/// record stored; the other columns in `spend_log_view`) and keeps every record and rollup.
+/// record stored; the other columns in `spend_log_view`) and 3 (rollups count logical calls) and keeps every
+/// record and rollup.
 #[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn sqlite_migrates_a_version_1_database() {
@@ -195,10 +196,18 @@ async fn sqlite_migrates_a_version_1_database() {
             .await
             .unwrap();
         }
+        // A rollup row of version 1, before rollups counted logical calls.
+        sqlx::query(
+            "INSERT INTO spend_daily (dim, day, value, calls, failures, unpriced_calls, prompt_tokens, \
+             completion_tokens, cache_read_tokens, spend) VALUES ('user', '2000-01-01', 'old', 7, 1, 0, 70, 7, 0, '0.7')",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
         conn.close().await.unwrap();
     }
     let store = llm_tracking::store::SqliteStore::open(&path).await.unwrap();
-    assert_eq!(llm_tracking::store::SqliteStore::SCHEMA_VERSION, 2);
+    assert_eq!(llm_tracking::store::SqliteStore::SCHEMA_VERSION, 3);
     assert_eq!(store.count_records().await.unwrap(), 3);
     let back = store.records(None, None, 10).await.unwrap();
     assert_eq!(back, records[..3].iter().map(|r| (**r).clone()).collect::<Vec<_>>());
@@ -212,7 +221,13 @@ async fn sqlite_migrates_a_version_1_database() {
     let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
     let version: i64 =
         sqlx::query_scalar("SELECT MAX(version) FROM schema_version").fetch_one(&mut conn).await.unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
+    // Version 3: rows written before it count every call as a logical call.
+    let logical: i64 = sqlx::query_scalar("SELECT logical_calls FROM spend_daily WHERE value = 'old'")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(logical, 7);
     let rows: Vec<ViewRow> = sqlx::query_as(
         "SELECT day, provider, model, status, user_id, team, spend, tags FROM spend_log_view ORDER BY start_us",
     )

@@ -362,10 +362,11 @@ impl Client {
         if let Some(t) = &self.inner.config.tracker {
             let cfg = &self.inner.config;
             let pricer = Arc::new(llm_tracking::CatalogPricer::shared(cfg.catalog.clone()));
-            let mut tracked = t
-                .wrap(provider)
-                .with_pricer(pricer)
-                .with_defaults(cfg.user.clone(), cfg.team.clone(), cfg.tags.clone());
+            let mut tracked = t.wrap(provider).with_pricer(pricer).with_defaults(
+                cfg.user.clone(),
+                cfg.team.clone(),
+                cfg.tags.clone(),
+            );
             if let Some(k) = key {
                 tracked = tracked.with_api_key(k);
             }

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use llm::core::{ApiKey, ChatRequest, Message, Provider};
-use llm::providers::{ProviderClient, RetryPolicy};
+use llm::providers::{ParamPolicy, ProviderClient, RetryPolicy};
 use llm::schema::{Capabilities, ErrorKind, Options, ReplyProblem, Strategy, generate};
 use llm_fake_upstream::{FakeUpstream, Reply, wire};
 use schemars::JsonSchema;
@@ -117,7 +117,9 @@ fn client(case: &Case, server: &FakeUpstream) -> ProviderClient {
         .api_base(server.url())
         .retry(
             RetryPolicy::default().with_max_retries(0).with_backoff(Duration::from_millis(1), Duration::from_millis(1)),
-        );
+        )
+        // What a model does not take (Bedrock Llama's tool_choice) is dropped and reported, not refused.
+        .param_policy(ParamPolicy::Drop);
     if case.provider == "bedrock" {
         b = b.aws_region("us-east-1");
     }
@@ -194,6 +196,8 @@ async fn valid_reply_parses_into_the_type_and_the_body_is_exact() {
         assert_eq!(out.usage.prompt_tokens, 50, "{}", case.label);
         let sent = server.last_request().unwrap();
         insta::assert_json_snapshot!(format!("request_{}", case.label), sent.json());
+        // What the provider's dialect changed in the schema (and any parameter dropped), as the response says.
+        insta::assert_json_snapshot!(format!("adjustments_{}", case.label), out.adjustments);
         let _ = provider.id();
     }
 }

@@ -89,7 +89,8 @@ pub(crate) fn adjustments(request: &ChatRequest, quirks: &Quirks) -> Vec<llm_cor
     if request.response_format.is_none() && request.tools.is_empty() {
         return out;
     }
-    let strict_format = matches!(&request.response_format, Some(llm_core::ResponseFormat::JsonSchema(s)) if s.strict == Some(true));
+    let strict_format =
+        matches!(&request.response_format, Some(llm_core::ResponseFormat::JsonSchema(s)) if s.strict == Some(true));
     out.extend(crate::dialect::request_adjustments(
         request,
         strict_format.then_some(crate::dialect::openai_strict as crate::dialect::NodeRewrite),
