@@ -404,3 +404,194 @@ fn budgets_reports_and_exports_over_the_demo_store() {
     assert_eq!(code, 2, "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The spend store's records, as `llm spend export` prints them.
+fn exported(db: &str) -> Vec<serde_json::Value> {
+    let (code, out, err) = llm_env(&["spend", "export", "--db", db], &[]);
+    assert_eq!(code, 0, "{err}");
+    out.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn report_by_model(db: &str) -> serde_json::Value {
+    let (code, out, err) = llm_env(&["spend", "report", "--db", db, "--by", "model", "--json"], &[]);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(out.trim()).unwrap()
+}
+
+#[test]
+fn failed_chats_are_recorded_with_their_retries_in_one_model_row() {
+    use llm_fake_upstream::wire;
+    let (_rt, server) = fake_server();
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("spend.sqlite").display());
+    let key = [("OPENAI_API_KEY", "sk-cli-test-000000000000")];
+    let chat = |extra: &[&str]| {
+        let mut args = vec!["chat", "-m", "openai/gpt-4o-mini", "--api-base", &url, "--json", "--db", &db];
+        args.extend_from_slice(extra);
+        args.push("Hi");
+        llm_env(&args, &key)
+    };
+
+    // A 400: not retried, recorded.
+    server.push(wire::openai::error(400, "invalid_request_error", None, "bad request"));
+    let (code, out, _) = chat(&[]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!((v["error"]["kind"].as_str(), v["error"]["retries"].as_u64()), (Some("invalid_request"), Some(0)));
+
+    // A 429 after its two retries: the error and the record say so.
+    for _ in 0..3 {
+        server.push(wire::openai::error(429, "rate_limit_exceeded", None, "slow down").header("retry-after-ms", "5"));
+    }
+    let (code, out, _) = chat(&[]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!((v["error"]["kind"].as_str(), v["error"]["retries"].as_u64()), (Some("rate_limited"), Some(2)));
+
+    // A streamed call that fails, then one that succeeds after a retry, served under a dated name.
+    server.push(wire::openai::error(400, "invalid_request_error", None, "bad request"));
+    let (code, _, _) = chat(&["--stream"]);
+    assert_eq!(code, 1);
+    server.push(wire::openai::error(503, "server_error", None, "busy").header("retry-after-ms", "5"));
+    server.push(wire::openai::stream(&["Hel", "lo"], 12, 3));
+    let (code, out, err) = chat(&["--stream"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["retries"], 1);
+    assert_eq!(v["adjustments"], serde_json::json!([]));
+    assert_ne!(v["created"], 0, "the call's start time when the stream does not say: {out}");
+    assert_eq!(server.request_count(), 7);
+
+    let records = exported(&db);
+    let summary: Vec<(&str, bool, u64)> = records
+        .iter()
+        .map(|r| (r["status"].as_str().unwrap(), r["stream"].as_bool().unwrap(), r["retry_attempts"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![("failure", false, 0), ("failure", false, 2), ("failure", true, 0), ("success", true, 1)],
+        "every call is a record, failures included"
+    );
+    assert_eq!(records[1]["retries"][1]["status"], 429);
+    assert_eq!(records[1]["error_kind"], "rate_limited");
+    let report = report_by_model(&db);
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "one model, one row: {report}");
+    assert_eq!((rows[0]["key"].as_str(), rows[0]["calls"].as_u64()), (Some("gpt-4o-mini"), Some(4)));
+    assert_eq!(rows[0]["failures"], 3);
+}
+
+#[test]
+fn chat_params_are_refused_or_dropped_and_reported() {
+    use llm_fake_upstream::wire;
+    let (_rt, server) = fake_server();
+    let url = server.url();
+    let key = [("ANTHROPIC_API_KEY", "sk-ant-cli-test-000000")];
+    let chat = |extra: &[&str]| {
+        let mut args = vec!["chat", "-m", "anthropic/claude-sonnet-4-5", "--api-base", &url, "--json"];
+        args.extend_from_slice(extra);
+        args.push("Hi");
+        llm_env(&args, &key)
+    };
+    // Refused by default, naming it, before anything is sent.
+    let (code, out, _) = chat(&["--param", "seed=7"]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["error"]["kind"], "invalid_request");
+    assert!(v["error"]["message"].as_str().unwrap().contains("seed"), "{out}");
+    assert_eq!(server.request_count(), 0);
+
+    // Dropped and reported with --drop-params; typed and provider-specific parameters go through.
+    server.push(wire::anthropic::message("Hello.", 10, 2));
+    let (code, out, err) =
+        chat(&["--drop-params", "--param", "seed=7", "--param", r#"stop=["END"]"#, "--param", "top_k=5"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["retries"], 0);
+    let adjustments = v["adjustments"].as_array().unwrap();
+    assert_eq!(adjustments.len(), 1, "{out}");
+    assert_eq!(
+        (adjustments[0]["kind"].as_str(), adjustments[0]["param"].as_str()),
+        (Some("param_dropped"), Some("seed"))
+    );
+    let body = server.last_request().unwrap().json();
+    assert!(body.get("seed").is_none(), "{body}");
+    assert_eq!(body["stop_sequences"], serde_json::json!(["END"]));
+    assert_eq!(body["top_k"], 5);
+
+    // A malformed --param is an input error.
+    let (code, out, _) = chat(&["--param", "seed"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("NAME=JSON"), "{out}");
+}
+
+#[test]
+fn structured_chats_report_schema_adjustments_link_their_attempts_and_cost_their_give_ups() {
+    use llm_fake_upstream::wire;
+    let (_rt, server) = fake_server();
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("spend.sqlite").display());
+    let schema = dir.path().join("person.json");
+    std::fs::write(
+        &schema,
+        r#"{"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer","format":"uint8","minimum":0}},"required":["name","age"]}"#,
+    )
+    .unwrap();
+    let key = [("OPENAI_API_KEY", "sk-cli-test-000000000000")];
+    let chat = || {
+        llm_env(
+            &[
+                "chat",
+                "-m",
+                "gpt-4o-mini",
+                "--api-base",
+                &url,
+                "--schema",
+                schema.to_str().unwrap(),
+                "--json",
+                "--db",
+                &db,
+                "Ana, 30",
+            ],
+            &key,
+        )
+    };
+    server.push(wire::openai::chat(r#"{"name":"Ana"}"#, 40, 5));
+    server.push(wire::openai::chat(r#"{"name":"Ana","age":30}"#, 60, 8));
+    let (code, out, err) = chat();
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let dropped: Vec<&serde_json::Value> =
+        v["adjustments"].as_array().unwrap().iter().filter(|a| a["kind"] == "schema_keyword_dropped").collect();
+    assert_eq!(dropped.len(), 1, "{out}");
+    assert_eq!(
+        (dropped[0]["pointer"].as_str(), dropped[0]["keyword"].as_str(), dropped[0]["schema"].as_str()),
+        (Some("/properties/age"), Some("format"), Some("response_format"))
+    );
+    assert_eq!(v["structured"]["attempts"], 2);
+    let trace = v["structured"]["trace_id"].as_str().unwrap().to_owned();
+
+    // Three invalid replies: the give-up error carries what the three attempts cost.
+    for _ in 0..3 {
+        server.push(wire::openai::chat(r#"{"name":"Ana"}"#, 100, 10));
+    }
+    let (code, out, _) = chat();
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["error"]["kind"], "exhausted");
+    assert_eq!(v["error"]["attempts"], 3);
+    assert_eq!(v["error"]["usage"]["prompt_tokens"], 300);
+    // gpt-4o-mini: 300 × $0.15/M + 30 × $0.60/M.
+    assert!(out.contains(r#""total_cost":0.000063"#), "{out}");
+    assert_eq!(v["cost"], v["error"]["cost"]);
+
+    let records = exported(&db);
+    let attempts: Vec<(bool, u64)> =
+        records.iter().map(|r| (r["trace_id"] == trace.as_str(), r["repair_attempts"].as_u64().unwrap())).collect();
+    assert_eq!(attempts, vec![(true, 0), (true, 1), (false, 0), (false, 1), (false, 2)]);
+    assert_eq!(records[2]["trace_id"], records[4]["trace_id"]);
+    let report = report_by_model(&db);
+    assert_eq!((report["total"]["calls"].as_u64(), report["total"]["logical_calls"].as_u64()), (Some(5), Some(2)));
+}

@@ -231,6 +231,16 @@ async fn plain_chat_for_every_provider() {
         assert_eq!(r.text(), "Hello there!", "{p}");
         assert_eq!(r.finish_reason(), Some(&FinishReason::Stop), "{p}");
         assert_eq!(r.provider.as_ref().map(|id| id.as_str()), Some(p), "{p}");
+        // Every response has an id and a creation time: the provider's, else a generated id and the call's start.
+        assert!(!r.id.is_empty(), "{p}");
+        assert!(r.created.is_some_and(|c| c > 1_700_000_000), "{p}: {:?}", r.created);
+        assert!(r.retries.is_empty(), "{p}: {:?}", r.retries);
+        // The only change to this request: `max_tokens` under the provider's own name, where it has one.
+        let renamed: Vec<(&str, &str)> =
+            r.adjustments.iter().map(|a| (a.kind.as_str(), a.param.as_deref().unwrap_or_default())).collect();
+        let body_max = server.last_request().unwrap().json().get("max_completion_tokens").is_some();
+        let expected = if body_max { vec![("param_renamed", "max_tokens")] } else { vec![] };
+        assert_eq!(renamed, expected, "{p}");
         let u = r.usage.unwrap_or_else(|| panic!("{p}: no usage"));
         assert_eq!((u.prompt_tokens, u.completion_tokens, u.total_tokens), (21, 4, 25), "{p}");
         assert!(u.check().is_ok(), "{p}: {u:?}");
@@ -266,6 +276,8 @@ async fn streaming_gives_the_same_response_as_chat() {
         let streamed = collect_stream(stream).await.unwrap_or_else(|e| panic!("{p}: {e}"));
         assert_eq!(streamed.text(), plain.text(), "{p}");
         assert_eq!(streamed.finish_reason(), plain.finish_reason(), "{p}");
+        assert!(!streamed.id.is_empty(), "{p}: the provider's id, else a generated one");
+        assert!(streamed.created.is_some_and(|c| c > 1_700_000_000), "{p}: {:?}", streamed.created);
         let (a, b) = (streamed.usage.unwrap(), plain.usage.unwrap());
         assert_eq!(
             (a.prompt_tokens, a.completion_tokens, a.total_tokens),
@@ -416,6 +428,11 @@ async fn retries_count_and_wait() {
         let r = c.chat(&request(&t)).await.unwrap_or_else(|e| panic!("{p}: {e}"));
         assert_eq!(r.text(), "ok", "{p}");
         assert_eq!(server.request_count(), 3, "{p}");
+        // The response says what was retried and why.
+        let why: Vec<(u32, &str, Option<u16>)> =
+            r.retries.iter().map(|x| (x.attempt, x.kind.as_str(), x.status)).collect();
+        assert_eq!(why, vec![(1, "overloaded", Some(503)), (2, "server", Some(500))], "{p}");
+        assert!(r.retries.iter().all(|x| x.wait_ms <= 20 && !x.message.is_empty()), "{p}: {:?}", r.retries);
 
         // Persistent failure: 1 + max_retries requests, then the last error.
         let server = FakeUpstream::start().await.unwrap();
@@ -424,21 +441,25 @@ async fn retries_count_and_wait() {
         let e = c.chat(&request(&t)).await.expect_err(p);
         assert_eq!(e.kind(), &ErrorKind::Server, "{p}");
         assert_eq!(server.request_count(), 3, "{p}");
+        assert_eq!(e.retries().len(), 2, "{p}: the final error carries the attempts retried before it");
 
         // Not retryable: one request.
         let server = FakeUpstream::start().await.unwrap();
         server.set_default(error_reply(&t, 400));
         let c = client(&t, &server, fast_retry(2), short_timeouts());
-        c.chat(&request(&t)).await.expect_err(p);
+        let e = c.chat(&request(&t)).await.expect_err(p);
         assert_eq!(server.request_count(), 1, "{p}");
+        assert!(e.retries().is_empty(), "{p}");
 
         // The server's retry-after-ms is waited for.
         let server = FakeUpstream::start().await.unwrap();
         server.push_all([error_reply(&t, 429).header("retry-after-ms", "150"), chat_reply(&t, "ok", 1, 1)]);
         let c = client(&t, &server, fast_retry(2), short_timeouts());
         let started = Instant::now();
-        c.chat(&request(&t)).await.unwrap_or_else(|e| panic!("{p}: {e}"));
+        let r = c.chat(&request(&t)).await.unwrap_or_else(|e| panic!("{p}: {e}"));
         assert!(started.elapsed() >= Duration::from_millis(150), "{p}: {:?}", started.elapsed());
+        assert_eq!(r.retries.len(), 1, "{p}");
+        assert_eq!((r.retries[0].kind.as_str(), r.retries[0].wait_ms), ("rate_limited", 150), "{p}");
         assert_eq!(server.request_count(), 2, "{p}");
 
         // Streams are retried before the first byte too.
@@ -448,6 +469,8 @@ async fn retries_count_and_wait() {
         let r = collect_stream(c.stream(&request(&t)).await.unwrap_or_else(|e| panic!("{p}: {e}"))).await.unwrap();
         assert_eq!(r.text(), "ok", "{p}");
         assert_eq!(server.request_count(), 2, "{p}");
+        assert_eq!(r.retries.len(), 1, "{p}: the stream's first event carries the retries");
+        assert_eq!(r.retries[0].status, Some(503), "{p}");
     }
 }
 

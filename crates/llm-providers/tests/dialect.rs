@@ -219,3 +219,52 @@ fn rewrites_keep_the_property_order() {
     let at = |k: &str| wire.find(&format!("\"{k}\":")).unwrap();
     assert!(at("reasoning") < at("answer") && at("answer") < at("confidence"), "{wire}");
 }
+
+/// The adapters report what their encoders rewrite: a strict tool's parameters and a strict response format
+/// for OpenAI (non-strict ones go as given), every schema for Gemini, renamed parameters for Mistral.
+#[test]
+fn adapters_report_their_schema_rewrites_and_renames() {
+    use llm_core::{ChatRequest, JsonSchemaFormat, Message, ResponseFormat, Tool};
+    use llm_providers::ProviderClient;
+    let params =
+        json!({"type": "object", "properties": {"age": {"type": "integer", "format": "uint8"}}, "required": ["age"]});
+    let strict = Tool::function("get_age", "an age", params.clone()).with_strict(true);
+    let loose = Tool::function("loose", "as given", params.clone());
+    let mut req = ChatRequest::new("m", vec![Message::user("hi")]).with_max_tokens(5).with_seed(1);
+    req.tools = vec![strict, loose];
+    let targets = |a: &[llm_core::Adjustment]| -> Vec<String> {
+        a.iter()
+            .map(|x| {
+                format!(
+                    "{} {} {} {}",
+                    x.kind,
+                    x.schema.as_deref().or(x.param.as_deref()).unwrap_or_default(),
+                    x.target(),
+                    x.keyword.as_deref().unwrap_or_default()
+                )
+            })
+            .collect()
+    };
+    let client = |p: &str| ProviderClient::builder(p).api_key(llm_core::ApiKey::new("k")).build().unwrap();
+    assert_eq!(
+        targets(&client("openai").adapter().adjustments(&req, "gpt-4o")),
+        vec![
+            "param_renamed max_tokens max_tokens ",
+            "schema_object_closed tools/get_age  additionalProperties",
+            "schema_keyword_dropped tools/get_age /properties/age format",
+        ]
+    );
+    let mistral = targets(&client("mistral").adapter().adjustments(&req, "mistral-large-latest"));
+    assert_eq!(mistral[0], "param_renamed seed seed ", "max_tokens keeps its name on Mistral: {mistral:?}");
+    assert_eq!(mistral.len(), 3, "{mistral:?}");
+    let mut schema = JsonSchemaFormat::new("out", params);
+    schema.strict = Some(true);
+    req.response_format = Some(ResponseFormat::JsonSchema(schema));
+    req.tools.clear();
+    assert_eq!(
+        targets(&client("gemini").adapter().adjustments(&req, "gemini-1.5-flash")),
+        vec!["schema_keyword_dropped response_format /properties/age format"]
+    );
+    let openai = client("openai").adapter().adjustments(&req, "gpt-4o");
+    assert_eq!(openai[2].detail, "\"uint8\"", "{openai:?}");
+}

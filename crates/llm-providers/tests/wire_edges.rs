@@ -249,3 +249,30 @@ async fn litellm_proxy_resolves_and_builds_for_a_model() {
     c.chat(&hi("litellm_proxy/gpt-4o")).await.unwrap();
     assert_eq!(server.last_request().unwrap().json()["model"], "gpt-4o");
 }
+
+/// A provider that sends no response id (Gemini often does not) and no creation time gets a generated id and
+/// the call's start time, on a plain call and on a stream: never `""` and `0`.
+#[tokio::test]
+async fn responses_without_an_id_or_a_time_get_ours() {
+    let server = FakeUpstream::start().await.unwrap();
+    let body = serde_json::json!({
+        "candidates": [{"content": {"parts": [{"text": "hi"}], "role": "model"}, "finishReason": "STOP", "index": 0}],
+        "usageMetadata": {"promptTokenCount": 3, "candidatesTokenCount": 1, "totalTokenCount": 4}
+    });
+    server.push(Reply::json_value(200, &body));
+    server.push(Reply::stream("text/event-stream", vec![format!("data: {body}\r\n\r\n")]));
+    let client = ProviderClient::builder("gemini")
+        .api_key(llm_core::ApiKey::new("gemini-test-key-0000"))
+        .api_base(server.url())
+        .build()
+        .unwrap();
+    let before = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let request = llm_core::ChatRequest::new("gemini/gemini-2.5-flash", vec![llm_core::Message::user("hi")]);
+    let plain = client.chat(&request).await.unwrap();
+    let streamed = llm_core::collect_stream(client.stream(&request).await.unwrap()).await.unwrap();
+    for r in [&plain, &streamed] {
+        assert!(r.id.starts_with("chatcmpl-") && r.id.len() == 33, "{}", r.id);
+        assert!(r.created.is_some_and(|c| c >= before && c <= before + 5), "{:?}", r.created);
+    }
+    assert_ne!(plain.id, streamed.id, "ids are unique");
+}

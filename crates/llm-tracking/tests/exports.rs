@@ -205,6 +205,10 @@ async fn spans_carry_gen_ai_attributes() {
     ] {
         assert!(traced.contains(want), "missing {want} in {traced}");
     }
+    assert!(!traced.contains("llm.retries"), "no retries, no field: {traced}");
+    client.chat(&request().with_metadata("retry_attempts", serde_json::json!(2))).await.unwrap();
+    let traced = tracing_out.out.lock().unwrap().clone();
+    assert!(traced.contains("llm.retries=2"), "{traced}");
 }
 
 #[tokio::test]
