@@ -309,22 +309,7 @@ fn chat_stream_with_schema_and_tracking() {
     .unwrap();
     server.push(wire::openai::chat(r#"{"name":"Lisbon"}"#, 40, 5));
     server.push(wire::openai::chat(r#"{"name":"Lisbon","population":545923}"#, 60, 8));
-    let (code, out, err) = llm_env(
-        &[
-            "chat",
-            "-m",
-            "gpt-4o-mini",
-            "--api-base",
-            &url,
-            "--schema",
-            schema.to_str().unwrap(),
-            "--json",
-            "--db",
-            &db,
-            "Lisbon?",
-        ],
-        &[("OPENAI_API_KEY", "sk-cli-test-000000000000")],
-    );
+    let (code, out, err) = schema_chat(&url, &schema, &db, "Lisbon?");
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(v["structured"]["strategy"], "native");
@@ -403,6 +388,26 @@ fn budgets_reports_and_exports_over_the_demo_store() {
     let (code, _, err) = llm_env(&["budget", "set", "--db", &db, "--scope", "nonsense", "--max-usd", "1"], &[]);
     assert_eq!(code, 2, "{err}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `llm chat --schema --json` on gpt-4o-mini at `url`, recorded in `db`.
+fn schema_chat(url: &str, schema: &std::path::Path, db: &str, prompt: &str) -> (i32, String, String) {
+    llm_env(
+        &[
+            "chat",
+            "-m",
+            "gpt-4o-mini",
+            "--api-base",
+            url,
+            "--schema",
+            schema.to_str().unwrap(),
+            "--json",
+            "--db",
+            db,
+            prompt,
+        ],
+        &[("OPENAI_API_KEY", "sk-cli-test-000000000000")],
+    )
 }
 
 /// The spend store's records, as `llm spend export` prints them.
@@ -539,25 +544,7 @@ fn structured_chats_report_schema_adjustments_link_their_attempts_and_cost_their
         r#"{"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer","format":"uint8","minimum":0}},"required":["name","age"]}"#,
     )
     .unwrap();
-    let key = [("OPENAI_API_KEY", "sk-cli-test-000000000000")];
-    let chat = || {
-        llm_env(
-            &[
-                "chat",
-                "-m",
-                "gpt-4o-mini",
-                "--api-base",
-                &url,
-                "--schema",
-                schema.to_str().unwrap(),
-                "--json",
-                "--db",
-                &db,
-                "Ana, 30",
-            ],
-            &key,
-        )
-    };
+    let chat = || schema_chat(&url, &schema, &db, "Ana, 30");
     server.push(wire::openai::chat(r#"{"name":"Ana"}"#, 40, 5));
     server.push(wire::openai::chat(r#"{"name":"Ana","age":30}"#, 60, 8));
     let (code, out, err) = chat();
