@@ -225,11 +225,9 @@ impl Error {
     /// Keeps the provider's error body for debugging: truncated to [`MAX_BODY_BYTES`] and redacted.
     #[must_use]
     pub fn with_body(mut self, body: &str) -> Self {
-        let mut end = body.len().min(MAX_BODY_BYTES);
-        while !body.is_char_boundary(end) {
-            end -= 1;
-        }
-        self.inner.body = Some(redact_secrets(&body[..end]));
+        // Redacted before it is cut, so a secret that straddles the cut is still found whole.
+        let redacted = redact_secrets(prefix(body, MAX_BODY_BYTES + 1024));
+        self.inner.body = Some(prefix(&redacted, MAX_BODY_BYTES).to_owned());
         self
     }
 
@@ -368,18 +366,112 @@ impl From<serde_json::Error> for Error {
     }
 }
 
-/// Replaces what looks like an API key in provider text with `<redacted>`: tokens that start with a known key
-/// prefix (`sk-`, `sk_`, `gsk_`, `xai-`, `AIza`, `pk-`, `or-`, `AKIA`, `Bearer `) and long runs of key-like
-/// characters (32 or more letters, digits, `-` and `_` with at least one digit).
+/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
+fn prefix(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// The shortest secret [`register_secret`] keeps: shorter values would redact ordinary words.
+pub const MIN_SECRET_LEN: usize = 8;
+
+/// The most secrets kept for redaction; later ones are still caught by the patterns of [`redact_secrets`].
+pub const MAX_SECRETS: usize = 1024;
+
+static SECRETS: std::sync::RwLock<Vec<Box<str>>> = std::sync::RwLock::new(Vec::new());
+
+/// Registers a secret's exact value for redaction: from then on [`redact_secrets`] replaces it wherever it
+/// appears, whatever it looks like (a key without a known prefix, a proxy's key, a password). Every
+/// [`crate::ApiKey`] registers itself. Values shorter than [`MIN_SECRET_LEN`] bytes (after trimming) are not
+/// kept, nor more than [`MAX_SECRETS`] values per process.
+///
+/// ```
+/// llm_core::register_secret("vllm-PLANTED-token");
+/// assert_eq!(llm_core::redact_secrets("bad key vllm-PLANTED-token!"), "bad key <redacted>!");
+/// ```
+pub fn register_secret(secret: &str) {
+    let secret = secret.trim();
+    if secret.len() < MIN_SECRET_LEN {
+        return;
+    }
+    if SECRETS.read().unwrap_or_else(std::sync::PoisonError::into_inner).iter().any(|s| &**s == secret) {
+        return;
+    }
+    let mut all = SECRETS.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if all.len() < MAX_SECRETS && !all.iter().any(|s| &**s == secret) {
+        all.push(secret.into());
+    }
+}
+
+/// Replaces secrets in text with `<redacted>`: every value given to [`register_secret`] (every
+/// [`crate::ApiKey`]'s), the password of a URL (`postgres://user:<redacted>@host`), tokens that start with a
+/// known key prefix (`sk-`, `sk_`, `gsk_`, `xai-`, `AIza`, `pk-`, `or-`, `AKIA`, `pplx-`, `Bearer `) and long
+/// runs of key-like characters (32 or more letters, digits, `-` and `_` with at least one digit).
 ///
 /// ```
 /// assert_eq!(
 ///     llm_core::redact_secrets("Incorrect API key provided: sk-proj-abc123xyz."),
 ///     "Incorrect API key provided: <redacted>."
 /// );
+/// assert_eq!(
+///     llm_core::redact_secrets("cannot connect to postgres://app:hunter2@db:5432/spend"),
+///     "cannot connect to postgres://app:<redacted>@db:5432/spend"
+/// );
 /// ```
 pub fn redact_secrets(text: &str) -> String {
-    const PREFIXES: [&str; 8] = ["sk-", "sk_", "gsk_", "xai-", "AIza", "pk-", "AKIA", "or-v1-"];
+    let mut owned: Option<String> = None;
+    {
+        let secrets = SECRETS.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for s in secrets.iter() {
+            let current = owned.as_deref().unwrap_or(text);
+            if current.contains(&**s) {
+                owned = Some(current.replace(&**s, "<redacted>"));
+            }
+        }
+    }
+    let text = owned.as_deref().unwrap_or(text);
+    let text = redact_url_passwords(text);
+    redact_patterns(&text)
+}
+
+/// Masks the password of every `scheme://user:password@host` in `text`.
+fn redact_url_passwords(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("://") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (before, after) = rest.split_at(i + 3);
+        out.push_str(before);
+        // The authority ends at the first '/', '?', '#' or white space.
+        let end = after.find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace()).unwrap_or(after.len());
+        let authority = &after[..end];
+        match authority.rfind('@') {
+            Some(at) => {
+                let userinfo = &authority[..at];
+                match userinfo.find(':') {
+                    Some(colon) => {
+                        out.push_str(&userinfo[..=colon]);
+                        out.push_str("<redacted>");
+                        out.push_str(&authority[at..]);
+                    }
+                    None => out.push_str(authority),
+                }
+            }
+            None => out.push_str(authority),
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
+fn redact_patterns(text: &str) -> String {
+    const PREFIXES: [&str; 9] = ["sk-", "sk_", "gsk_", "xai-", "AIza", "pk-", "AKIA", "or-v1-", "pplx-"];
     let is_key_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -484,6 +576,24 @@ mod tests {
         assert_eq!(e.message(), "no such model (POST https://h/v1/x <redacted>)");
         assert_eq!((e.kind(), e.status()), (&ErrorKind::NotFound, Some(404)));
         assert_eq!(e.provider().map(ProviderId::as_str), Some("openai"));
+    }
+
+    #[test]
+    fn registered_secrets_and_url_passwords_never_print() {
+        let key = crate::ApiKey::new("vllm-PLANTED-token");
+        let e = Error::new(ErrorKind::Auth, format!("bad key {} for hosted_vllm", key.expose()))
+            .with_body(&format!("{{\"detail\": \"key {} rejected\"}}", key.expose()));
+        let all = format!("{e} {e:?} {}", e.body().unwrap_or(""));
+        assert!(!all.contains("PLANTED"), "{all}");
+        assert_eq!(e.message(), "bad key <redacted> for hosted_vllm");
+        // Too short to register: ordinary words stay.
+        register_secret("abc");
+        assert_eq!(redact_secrets("abc def"), "abc def");
+        assert_eq!(
+            redact_secrets("postgres://u:p%40ss@h/db and mysql://root@h and https://x.io/a?b=c://d"),
+            "postgres://u:<redacted>@h/db and mysql://root@h and https://x.io/a?b=c://d"
+        );
+        assert_eq!(redact_secrets("pplx-0123456789abcdef"), "<redacted>");
     }
 
     #[test]

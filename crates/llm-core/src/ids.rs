@@ -279,9 +279,13 @@ pub const LITELLM_PROVIDERS: &[&str] = &[
 pub struct ApiKey(String);
 
 impl ApiKey {
-    /// Wraps a secret.
+    /// Wraps a secret, and registers its value for redaction ([`crate::register_secret`]): from then on
+    /// [`crate::redact_secrets`], and so every [`crate::Error`] message and body, replaces it wherever it
+    /// appears, whatever it looks like.
     pub fn new(secret: impl Into<String>) -> Self {
-        Self(secret.into())
+        let secret = secret.into();
+        crate::error::register_secret(&secret);
+        Self(secret)
     }
 
     /// The secret, for the one place that sends it.
@@ -304,17 +308,44 @@ impl ApiKey {
     /// ```
     pub fn fingerprint(&self) -> String {
         use sha2::Digest;
-        let digest = sha2::Sha256::digest(self.0.as_bytes());
-        let mut out = String::with_capacity(64);
-        for b in digest {
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0f)]));
+        hex(&sha2::Sha256::digest(self.0.as_bytes()))
+    }
+
+    /// A keyed fingerprint: HMAC-SHA-256 of the key under `secret`, as 64 hex digits. Unlike
+    /// [`ApiKey::fingerprint`], someone who holds the fingerprints (a copy of a spend store) but not the secret
+    /// cannot confirm a guessed key. llm-tracking fingerprints keys this way with a secret kept apart from the
+    /// store.
+    ///
+    /// ```
+    /// let key = llm_core::ApiKey::new("sk-test-123");
+    /// let a = key.fingerprint_keyed(b"secret one");
+    /// assert_eq!(a.len(), 64);
+    /// assert_ne!(a, key.fingerprint_keyed(b"secret two"));
+    /// assert_ne!(a, key.fingerprint());
+    /// ```
+    pub fn fingerprint_keyed(&self, secret: &[u8]) -> String {
+        use hmac::{KeyInit, Mac};
+        // HMAC takes keys of any length, so this cannot fail; an empty MAC is never returned.
+        match hmac::Hmac::<sha2::Sha256>::new_from_slice(secret) {
+            Ok(mut mac) => {
+                mac.update(self.0.as_bytes());
+                hex(&mac.finalize().into_bytes())
+            }
+            Err(_) => self.fingerprint(),
         }
-        out
     }
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
+    out
+}
 
 impl fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -341,6 +372,15 @@ mod tests {
         assert_eq!(a, ApiKey::new("a").fingerprint());
         assert_ne!(a, ApiKey::new("b").fingerprint());
         assert_eq!(ApiKey::new("").fingerprint(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    }
+
+    #[test]
+    fn keyed_fingerprints_are_hmac_sha256() {
+        // RFC 4231, test case 2: key "Jefe", data "what do ya want for nothing?".
+        assert_eq!(
+            ApiKey::new("what do ya want for nothing?").fingerprint_keyed(b"Jefe"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
     }
 
     #[test]

@@ -40,7 +40,9 @@ mod usage;
 mod vocab;
 
 pub use cost::{Cost, CostBreakdown, CostStatus, ParseUsdError, Usd};
-pub use error::{Error, ErrorKind, MAX_BODY_BYTES, Result, redact_secrets};
+pub use error::{
+    Error, ErrorKind, MAX_BODY_BYTES, MAX_SECRETS, MIN_SECRET_LEN, Result, redact_secrets, register_secret,
+};
 pub use ids::{ApiKey, LITELLM_PROVIDERS, ModelId, ProviderId};
 pub use message::{Content, ContentPart, ImageSource, Message, Role, ToolCall};
 pub use provider::{ChatFuture, ModelDirectory, Provider, StreamFuture};

@@ -49,9 +49,10 @@ impl Scope {
         }
     }
 
-    /// A key scope from an API key: only its fingerprint is kept.
-    pub fn api_key(key: &llm_core::ApiKey) -> Self {
-        Self::ApiKey(key.fingerprint())
+    /// A key scope from an API key fingerprint as a tracker computes it ([`crate::Tracker::key_scope`] does
+    /// both).
+    pub fn api_key(fingerprint: impl Into<String>) -> Self {
+        Self::ApiKey(fingerprint.into())
     }
 }
 

@@ -47,6 +47,7 @@ mod budget;
 pub mod dashboard;
 mod error;
 pub mod export;
+pub mod fingerprint;
 mod hooks;
 mod pricing;
 mod record;

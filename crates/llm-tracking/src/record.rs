@@ -56,7 +56,7 @@ pub struct CallContent {
 
 /// One record per logical call: who called what, what it used and cost, how long it took and how it ended.
 ///
-/// It never holds an API key: the key appears only as [`CallRecord::api_key_fingerprint`], a SHA-256 hash.
+/// It never holds an API key: the key appears only as [`CallRecord::api_key_fingerprint`], a keyed hash.
 /// Prompts and replies are in [`CallRecord::content`] only when the user opted in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -138,7 +138,7 @@ pub struct CallRecord {
     /// The end user (the `end_user` metadata, else the request's `user`, which the provider also receives).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_user: Option<String>,
-    /// The SHA-256 fingerprint of the API key used, never the key.
+    /// The fingerprint of the API key used ([`crate::Tracker::key_fingerprint`]: HMAC-SHA-256), never the key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key_fingerprint: Option<String>,
     /// The request's remaining tracking metadata (string values with what looks like a key redacted).
@@ -284,10 +284,10 @@ impl CallRecord {
         self
     }
 
-    /// Sets the API key fingerprint.
+    /// Sets the API key fingerprint (as [`crate::Tracker::key_fingerprint`] computes it; never the key).
     #[must_use]
-    pub fn with_api_key(mut self, key: &llm_core::ApiKey) -> Self {
-        self.api_key_fingerprint = Some(key.fingerprint());
+    pub fn with_key_fingerprint(mut self, fingerprint: impl Into<String>) -> Self {
+        self.api_key_fingerprint = Some(fingerprint.into());
         self
     }
 }

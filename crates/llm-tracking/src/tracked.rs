@@ -100,7 +100,7 @@ impl<P: Provider> Tracked<P> {
     /// apply.
     #[must_use]
     pub fn with_api_key(mut self, key: &llm_core::ApiKey) -> Self {
-        self.key_fingerprint = Some(key.fingerprint().into());
+        self.key_fingerprint = Some(self.tracker.key_fingerprint(key).into());
         self
     }
 

@@ -38,6 +38,7 @@ pub struct TrackerBuilder {
     budget_cache: Duration,
     default_max_tokens: u32,
     log_content: bool,
+    fingerprint_secret: Option<Vec<u8>>,
 }
 
 impl Default for TrackerBuilder {
@@ -45,6 +46,7 @@ impl Default for TrackerBuilder {
         Self {
             store: None,
             pricer: Arc::new(CatalogPricer::new()),
+            fingerprint_secret: None,
             hooks: Vec::new(),
             alert_sinks: Vec::new(),
             hook_queue: Tracker::DEFAULT_HOOK_QUEUE,
@@ -182,12 +184,26 @@ impl TrackerBuilder {
         self
     }
 
+    /// The secret API-key fingerprints are keyed with (HMAC-SHA-256), kept apart from the store so a copy of
+    /// the store cannot confirm a guessed key. Default: `LLM_FINGERPRINT_SECRET`, else the store's own (see
+    /// [`crate::fingerprint`]). Processes that share a store must share the secret for their fingerprints (and
+    /// key budgets) to agree.
+    pub fn fingerprint_secret(mut self, secret: impl Into<Vec<u8>>) -> Self {
+        self.fingerprint_secret = Some(secret.into()).filter(|s| !s.is_empty());
+        self
+    }
+
     /// Starts the tracker's tasks. Must run inside a tokio runtime.
     pub fn build(self) -> Result<Tracker> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(Error::config("the tracker needs a tokio runtime: build it inside one"));
         }
         let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        let fingerprint_secret: Option<Arc<[u8]>> = self
+            .fingerprint_secret
+            .or_else(crate::fingerprint::from_env)
+            .or_else(|| store.fingerprint_secret().map(<[u8]>::to_vec))
+            .map(Arc::from);
         let store_is_local = store.name() == "memory";
         let (writer, writer_task) = Writer::start(store.clone(), self.writer);
         let hooks = HookSet::start(self.hooks, self.hook_queue, self.hook_timeout, self.hook_interval);
@@ -208,6 +224,7 @@ impl TrackerBuilder {
                 local_store: store_is_local,
                 default_max_tokens: self.default_max_tokens,
                 log_content: self.log_content,
+                fingerprint_secret,
                 counters: Counters::default(),
             }),
         })
@@ -227,6 +244,7 @@ pub(crate) struct Counters {
 }
 
 pub(crate) struct Inner {
+    pub fingerprint_secret: Option<Arc<[u8]>>,
     pub store: Arc<dyn Store>,
     pub pricer: Arc<dyn Pricer>,
     pub hooks: HookSet,
@@ -306,6 +324,21 @@ impl Tracker {
     /// A tracker over an in-memory store with the defaults. Must run inside a tokio runtime.
     pub fn in_memory() -> Result<Self> {
         Self::builder().build()
+    }
+
+    /// The fingerprint this tracker records and budgets `key` under: HMAC-SHA-256 keyed with the tracker's
+    /// fingerprint secret (see the `fingerprint` module for where it comes from), or plain SHA-256 when there
+    /// is none. Never the key.
+    pub fn key_fingerprint(&self, key: &llm_core::ApiKey) -> String {
+        match &self.inner.fingerprint_secret {
+            Some(secret) => key.fingerprint_keyed(secret),
+            None => key.fingerprint(),
+        }
+    }
+
+    /// The budget scope of an API key: `key:` and [`Tracker::key_fingerprint`].
+    pub fn key_scope(&self, key: &llm_core::ApiKey) -> Scope {
+        Scope::ApiKey(self.key_fingerprint(key))
     }
 
     /// Wraps a provider so that its calls are priced, budgeted and recorded here.

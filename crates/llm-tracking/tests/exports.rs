@@ -120,6 +120,7 @@ async fn no_api_key_anywhere() {
     stores.push(Arc::new(llm_tracking::MemoryStore::new()));
 
     let key = ApiKey::new(KEY);
+    let mut fingerprints = Vec::new();
     for store in &stores {
         let tracker = Tracker::builder()
             .pricer(pricer())
@@ -130,7 +131,11 @@ async fn no_api_key_anywhere() {
             .log_content(true)
             .build()
             .unwrap();
-        tracker.set_budget(&Budget::new(Scope::api_key(&key), Period::Daily).with_max(usd("10"))).await.unwrap();
+        tracker.set_budget(&Budget::new(tracker.key_scope(&key), Period::Daily).with_max(usd("10"))).await.unwrap();
+        let fingerprint = tracker.key_fingerprint(&key);
+        assert_ne!(fingerprint, key.fingerprint(), "keyed with the store's secret, not a bare hash");
+        assert_eq!(fingerprint.len(), 64);
+        fingerprints.push(fingerprint.clone());
         let client = tracker.wrap(Leaky(MockProvider::new())).with_api_key(&key);
         let req = request().with_user("alice").with_metadata("note", json!(format!("my key is {KEY}")));
         client.chat(&req).await.unwrap();
@@ -142,13 +147,14 @@ async fn no_api_key_anywhere() {
 
         // The spend is grouped under the key's fingerprint.
         let by_key = tracker.report(&llm_tracking::ReportQuery::new(llm_tracking::GroupBy::Key)).await.unwrap();
-        assert_eq!(by_key.rows[0].key, key.fingerprint());
+        assert_eq!(by_key.rows[0].key, fingerprint);
         let exported = {
             let mut buf = Vec::new();
             assert_eq!(export_jsonl(store.as_ref(), None, None, &mut buf).await.unwrap(), 3);
             String::from_utf8(buf).unwrap()
         };
-        assert!(exported.contains(&key.fingerprint()));
+        assert!(exported.contains(&fingerprint));
+        assert!(!exported.contains(&key.fingerprint()), "a bare hash would let a copy of the store confirm a guess");
         assert!(!exported.contains(KEY), "{} export: {exported}", store.name());
         let budgets = serde_json::to_string(&tracker.budgets().await.unwrap()).unwrap();
         assert!(!budgets.contains(KEY), "{budgets}");
@@ -158,7 +164,7 @@ async fn no_api_key_anywhere() {
     let records = capture.records.lock().unwrap().clone();
     assert_eq!(records.len(), 3 * stores.len());
     let all = serde_json::to_string(&records).unwrap();
-    assert!(all.contains(&key.fingerprint()), "the fingerprint is recorded");
+    assert!(fingerprints.iter().all(|f| all.contains(f.as_str())), "the fingerprint is recorded");
     assert!(all.contains("<redacted>"), "the key in metadata and in the error was redacted");
     assert!(!all.contains(KEY), "{all}");
     let lines = std::fs::read_to_string(&jsonl).unwrap();
@@ -308,4 +314,44 @@ async fn webhook_alerts_are_sent_once_per_threshold() {
     assert!(texts.iter().any(|t| t.contains("soft limit reached: user:alice")), "{texts:?}");
     assert!(texts.iter().any(|t| t.contains("hard limit reached: user:alice")), "{texts:?}");
     assert_eq!(tracker.stats().alerts_sent, 2);
+}
+
+/// A key with no recognizable shape (a self-hosted server's, a LiteLLM proxy's) is redacted because the client
+/// holds it, wherever it appears: the error, the record, a span; and a fingerprint secret from the builder
+/// keys the fingerprint.
+#[tokio::test]
+async fn keys_without_a_known_prefix_are_redacted_too() {
+    let tracing_out = CaptureTracing::default();
+    let _guard = tracing::subscriber::set_default(tracing_out.clone());
+    let key = ApiKey::new("vllm-PLANTED-token");
+    let store: Arc<dyn Store> = Arc::new(llm_tracking::MemoryStore::new());
+    let tracker =
+        Tracker::builder().pricer(pricer()).store(store.clone()).fingerprint_secret("s3cret").build().unwrap();
+    assert_eq!(tracker.key_fingerprint(&key), key.fingerprint_keyed(b"s3cret"));
+    let client = tracker.wrap(Quoting(key.clone())).with_api_key(&key);
+    let err = client.chat(&request()).await.unwrap_err();
+    assert_eq!(err.message(), "invalid key <redacted> for this server");
+    tracker.flush().await.unwrap();
+    let records = serde_json::to_string(&store.records(None, None, 10).await.unwrap()).unwrap();
+    assert!(records.contains("<redacted>") && !records.contains("PLANTED"), "{records}");
+    let traced = tracing_out.out.lock().unwrap().clone();
+    assert!(!traced.contains("PLANTED"), "{traced}");
+    tracker.shutdown().await.unwrap();
+}
+
+/// Fails every call quoting its key, as some self-hosted servers do.
+struct Quoting(ApiKey);
+
+#[async_trait]
+impl Provider for Quoting {
+    fn id(&self) -> &ProviderId {
+        static ID: std::sync::LazyLock<ProviderId> = std::sync::LazyLock::new(|| ProviderId::new("hosted_vllm"));
+        &ID
+    }
+    async fn chat(&self, _request: &ChatRequest) -> llm_core::Result<ChatResponse> {
+        Err(Error::new(ErrorKind::Auth, format!("invalid key {} for this server", self.0.expose())))
+    }
+    async fn stream(&self, _request: &ChatRequest) -> llm_core::Result<ChatStream> {
+        Err(Error::new(ErrorKind::Auth, format!("invalid key {}", self.0.expose())))
+    }
 }

@@ -23,6 +23,7 @@ pub struct MemoryStore {
     // Budgets have their own lock, so a call's budget check never waits for a batch being appended.
     budgets: Arc<Mutex<BTreeMap<(Scope, Period), BudgetRow>>>,
     max_records: usize,
+    secret: Arc<[u8]>,
 }
 
 #[derive(Debug, Default)]
@@ -45,7 +46,9 @@ impl MemoryStore {
 
     /// An empty store.
     pub fn new() -> Self {
-        Self { inner: Arc::default(), budgets: Arc::default(), max_records: Self::DEFAULT_MAX_RECORDS }
+        // A per-process secret; without a random source, fingerprints fall back to plain SHA-256.
+        let secret = crate::fingerprint::random_secret().unwrap_or_default().into();
+        Self { inner: Arc::default(), budgets: Arc::default(), max_records: Self::DEFAULT_MAX_RECORDS, secret }
     }
 
     /// Keeps at most this many records in the log.
@@ -68,6 +71,10 @@ impl MemoryStore {
 impl Store for MemoryStore {
     fn name(&self) -> &'static str {
         "memory"
+    }
+
+    fn fingerprint_secret(&self) -> Option<&[u8]> {
+        (!self.secret.is_empty()).then_some(&*self.secret)
     }
 
     fn runtime_independent(&self) -> bool {

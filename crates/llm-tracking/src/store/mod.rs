@@ -30,7 +30,7 @@ pub use sqlite::SqliteStore;
 
 /// The schema version the PostgreSQL store creates and migrates to (the SQLite store's is
 /// `SqliteStore::SCHEMA_VERSION`).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// A place for records, rollups and budgets. Every method is atomic on its own.
 #[async_trait]
@@ -45,6 +45,12 @@ pub trait Store: Send + Sync + 'static {
     /// sockets) keep the default, `false`, and the writer runs as a task on that runtime.
     fn runtime_independent(&self) -> bool {
         false
+    }
+
+    /// The store's own secret for keying API-key fingerprints (see `crate::fingerprint`), used when neither the
+    /// tracker nor `LLM_FINGERPRINT_SECRET` gives one; `None` for plain SHA-256 fingerprints.
+    fn fingerprint_secret(&self) -> Option<&[u8]> {
+        None
     }
 
     /// Appends records to the spend log and adds them to the daily rollups, in one transaction. A record whose

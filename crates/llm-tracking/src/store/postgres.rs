@@ -28,7 +28,8 @@ const _: () = assert!(MIGRATIONS.len() as i64 == SCHEMA_VERSION);
 /// 1. The spend log, the daily rollups and the budgets.
 /// 2. Rollups count logical calls (`logical_calls`: first attempts, not structured-output repairs) beside
 ///    provider calls; existing rows count every call as logical, as they were written.
-const MIGRATIONS: [&str; 2] = [
+/// 3. A random per-store salt for API-key fingerprints (`llm_store_secret`), used when no secret is configured.
+const MIGRATIONS: [&str; 3] = [
     r#"
 CREATE TABLE IF NOT EXISTS spend_log (
     id TEXT PRIMARY KEY,
@@ -76,6 +77,12 @@ CREATE TABLE IF NOT EXISTS budgets (
 ALTER TABLE spend_daily ADD COLUMN IF NOT EXISTS logical_calls BIGINT NOT NULL DEFAULT 0;
 UPDATE spend_daily SET logical_calls = calls;
 "#,
+    r#"
+CREATE TABLE IF NOT EXISTS llm_store_secret (id INT PRIMARY KEY CHECK (id = 1), secret TEXT NOT NULL);
+INSERT INTO llm_store_secret (id, secret)
+    VALUES (1, encode(sha256(convert_to(gen_random_uuid()::text || gen_random_uuid()::text || clock_timestamp()::text, 'UTF8')), 'hex'))
+    ON CONFLICT (id) DO NOTHING;
+"#,
 ];
 
 /// A lock id for migrations, so processes starting together migrate one at a time.
@@ -86,6 +93,7 @@ const MIGRATION_LOCK: i64 = 0x6c6c_6d74_726b_0001;
 pub struct PostgresStore {
     pool: PgPool,
     schema: Option<Arc<str>>,
+    secret: Option<Arc<[u8]>>,
 }
 
 impl PostgresStore {
@@ -113,8 +121,11 @@ impl PostgresStore {
             .connect_with(opts)
             .await
             .map_err(|e| Error::store(format!("cannot connect to {}: {e}", redact_url(url))).with_source(e))?;
-        let store = Self { pool, schema: schema.map(Arc::from) };
+        let mut store = Self { pool, schema: schema.map(Arc::from), secret: None };
         store.migrate().await?;
+        let salt: String =
+            sqlx::query_scalar("SELECT secret FROM llm_store_secret WHERE id = 1").fetch_one(&store.pool).await?;
+        store.secret = crate::fingerprint::decode_hex(&salt).map(Arc::from);
         Ok(store)
     }
 
@@ -269,6 +280,10 @@ struct RollupColumns {
 impl Store for PostgresStore {
     fn name(&self) -> &'static str {
         "postgres"
+    }
+
+    fn fingerprint_secret(&self) -> Option<&[u8]> {
+        self.secret.as_deref()
     }
 
     async fn append(&self, records: &[Arc<CallRecord>]) -> Result<u64> {

@@ -126,6 +126,7 @@ pub struct SqliteStore {
     /// The checkpoint task ends once every clone of the store is gone.
     _alive: Arc<()>,
     path: Arc<PathBuf>,
+    secret: Option<Arc<[u8]>>,
 }
 
 /// How often the background task checkpoints the WAL into the database file.
@@ -172,7 +173,16 @@ impl SqliteStore {
             .connect_with(opts.read_only(true))
             .await
             .map_err(cannot_open)?;
-        Ok(Self { writer, reader, checkpointer, _alive: alive, path: Arc::new(path) })
+        // The fingerprint secret lives beside the database, not in it. A folder we cannot write to gives plain
+        // SHA-256 fingerprints (with a warning) rather than no store at all.
+        let secret = match crate::fingerprint::load_or_create_key_file(&path) {
+            Ok(s) => Some(Arc::from(s)),
+            Err(e) => {
+                tracing::warn!(error = %e, "api key fingerprints will not be keyed");
+                None
+            }
+        };
+        Ok(Self { writer, reader, checkpointer, _alive: alive, path: Arc::new(path), secret })
     }
 
     /// Whether any budget applies to these scopes: a read without the write lock, so calls with no budget
@@ -354,6 +364,10 @@ async fn insert_log(
 impl Store for SqliteStore {
     fn name(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn fingerprint_secret(&self) -> Option<&[u8]> {
+        self.secret.as_deref()
     }
 
     fn runtime_independent(&self) -> bool {
