@@ -582,3 +582,31 @@ fn structured_chats_report_schema_adjustments_link_their_attempts_and_cost_their
     let report = report_by_model(&db);
     assert_eq!((report["total"]["calls"].as_u64(), report["total"]["logical_calls"].as_u64()), (Some(5), Some(2)));
 }
+
+#[test]
+fn keys_of_any_shape_never_reach_output_or_the_store() {
+    use llm_fake_upstream::wire;
+    let (_rt, server) = fake_server();
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("spend.sqlite").display());
+    let schema = dir.path().join("s.json");
+    std::fs::write(&schema, r#"{"type":"object","properties":{"a":{"type":"string"}},"required":["a"]}"#).unwrap();
+    let key = [("HOSTED_VLLM_API_KEY", "vllm-PLANTED-token")];
+    for extra in [&[][..], &["--schema", schema.to_str().unwrap()][..]] {
+        server.push(wire::openai::error(401, "invalid_request_error", None, "Invalid key vllm-PLANTED-token"));
+        let mut args = vec!["chat", "-m", "hosted_vllm/my-model", "--api-base", &url, "--json", "--db", &db];
+        args.extend_from_slice(extra);
+        args.push("Hi");
+        let (code, out, err) = llm_env(&args, &key);
+        assert_eq!(code, 1);
+        assert!(out.contains("<redacted>") && !out.contains("PLANTED"), "{out}");
+        assert!(!err.contains("PLANTED"), "{err}");
+    }
+    let records = exported(&db);
+    assert_eq!(records.len(), 2);
+    let all = serde_json::to_string(&records).unwrap();
+    assert!(all.contains("<redacted>") && !all.contains("PLANTED"), "{all}");
+    let bytes = std::fs::read(dir.path().join("spend.sqlite")).unwrap();
+    assert!(!String::from_utf8_lossy(&bytes).contains("PLANTED"));
+}
