@@ -610,3 +610,24 @@ fn keys_of_any_shape_never_reach_output_or_the_store() {
     let bytes = std::fs::read(dir.path().join("spend.sqlite")).unwrap();
     assert!(!String::from_utf8_lossy(&bytes).contains("PLANTED"));
 }
+
+#[test]
+fn chat_through_a_litellm_proxy_from_its_environment() {
+    use llm_fake_upstream::wire;
+    let (_rt, server) = fake_server();
+    server.push(wire::openai::chat("Hi from the proxy", 11, 4));
+    let base = format!("{}/v1", server.url());
+    let (code, out, err) = llm_env(
+        &["chat", "-m", "litellm_proxy/gpt-4o-mini", "--json", "Hi"],
+        &[("LITELLM_PROXY_API_BASE", base.as_str()), ("LITELLM_PROXY_API_KEY", "sk-litellm-proxy-key-0001")],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["provider"], "litellm_proxy");
+    assert_eq!(v["choices"][0]["message"]["content"], "Hi from the proxy");
+    assert_eq!(v["cost"]["status"], "priced", "{out}");
+    let sent = server.last_request().unwrap();
+    assert_eq!(sent.path, "/v1/chat/completions");
+    assert_eq!(sent.header("authorization"), Some("Bearer sk-litellm-proxy-key-0001"));
+    assert_eq!(sent.json()["model"], "gpt-4o-mini");
+}
