@@ -106,9 +106,20 @@ pub(crate) fn truncated(what: &str) -> Error {
 }
 
 /// Decodes a recorded streamed body offline: the bytes go through the adapter's framing and stream decoder
-/// exactly as a live stream would (chunk boundaries are where the slices end). Useful to replay fixtures.
+/// exactly as a live stream would (chunk boundaries are where the slices end), with the default
+/// [`crate::config::Limits`]. Useful to replay fixtures.
 pub fn decode_stream(adapter: &dyn Adapter, model: &str, chunks: &[&[u8]]) -> Result<Vec<StreamEvent>> {
-    let mut framer = crate::framing::Framer::new(adapter.framing());
+    decode_stream_with_limits(adapter, model, chunks, &crate::config::Limits::default())
+}
+
+/// [`decode_stream`] with these limits (an event over `max_event_bytes` is a decode error).
+pub fn decode_stream_with_limits(
+    adapter: &dyn Adapter,
+    model: &str,
+    chunks: &[&[u8]],
+    limits: &crate::config::Limits,
+) -> Result<Vec<StreamEvent>> {
+    let mut framer = crate::framing::Framer::new(adapter.framing(), limits.max_event_bytes);
     let mut decoder = adapter.stream_decoder(model);
     let mut frames = Vec::new();
     let mut events = Vec::new();

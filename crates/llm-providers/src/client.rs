@@ -17,7 +17,7 @@ use llm_core::{
 use tracing::Instrument;
 
 use crate::adapter::{Adapter, HttpCall, StreamDecoder};
-use crate::config::{ParamPolicy, RetryPolicy, Timeouts};
+use crate::config::{Limits, ParamPolicy, RetryPolicy, Timeouts};
 use crate::framing::{Frame, Framer, Framing};
 use crate::params;
 use crate::registry::{Dialect, ProviderSpec, provider_spec};
@@ -37,6 +37,7 @@ struct Inner {
     adapter: Box<dyn Adapter>,
     http: reqwest::Client,
     timeouts: Timeouts,
+    limits: Limits,
     retry: RetryPolicy,
     params: ParamPolicy,
     wire_cache: std::sync::Mutex<WireCache>,
@@ -47,6 +48,7 @@ impl std::fmt::Debug for ProviderClient {
         f.debug_struct("ProviderClient")
             .field("provider", &self.inner.id)
             .field("timeouts", &self.inner.timeouts)
+            .field("limits", &self.inner.limits)
             .field("retry", &self.inner.retry)
             .field("params", &self.inner.params)
             .finish_non_exhaustive()
@@ -61,6 +63,7 @@ pub struct ClientBuilder {
     api_key: Option<ApiKey>,
     api_base: Option<String>,
     timeouts: Timeouts,
+    limits: Limits,
     retry: RetryPolicy,
     params: ParamPolicy,
     http: Option<reqwest::Client>,
@@ -79,6 +82,7 @@ impl ProviderClient {
             api_key: None,
             api_base: None,
             timeouts: Timeouts::default(),
+            limits: Limits::default(),
             retry: RetryPolicy::default(),
             params: ParamPolicy::default(),
             http: None,
@@ -144,6 +148,12 @@ impl ClientBuilder {
     /// Sets the timeouts.
     pub fn timeouts(mut self, t: Timeouts) -> Self {
         self.timeouts = t;
+        self
+    }
+
+    /// Sets the size limits of answers (stream events, whole bodies).
+    pub fn limits(mut self, l: Limits) -> Self {
+        self.limits = l;
         self
     }
 
@@ -226,6 +236,7 @@ impl ClientBuilder {
                 adapter,
                 http,
                 timeouts: self.timeouts,
+                limits: self.limits,
                 retry: self.retry,
                 params: self.params,
                 wire_cache: std::sync::Mutex::default(),
@@ -444,7 +455,9 @@ impl Inner {
                         return Err(e.with_retries(retries));
                     }
                     let wait = match e.retry_after() {
-                        Some(d) if d > self.retry.max_retry_after => return Err(e.with_retries(retries)),
+                        Some(d) if d > self.retry.max_retry_after || d >= crate::errors::MAX_RETRY_HINT => {
+                            return Err(e.with_retries(retries));
+                        }
                         Some(d) if !d.is_zero() => d,
                         _ => self.retry.backoff(retry, unit_random()),
                     };
@@ -478,7 +491,7 @@ impl Inner {
             return Ok(resp);
         }
         let headers = resp.headers().clone();
-        let body = resp.bytes().await.unwrap_or_default();
+        let body = read_prefix(resp, MAX_ERROR_BODY).await;
         let e = self.adapter.error(model, status, &headers, &body);
         if status == 404 {
             return Err(crate::errors::with_request_line(e, "POST", &w.url));
@@ -500,7 +513,7 @@ impl Inner {
         let deadline = self.timeouts.request;
         let run = async {
             let resp = self.send_once(w, model).await?;
-            resp.bytes().await.map_err(|e| network_error(&e))
+            read_capped(resp, self.limits.max_body_bytes).await
         };
         let body = match tokio::time::timeout(deadline, run).await {
             Err(_) => return Err(timeout_error(deadline, "the whole request")),
@@ -531,23 +544,23 @@ fn generated_id(started: SystemTime) -> String {
     format!("chatcmpl-{low:016x}{:08x}", (n ^ u64::from(std::process::id()).rotate_left(16)) as u32)
 }
 
-/// The most a streamed request answered with one JSON body may send (see [`Inner::whole_body_events`]).
-const MAX_WHOLE_BODY: usize = 32 << 20;
+/// The most of an error answer's body that is read (the rest is left unread): enough for any error JSON.
+const MAX_ERROR_BODY: usize = 1 << 20;
 
 impl Inner {
     /// A streamed request answered with one JSON body instead of a stream (LiteLLM's proxy does this for
-    /// mocked models): the whole body, within the request timeout and [`MAX_WHOLE_BODY`] bytes, is decoded like
+    /// mocked models): the whole body, within the request timeout and [`Limits::max_body_bytes`], is decoded like
     /// a non-streamed answer and given as the events a stream would have carried. A body that turns out to be
     /// server-sent events under the wrong content type goes through the stream decoder instead.
     async fn whole_body_events(&self, resp: reqwest::Response, model: &str) -> Result<Vec<StreamEvent>> {
         let deadline = self.timeouts.request;
-        let body = match tokio::time::timeout(deadline, read_capped(resp, MAX_WHOLE_BODY)).await {
+        let body = match tokio::time::timeout(deadline, read_capped(resp, self.limits.max_body_bytes)).await {
             Err(_) => return Err(timeout_error(deadline, "reading a whole json answer to a stream request")),
             Ok(r) => r?,
         };
         let start = body.trim_ascii_start();
         if start.starts_with(b"data:") || start.starts_with(b"event:") {
-            return crate::adapter::decode_stream(self.adapter.as_ref(), model, &[&body]);
+            return crate::adapter::decode_stream_with_limits(self.adapter.as_ref(), model, &[&body], &self.limits);
         }
         let mut r = self.adapter.decode(&body, model)?;
         if r.model.is_empty() {
@@ -566,9 +579,11 @@ fn is_json_body(headers: &reqwest::header::HeaderMap) -> bool {
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// The whole body, or a [`ErrorKind::Decode`] error as soon as it is known to exceed `cap` bytes.
+/// The whole body, or a [`ErrorKind::Decode`] error as soon as it is known to exceed `cap` bytes
+/// ([`Limits::max_body_bytes`]).
 async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<Vec<u8>> {
-    let too_large = || Error::decode(format!("the response body is larger than {cap} bytes"));
+    let too_large =
+        || Error::decode(format!("the response body is larger than the limit of {cap} bytes (max_body_bytes)"));
     if resp.content_length().is_some_and(|n| n > u64::try_from(cap).unwrap_or(u64::MAX)) {
         return Err(too_large());
     }
@@ -580,6 +595,19 @@ async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<Vec<u8>>
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// At most the first `cap` bytes of a body (an error answer's: what was read before a failure is kept).
+async fn read_prefix(mut resp: reqwest::Response, cap: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        let room = cap - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= cap {
+            break;
+        }
+    }
+    body
 }
 
 fn timeout_error(limit: Duration, what: &str) -> Error {
@@ -643,6 +671,8 @@ impl Provider for ProviderClient {
             stream = true
         );
         let started = SystemTime::now();
+        // `None` when the deadline is too far to represent: no deadline then.
+        let deadline = Instant::now().checked_add(inner.timeouts.total);
         let (prepared, adjustments) = inner.prepare(request, &model)?;
         let call = Wire::new(inner.adapter.build(&prepared.request, &model, true)?, &inner.wire_cache)?;
         let (resp, retries) = inner
@@ -668,11 +698,13 @@ impl Provider for ProviderClient {
         pending.push_back(call_event);
         let state = StreamState {
             body: Box::pin(resp.bytes_stream()),
-            framer: Framer::new(inner.adapter.framing()),
+            framer: Framer::new(inner.adapter.framing(), inner.limits.max_event_bytes),
             decoder: inner.adapter.stream_decoder(&model),
             pending,
             frames: Vec::new(),
             idle: inner.timeouts.idle,
+            total: inner.timeouts.total,
+            deadline,
             phase: Phase::Reading,
             deferred: None,
             provider: inner.id.clone(),
@@ -705,6 +737,9 @@ struct StreamState {
     pending: VecDeque<StreamEvent>,
     frames: Vec<Frame>,
     idle: Duration,
+    /// The whole call's limit ([`Timeouts::total`]), and when it runs out.
+    total: Duration,
+    deadline: Option<Instant>,
     phase: Phase,
     deferred: Option<Error>,
     provider: ProviderId,
@@ -716,6 +751,15 @@ impl StreamState {
     fn fail(&mut self, e: Error) {
         self.phase = Phase::Done;
         self.deferred = Some(context(e, &self.provider, &self.model));
+    }
+
+    /// How long to wait for the next chunk: the idle limit, or what is left of the total deadline when that is
+    /// sooner (so a stream kept alive by comments still ends at its deadline).
+    fn chunk_wait(&self) -> Duration {
+        match self.deadline {
+            Some(d) => self.idle.min(d.saturating_duration_since(Instant::now())),
+            None => self.idle,
+        }
     }
 
     /// Decodes the frames collected so far; returns whether the stream is done.
@@ -756,7 +800,15 @@ async fn next_event(mut st: StreamState) -> Option<(Result<StreamEvent>, StreamS
                     _ => st.phase = Phase::Done,
                 }
             }
-            Phase::Reading => match tokio::time::timeout(st.idle, st.body.next()).await {
+            Phase::Reading if st.deadline.is_some_and(|d| Instant::now() >= d) => {
+                let total = st.total;
+                st.fail(total_deadline_error(total));
+            }
+            Phase::Reading => match tokio::time::timeout(st.chunk_wait(), st.body.next()).await {
+                Err(_) if st.deadline.is_some_and(|d| Instant::now() >= d) => {
+                    let total = st.total;
+                    st.fail(total_deadline_error(total));
+                }
                 Err(_) => {
                     let limit = st.idle;
                     st.fail(timeout_error(limit, "waiting for the next stream chunk"));
@@ -795,4 +847,8 @@ async fn next_event(mut st: StreamState) -> Option<(Result<StreamEvent>, StreamS
             },
         }
     }
+}
+
+fn total_deadline_error(total: Duration) -> Error {
+    Error::new(ErrorKind::Timeout, format!("stream exceeded its total deadline of {} ms", total.as_millis()))
 }

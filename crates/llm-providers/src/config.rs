@@ -1,4 +1,4 @@
-//! Client settings: timeouts, the retry policy and what to do with unsupported parameters.
+//! Client settings: timeouts, size limits, the retry policy and what to do with unsupported parameters.
 
 use std::time::Duration;
 
@@ -12,12 +12,21 @@ pub struct Timeouts {
     pub request: Duration,
     /// The longest silence between two chunks of a streamed body.
     pub idle: Duration,
+    /// A whole streamed call, from its start (retries included) to its last event: a stream still going then
+    /// (even one kept alive by comments) ends with an [`llm_core::ErrorKind::Timeout`] error.
+    pub total: Duration,
 }
 
 impl Default for Timeouts {
-    /// 10 s to connect, 600 s per request (the OpenAI and Anthropic SDK default), 120 s of stream silence.
+    /// 10 s to connect, 600 s per request (the OpenAI and Anthropic SDK default), 120 s of stream silence, 600 s
+    /// for a whole stream.
     fn default() -> Self {
-        Self { connect: Duration::from_secs(10), request: Duration::from_secs(600), idle: Duration::from_secs(120) }
+        Self {
+            connect: Duration::from_secs(10),
+            request: Duration::from_secs(600),
+            idle: Duration::from_secs(120),
+            total: Duration::from_secs(600),
+        }
     }
 }
 
@@ -42,6 +51,47 @@ impl Timeouts {
         self.idle = d;
         self
     }
+
+    /// Sets the total deadline of a streamed call.
+    #[must_use]
+    pub fn with_total(mut self, d: Duration) -> Self {
+        self.total = d;
+        self
+    }
+}
+
+/// Size limits on what a provider sends back. Going over one is an [`llm_core::ErrorKind::Decode`] error that
+/// names the limit; nothing larger is ever buffered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// The largest single event of a stream: one server-sent event (its `data:` lines together), one NDJSON
+    /// line, one AWS event-stream message. 16 MiB by default (the AWS event-stream limit).
+    pub max_event_bytes: usize,
+    /// The largest non-streamed body (and whole JSON body answering a stream request). 256 MiB by default.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_event_bytes: 16 << 20, max_body_bytes: 256 << 20 }
+    }
+}
+
+impl Limits {
+    /// Sets the largest stream event.
+    #[must_use]
+    pub fn with_max_event_bytes(mut self, n: usize) -> Self {
+        self.max_event_bytes = n;
+        self
+    }
+
+    /// Sets the largest non-streamed body.
+    #[must_use]
+    pub fn with_max_body_bytes(mut self, n: usize) -> Self {
+        self.max_body_bytes = n;
+        self
+    }
 }
 
 /// When and how long to wait before retrying a failed attempt (PROVIDERS.md §1.4; the OpenAI and Anthropic
@@ -50,8 +100,11 @@ impl Timeouts {
 /// An attempt is retried when its error is retryable: 408, 409, 429 (not a quota error), 5xx and 529, a
 /// connection failure or a timeout, unless the server said `x-should-retry: false` (and `x-should-retry: true`
 /// makes any status retryable, quota errors excepted). The wait is the server's `retry-after-ms` or
-/// `retry-after` (seconds or an HTTP date) when it is positive and at most [`RetryPolicy::max_retry_after`];
-/// a longer hint ends the retries. Otherwise it is `min(initial · 2ⁿ, max) · (1 − jitter · U(0,1))`.
+/// `retry-after` (seconds or an HTTP date), or the body's hint (Gemini's `RetryInfo.retryDelay`, "try again in
+/// 20ms"), when it is positive and at most [`RetryPolicy::max_retry_after`]; a longer hint ends the retries and
+/// the returned error carries it ([`llm_core::Error::retry_after`]). Hints are read up to
+/// [`crate::errors::MAX_RETRY_HINT`] (one day): anything longer, or unreadable as a number of that size, is one
+/// day or ignored, never waited for. Otherwise the wait is `min(initial · 2ⁿ, max) · (1 − jitter · U(0,1))`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub struct RetryPolicy {
@@ -63,7 +116,8 @@ pub struct RetryPolicy {
     pub max_backoff: Duration,
     /// The fraction of the backoff removed at random (0.25: waits are 75–100 % of the backoff).
     pub jitter: f64,
-    /// The longest server hint obeyed (120 s); a longer one is not waited for and the error is returned.
+    /// The longest server hint obeyed (120 s); a longer one is not waited for and the error is returned (with
+    /// the hint). Hints of [`crate::errors::MAX_RETRY_HINT`] or more are never obeyed, whatever this says.
     pub max_retry_after: Duration,
 }
 
@@ -119,8 +173,9 @@ impl RetryPolicy {
     pub fn backoff(&self, retry: u32, unit: f64) -> Duration {
         let base = self.initial_backoff.as_secs_f64() * 2f64.powi(i32::try_from(retry.min(30)).unwrap_or(30));
         let capped = base.min(self.max_backoff.as_secs_f64());
-        let factor = 1.0 - self.jitter * unit.clamp(0.0, 1.0);
-        Duration::from_secs_f64((capped * factor).max(0.0))
+        let fraction = |x: f64| if x.is_nan() { 0.0 } else { x.clamp(0.0, 1.0) };
+        let factor = 1.0 - fraction(self.jitter) * fraction(unit);
+        Duration::try_from_secs_f64((capped * factor).max(0.0)).unwrap_or(self.max_backoff)
     }
 }
 
@@ -154,5 +209,9 @@ mod tests {
         assert_eq!(p.backoff(5, 0.0), Duration::from_secs(8));
         assert_eq!(p.backoff(0, 1.0), Duration::from_millis(375));
         assert_eq!(p.backoff(99, 0.5), Duration::from_secs(7));
+        // Extreme settings never panic.
+        let huge = RetryPolicy::default().with_backoff(Duration::MAX, Duration::MAX);
+        assert_eq!(huge.backoff(30, 0.0), Duration::MAX);
+        assert_eq!(huge.backoff(30, f64::NAN), Duration::MAX);
     }
 }

@@ -85,18 +85,33 @@ fn parse_body(body: &[u8]) -> Parsed {
     p
 }
 
-/// `"38s"`, `"1.5s"`, `"926ms"` (Google and OpenAI style durations; only seconds and milliseconds).
+/// The longest wait a server hint is read as (one day). A hint beyond it (`retry-after-ms: 1e30`, a date in
+/// year 9999) is kept as exactly this long: far more than any [`crate::RetryPolicy::max_retry_after`] obeys, so
+/// the retries end and the error still says the server asked for a long wait ([`Error::retry_after`]). Every
+/// hint the error path returns is at most this.
+pub const MAX_RETRY_HINT: Duration = Duration::from_secs(86_400);
+
+/// A hint in seconds as a [`Duration`]: `None` when it is not a finite, non-negative number; at most
+/// [`MAX_RETRY_HINT`] (a longer one is saturated to it).
+fn hint_from_secs(secs: f64) -> Option<Duration> {
+    if !secs.is_finite() || secs < 0.0 {
+        return None;
+    }
+    if secs >= MAX_RETRY_HINT.as_secs_f64() {
+        return Some(MAX_RETRY_HINT);
+    }
+    Duration::try_from_secs_f64(secs).ok().map(|d| d.min(MAX_RETRY_HINT))
+}
+
+/// `"38s"`, `"1.5s"`, `"926ms"` (Google and OpenAI style durations; only seconds and milliseconds), bounded as
+/// [`hint_from_secs`] says.
 fn parse_duration_text(s: &str) -> Option<Duration> {
     let s = s.trim();
     if let Some(ms) = s.strip_suffix("ms") {
-        return ms
-            .parse::<f64>()
-            .ok()
-            .filter(|v| v.is_finite() && *v >= 0.0)
-            .map(|v| Duration::from_secs_f64(v / 1000.0));
+        return ms.parse::<f64>().ok().and_then(|v| hint_from_secs(v / 1000.0));
     }
     let secs = s.strip_suffix('s').unwrap_or(s);
-    secs.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0 && *v < 1e9).map(Duration::from_secs_f64)
+    secs.parse::<f64>().ok().and_then(hint_from_secs)
 }
 
 const CONTEXT_PHRASES: [&str; 12] = [
@@ -190,22 +205,27 @@ fn classify(status: u16, parsed: &Parsed, aws_type: Option<&str>) -> ErrorKind {
     ErrorKind::from_status(status)
 }
 
-/// The server's retry hint: `retry-after-ms`, then `retry-after` (seconds or an HTTP date).
+/// The server's retry hint: `retry-after-ms`, then `retry-after` (seconds or an HTTP date), at most
+/// [`MAX_RETRY_HINT`]. A value that is not a finite, non-negative number or a valid date is ignored; a date in
+/// the past means no wait.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    retry_after_at(headers, SystemTime::now())
+}
+
+fn retry_after_at(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
-    if let Some(ms) = get("retry-after-ms").and_then(|v| v.parse::<f64>().ok())
-        && ms.is_finite()
-        && ms >= 0.0
+    if let Some(wait) =
+        get("retry-after-ms").and_then(|v| v.parse::<f64>().ok()).and_then(|ms| hint_from_secs(ms / 1000.0))
     {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
+        return Some(wait);
     }
     let v = get("retry-after")?;
     if let Ok(secs) = v.parse::<f64>() {
-        return (secs.is_finite() && (0.0..1e9).contains(&secs)).then(|| Duration::from_secs_f64(secs));
+        return hint_from_secs(secs);
     }
     let at = parse_http_date(v)?;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
-    Some(Duration::from_secs(at.saturating_sub(now)))
+    let now = now.duration_since(UNIX_EPOCH).ok()?.as_secs();
+    Some(Duration::from_secs(at.saturating_sub(now)).min(MAX_RETRY_HINT))
 }
 
 /// "Please try again in 926ms" / "try again in 3.805s" (OpenAI and Groq rate-limit messages), used when no
@@ -226,31 +246,37 @@ pub(crate) fn should_retry(headers: &HeaderMap) -> Option<bool> {
     }
 }
 
-/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) into Unix seconds.
+/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) into Unix seconds. Fields out of range (a year
+/// outside 1970–9999, day 32, hour 24, ...) make it `None`; the arithmetic is checked.
 fn parse_http_date(s: &str) -> Option<u64> {
     let parts: Vec<&str> = s.split_whitespace().collect();
     if parts.len() != 6 || parts[5] != "GMT" {
         return None;
     }
-    let day: i64 = parts[1].parse().ok()?;
+    let day: i64 = parts[1].parse().ok().filter(|d| (1..=31).contains(d))?;
     let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         .iter()
         .position(|m| *m == parts[2])?;
-    let year: i64 = parts[3].parse().ok()?;
+    let year: i64 = parts[3].parse().ok().filter(|y| (1970..=9999).contains(y))?;
     let hms: Vec<i64> = parts[4].split(':').map(|x| x.parse().ok()).collect::<Option<_>>()?;
-    if hms.len() != 3 {
+    let [h, mi, sec] = hms[..] else {
+        return None;
+    };
+    if !((0..24).contains(&h) && (0..60).contains(&mi) && (0..=60).contains(&sec)) {
         return None;
     }
-    // Days from civil (Howard Hinnant's algorithm).
+    // Days from civil (Howard Hinnant's algorithm); with the ranges above nothing can overflow, and the
+    // arithmetic is checked all the same.
     let m = i64::try_from(month).ok()? + 1;
     let y = if m <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
-    let yoe = y - era * 400;
+    let yoe = y.checked_sub(era.checked_mul(400)?)?;
     let mp = (m + 9) % 12;
     let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days * 86_400 + hms[0] * 3600 + hms[1] * 60 + hms[2]).ok()
+    let doe = yoe.checked_mul(365)?.checked_add(yoe / 4 - yoe / 100 + doy)?;
+    let days = era.checked_mul(146_097)?.checked_add(doe)?.checked_sub(719_468)?;
+    let secs = days.checked_mul(86_400)?.checked_add(h * 3600 + mi * 60 + sec)?;
+    u64::try_from(secs).ok()
 }
 
 /// Builds the error for a non-success HTTP answer.
@@ -409,6 +435,46 @@ mod tests {
         assert_eq!(try_again_in("Please try again in 3.805s. Visit"), Some(Duration::from_millis(3805)));
         assert_eq!(try_again_in("Please try again in 926ms."), Some(Duration::from_millis(926)));
         assert_eq!(try_again_in("no hint"), None);
+    }
+
+    #[test]
+    fn hostile_hints_are_bounded() {
+        let header = |name: &'static str, value: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(name, HeaderValue::from_static(value));
+            retry_after(&h)
+        };
+        assert_eq!(header("retry-after-ms", "1e30"), Some(MAX_RETRY_HINT));
+        assert_eq!(header("retry-after-ms", "NaN"), None);
+        assert_eq!(header("retry-after-ms", "inf"), None);
+        assert_eq!(header("retry-after-ms", "-5"), None);
+        assert_eq!(header("retry-after-ms", "86400000"), Some(MAX_RETRY_HINT));
+        assert_eq!(header("retry-after-ms", "1.5"), Some(Duration::from_micros(1500)));
+        assert_eq!(header("retry-after", "99999999999999999999"), Some(MAX_RETRY_HINT));
+        assert_eq!(header("retry-after", "-1"), None);
+        assert_eq!(header("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT"), Some(MAX_RETRY_HINT));
+        assert_eq!(header("retry-after", "Fri, 31 Dec 99999999999999 23:59:59 GMT"), None);
+        assert_eq!(header("retry-after", "Fri, 32 Dec 2030 23:59:59 GMT"), None);
+        assert_eq!(header("retry-after", "Fri, 31 Dec 2030 24:00:00 GMT"), None);
+        assert_eq!(header("retry-after", "Fri, 31 Dec 2030 23:59:59:00 GMT"), None);
+        assert_eq!(parse_http_date("Fri, 31 Dec 9999 23:59:59 GMT"), Some(253_402_300_799));
+        // A date a minute ahead of "now" is a minute.
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", HeaderValue::from_static("Sun, 06 Nov 1994 08:50:37 GMT"));
+        let now = UNIX_EPOCH + Duration::from_secs(784_111_777);
+        assert_eq!(retry_after_at(&h, now), Some(Duration::from_secs(60)));
+        assert_eq!(parse_duration_text("99999999999999999999s"), Some(MAX_RETRY_HINT));
+        assert_eq!(parse_duration_text("1e300ms"), Some(MAX_RETRY_HINT));
+        assert_eq!(parse_duration_text("-1s"), None);
+        assert_eq!(try_again_in("Please try again in 99999999999999999999999ms."), Some(MAX_RETRY_HINT));
+        let e = http_error(
+            "openai",
+            "m",
+            429,
+            &HeaderMap::new(),
+            br#"{"error":{"message":"Please try again in 99999999999999999999999ms.","code":"rate_limit_exceeded"}}"#,
+        );
+        assert_eq!((e.kind(), e.retry_after()), (&ErrorKind::RateLimited, Some(MAX_RETRY_HINT)));
     }
 
     #[test]

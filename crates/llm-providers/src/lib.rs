@@ -26,10 +26,13 @@
 //!   for Groq; `http://127.0.0.1:8080/v1` → `http://127.0.0.1:8080/v1/chat/completions`). See [`base_url`].
 //! - **Retries** ([`RetryPolicy`]): 2 retries with the official SDKs' backoff (0.5 s doubling to 8 s, minus up
 //!   to 25 % jitter) for 408/409/429/5xx/529, connection failures and timeouts; `retry-after-ms` /
-//!   `retry-after` / Gemini's `RetryInfo` are obeyed up to 120 s (a longer hint ends the retries);
+//!   `retry-after` / Gemini's `RetryInfo` are obeyed up to 120 s (a longer hint ends the retries; hints are read
+//!   up to one day, [`errors::MAX_RETRY_HINT`]);
 //!   `x-should-retry` overrides; quota errors (`insufficient_quota`, 402, ...) are never retried. Streams are
 //!   retried only before their first byte.
-//! - **Timeouts** ([`Timeouts`]): 10 s to connect, 600 s per attempt, 120 s of silence inside a stream.
+//! - **Timeouts** ([`Timeouts`]): 10 s to connect, 600 s per attempt, 120 s of silence inside a stream, 600 s
+//!   for a whole stream.
+//! - **Limits** ([`Limits`]): 16 MiB for one stream event, 256 MiB for a whole body; more is a decode error.
 //! - **Parameters** ([`ParamPolicy`]): unsupported OpenAI-style parameters are dropped by default (logged, and
 //!   listed by [`prepare`]); `Fail` rejects the request before sending, naming them.
 //! - **Errors** are [`llm_core::Error`]s with the kind from the status and the body (context-length phrases,
@@ -79,7 +82,7 @@ pub mod resolve;
 
 pub use adapter::{Adapter, HttpCall, StreamDecoder};
 pub use client::{ClientBuilder, ProviderClient, base_url};
-pub use config::{ParamPolicy, RetryPolicy, Timeouts};
+pub use config::{Limits, ParamPolicy, RetryPolicy, Timeouts};
 pub use params::{Prepared, prepare, supported_params, unsupported_params};
 pub use registry::{Dialect, PROVIDERS, ProviderSpec, Quirks, provider_spec};
 pub use resolve::{Resolved, resolve};

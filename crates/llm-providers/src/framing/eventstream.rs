@@ -21,19 +21,31 @@ impl EventMessage {
     }
 }
 
-/// The largest message accepted (the AWS limit is 16 MB).
+/// The largest message accepted by default (the AWS limit is 16 MB).
 const MAX_MESSAGE: usize = 16 * 1024 * 1024;
 
-/// Incremental decoder.
-#[derive(Debug, Default)]
+/// Incremental decoder. A message longer than its limit is refused as soon as its prelude arrives.
+#[derive(Debug)]
 pub struct EventStreamDecoder {
     buf: Vec<u8>,
+    max_message: usize,
+}
+
+impl Default for EventStreamDecoder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl EventStreamDecoder {
-    /// A decoder at the start of a stream.
+    /// A decoder at the start of a stream, accepting messages of up to 16 MiB.
     pub fn new() -> Self {
-        Self::default()
+        Self::with_max_message_bytes(MAX_MESSAGE)
+    }
+
+    /// A decoder accepting messages of up to `max` bytes.
+    pub fn with_max_message_bytes(max: usize) -> Self {
+        Self { buf: Vec::new(), max_message: max }
     }
 
     /// Feeds bytes and appends every complete message to `out`. A corrupt frame is a decode error.
@@ -47,11 +59,17 @@ impl EventStreamDecoder {
             }
             let total = be32(&rest[0..4]) as usize;
             let headers_len = be32(&rest[4..8]) as usize;
-            if !(16..=MAX_MESSAGE).contains(&total) || headers_len > total - 16 {
+            if total < 16 || headers_len > total - 16 {
                 return Err(Error::decode(format!("event stream: bad frame lengths {total}/{headers_len}")));
             }
             if crc32(&rest[0..8]) != be32(&rest[8..12]) {
                 return Err(Error::decode("event stream: prelude checksum mismatch"));
+            }
+            if total > self.max_message {
+                return Err(Error::decode(format!(
+                    "an event-stream message of {total} bytes is larger than the limit of {} bytes (max_event_bytes)",
+                    self.max_message
+                )));
             }
             if rest.len() < total {
                 break;
@@ -160,5 +178,23 @@ mod tests {
         let err = EventStreamDecoder::new().feed(&[0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0], &mut Vec::new()).unwrap_err();
         assert_eq!(err.kind(), &llm_core::ErrorKind::Decode);
         assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    }
+
+    #[test]
+    fn a_message_over_the_limit_is_refused_from_its_prelude() {
+        let bytes = bedrock::event("contentBlockDelta", &serde_json::json!({"delta": {"text": "x".repeat(200)}}));
+        let mut d = EventStreamDecoder::with_max_message_bytes(128);
+        let err = d.feed(&bytes[..12], &mut Vec::new()).unwrap_err();
+        assert_eq!(err.kind(), &llm_core::ErrorKind::Decode);
+        assert_eq!(
+            err.message(),
+            format!(
+                "an event-stream message of {} bytes is larger than the limit of 128 bytes (max_event_bytes)",
+                bytes.len()
+            )
+        );
+        let mut out = Vec::new();
+        EventStreamDecoder::with_max_message_bytes(bytes.len()).feed(&bytes, &mut out).unwrap();
+        assert_eq!(out.len(), 1);
     }
 }

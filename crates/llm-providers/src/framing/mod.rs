@@ -39,11 +39,14 @@ pub(crate) enum Framer {
 }
 
 impl Framer {
-    pub(crate) fn new(framing: Framing) -> Self {
+    /// A framer whose events may not exceed `max_event_bytes` ([`crate::config::Limits::max_event_bytes`]).
+    pub(crate) fn new(framing: Framing, max_event_bytes: usize) -> Self {
         match framing {
-            Framing::Sse => Self::Sse(SseParser::new(), Vec::new()),
-            Framing::Ndjson => Self::Ndjson(LineSplitter::new(), Vec::new()),
-            Framing::AwsEventStream => Self::Aws(EventStreamDecoder::new(), Vec::new()),
+            Framing::Sse => Self::Sse(SseParser::with_max_event_bytes(max_event_bytes), Vec::new()),
+            Framing::Ndjson => Self::Ndjson(LineSplitter::with_max_line_bytes(max_event_bytes), Vec::new()),
+            Framing::AwsEventStream => {
+                Self::Aws(EventStreamDecoder::with_max_message_bytes(max_event_bytes), Vec::new())
+            }
         }
     }
 
@@ -52,14 +55,14 @@ impl Framer {
         match self {
             Self::Sse(p, buf) => {
                 match bytes {
-                    Some(b) => p.feed(b, buf),
+                    Some(b) => p.feed(b, buf)?,
                     None => p.finish(buf),
                 }
                 out.extend(buf.drain(..).map(Frame::Sse));
             }
             Self::Ndjson(p, buf) => {
                 match bytes {
-                    Some(b) => p.feed(b, buf),
+                    Some(b) => p.feed(b, buf)?,
                     None => p.finish(buf),
                 }
                 out.extend(buf.drain(..).map(Frame::Line));

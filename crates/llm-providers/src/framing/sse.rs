@@ -19,52 +19,117 @@ pub struct SseEvent {
     pub stray: String,
 }
 
+/// The default [`SseParser`] event limit (16 MiB, [`crate::config::Limits::max_event_bytes`]).
+const DEFAULT_MAX_EVENT: usize = 16 << 20;
+
 /// Incremental SSE parser: feed it bytes as they arrive, take events as they complete.
-#[derive(Debug, Default)]
+///
+/// The work is linear in the input: each byte is searched for a line ending once, however the body is cut into
+/// chunks, and consumed bytes are dropped from the buffer once they are at least half of it. One event (the
+/// line being read plus the `data:` and stray lines collected so far) may not exceed the event limit.
+#[derive(Debug)]
 pub struct SseParser {
     buf: Vec<u8>,
+    /// The start of the line being read.
     pos: usize,
+    /// Where the search for the next line ending resumes (`pos..scanned` has none).
+    scanned: usize,
     current: SseEvent,
     has_data: bool,
     skip_lf: bool,
+    max_event: usize,
+    /// Bytes searched for a line ending so far (tests check the parser is linear).
+    #[cfg(test)]
+    examined: usize,
+}
+
+impl Default for SseParser {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl SseParser {
-    /// A parser at the start of a stream.
+    /// A parser at the start of a stream, with the default event limit of 16 MiB.
     pub fn new() -> Self {
-        Self::default()
+        Self::with_max_event_bytes(DEFAULT_MAX_EVENT)
     }
 
-    /// Feeds bytes and appends every completed event to `out`.
-    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<SseEvent>) {
+    /// A parser whose events may not exceed `max` bytes.
+    pub fn with_max_event_bytes(max: usize) -> Self {
+        Self {
+            buf: Vec::new(),
+            pos: 0,
+            scanned: 0,
+            current: SseEvent::default(),
+            has_data: false,
+            skip_lf: false,
+            max_event: max,
+            #[cfg(test)]
+            examined: 0,
+        }
+    }
+
+    fn too_large(&self) -> llm_core::Error {
+        llm_core::Error::decode(format!(
+            "a server-sent event is larger than the limit of {} bytes (max_event_bytes)",
+            self.max_event
+        ))
+    }
+
+    /// The bytes of the event being read: the partial line and what was collected.
+    fn event_bytes(&self) -> usize {
+        (self.buf.len() - self.pos) + self.current.data.len() + self.current.stray.len()
+    }
+
+    /// Feeds bytes and appends every completed event to `out`. An event over the limit is an
+    /// [`llm_core::ErrorKind::Decode`] error (the parser is then unusable).
+    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<SseEvent>) -> llm_core::Result<()> {
+        // Drop consumed bytes once they are at least half the buffer: each byte is moved at most once more.
+        if self.pos > 0 && self.pos >= self.buf.len() - self.pos {
+            self.buf.drain(..self.pos);
+            self.scanned -= self.pos;
+            self.pos = 0;
+        }
         self.buf.extend_from_slice(bytes);
         loop {
-            let rest = &self.buf[self.pos..];
             if self.skip_lf {
-                if rest.is_empty() {
+                let Some(&next) = self.buf.get(self.pos) else {
                     break;
-                }
-                if rest[0] == b'\n' {
+                };
+                if next == b'\n' {
                     self.pos += 1;
                 }
                 self.skip_lf = false;
+                self.scanned = self.scanned.max(self.pos);
                 continue;
             }
+            let from = self.scanned.max(self.pos);
+            let rest = &self.buf[from..];
+            #[cfg(test)]
+            {
+                self.examined += rest.iter().position(|&b| b == b'\n' || b == b'\r').map_or(rest.len(), |i| i + 1);
+            }
             let Some(end) = rest.iter().position(|&b| b == b'\n' || b == b'\r') else {
+                self.scanned = self.buf.len();
+                if self.event_bytes() > self.max_event {
+                    return Err(self.too_large());
+                }
                 break;
             };
-            let line_end = self.pos + end;
+            let line_end = from + end;
             if self.buf[line_end] == b'\r' {
                 self.skip_lf = true;
             }
             let line = String::from_utf8_lossy(&self.buf[self.pos..line_end]).into_owned();
             self.pos = line_end + 1;
+            self.scanned = self.pos;
             self.line(&line, out);
+            if self.event_bytes() > self.max_event {
+                return Err(self.too_large());
+            }
         }
-        if self.pos > 0 && (self.pos == self.buf.len() || self.pos > 64 * 1024) {
-            self.buf.drain(..self.pos);
-            self.pos = 0;
-        }
+        Ok(())
     }
 
     /// Ends the stream: a last event without its blank line is still delivered.
@@ -73,6 +138,7 @@ impl SseParser {
             let line = String::from_utf8_lossy(&self.buf[self.pos..]).into_owned();
             self.buf.clear();
             self.pos = 0;
+            self.scanned = 0;
             self.line(&line, out);
         }
         self.dispatch(out);
@@ -132,7 +198,7 @@ mod tests {
         let mut p = SseParser::new();
         let mut out = Vec::new();
         for chunk in text.as_bytes().chunks(piece) {
-            p.feed(chunk, &mut out);
+            p.feed(chunk, &mut out).unwrap();
         }
         p.finish(&mut out);
         out
@@ -172,5 +238,54 @@ mod tests {
     fn empty_data_line_is_an_event_and_utf8_split_across_chunks_survives() {
         let events = parse_in_pieces("data:\n\ndata: 21 °C\n\n", 1);
         assert_eq!(data(&events), vec!["", "21 °C"]);
+    }
+
+    #[test]
+    fn a_long_line_in_small_chunks_is_searched_once() {
+        // An 8 MiB data line in 1 KiB chunks: every byte is searched for a line ending once (a parser that
+        // searched the whole partial line again per chunk would examine about 32 GiB).
+        let mut line = b"data: ".to_vec();
+        line.resize(8 << 20, b'x');
+        line.extend_from_slice(b"\n\ndata: after\n\n");
+        let mut p = SseParser::new();
+        let mut out = Vec::new();
+        for chunk in line.chunks(1024) {
+            p.feed(chunk, &mut out).unwrap();
+        }
+        p.finish(&mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].data.len(), (8 << 20) - 6);
+        assert_eq!(out[1].data, "after");
+        assert_eq!(p.examined, line.len());
+    }
+
+    #[test]
+    fn an_event_over_the_limit_is_a_decode_error_naming_it() {
+        // One long line.
+        let mut p = SseParser::with_max_event_bytes(1024);
+        let mut out = Vec::new();
+        let chunk = [b'x'; 100];
+        p.feed(b"data: ", &mut out).unwrap();
+        let e = (0..20).find_map(|_| p.feed(&chunk, &mut out).err()).expect("over the limit");
+        assert_eq!(e.kind(), &llm_core::ErrorKind::Decode);
+        assert_eq!(e.message(), "a server-sent event is larger than the limit of 1024 bytes (max_event_bytes)");
+        // Many short data lines of one event.
+        let mut p = SseParser::with_max_event_bytes(1024);
+        let lines = "data: 0123456789\n".repeat(100);
+        let e = p.feed(lines.as_bytes(), &mut out).unwrap_err();
+        assert_eq!(e.kind(), &llm_core::ErrorKind::Decode);
+        // Many events, each under the limit, are fine whatever their total.
+        let mut p = SseParser::with_max_event_bytes(1024);
+        let mut out = Vec::new();
+        for _ in 0..1000 {
+            p.feed("data: 0123456789\n\n".as_bytes(), &mut out).unwrap();
+        }
+        assert_eq!(out.len(), 1000);
+        // 64 MiB in one line stops at the default 16 MiB limit.
+        let mut p = SseParser::new();
+        let chunk = vec![b'y'; 1 << 20];
+        p.feed(b"data: ", &mut out).unwrap();
+        let fed = (0..64).take_while(|_| p.feed(&chunk, &mut out).is_ok()).count();
+        assert_eq!(fed, 15, "the 16th MiB goes over 16 MiB with the 6-byte field name");
     }
 }
