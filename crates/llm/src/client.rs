@@ -9,7 +9,7 @@ use llm_cost::{Catalog, CatalogRef, CostOptions, SharedCatalog};
 use serde_json::Value;
 
 #[cfg(feature = "providers")]
-use llm_providers::{ParamPolicy, ProviderClient, RetryPolicy, Timeouts};
+use llm_providers::{Limits, ParamPolicy, ProviderClient, RetryPolicy, Timeouts};
 
 /// Where a model name goes: the provider and the provider-side model, resolved once for every layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +36,8 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     #[cfg(feature = "providers")]
     timeouts: Timeouts,
+    #[cfg(feature = "providers")]
+    limits: Limits,
     #[cfg(feature = "providers")]
     params: ParamPolicy,
     #[cfg(feature = "tracking")]
@@ -69,6 +71,8 @@ impl ClientBuilder {
             retry: RetryPolicy::default(),
             #[cfg(feature = "providers")]
             timeouts: Timeouts::default(),
+            #[cfg(feature = "providers")]
+            limits: Limits::default(),
             #[cfg(feature = "providers")]
             params: ParamPolicy::Fail,
             #[cfg(feature = "tracking")]
@@ -135,6 +139,13 @@ impl ClientBuilder {
     #[cfg(feature = "providers")]
     pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
         self.timeouts = timeouts;
+        self
+    }
+
+    /// The size limits of provider answers (one stream event, a whole body).
+    #[cfg(feature = "providers")]
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -339,6 +350,7 @@ impl Client {
             let mut b = ProviderClient::builder(route.provider.as_str())
                 .retry(cfg.retry)
                 .timeouts(cfg.timeouts)
+                .limits(cfg.limits)
                 .param_policy(cfg.params);
             let key = cfg.keys.get(route.provider.as_str()).cloned();
             if let Some(k) = &key {
