@@ -808,3 +808,48 @@ fn chat_prices_the_reply_and_the_record_from_the_custom_catalog() {
     let report = report_by_model(&db);
     assert_eq!(report["total"]["spend"], "0.012", "{report}");
 }
+
+fn raw_get(port: u16, path: &str, host: &str, extra: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut sock = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(sock, "GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n").unwrap();
+    let mut text = String::new();
+    sock.read_to_string(&mut text).unwrap();
+    text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+#[test]
+fn spend_serve_prints_the_bound_port_and_checks_host_and_token() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("spend.sqlite").display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_llm"))
+        .args(["spend", "serve", "--db", &db, "--addr", "127.0.0.1:0", "--allow-host", "dash.internal"])
+        .env("LLM_DASHBOARD_TOKEN", "cli-token-42")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
+    let port: Option<u16> = line
+        .strip_prefix("dashboard on http://127.0.0.1:")
+        .and_then(|r| r.split('/').next())
+        .and_then(|p| p.parse().ok());
+    let statuses = port.map(|port| {
+        [
+            raw_get(port, "/api/budgets", &format!("127.0.0.1:{port}"), "Authorization: Bearer cli-token-42\r\n"),
+            raw_get(port, "/?token=cli-token-42", &format!("dash.internal:{port}"), ""),
+            raw_get(port, "/api/budgets", &format!("127.0.0.1:{port}"), ""),
+            raw_get(port, "/api/budgets?token=cli-token-42", &format!("attacker.example:{port}"), ""),
+        ]
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let port = port.unwrap_or_else(|| panic!("no bound port in {line:?}"));
+    assert_ne!(port, 0, "{line}");
+    assert_eq!(
+        line.trim(),
+        format!("dashboard on http://127.0.0.1:{port}/ (Ctrl-C to stop, open it with ?token=<the token>)")
+    );
+    assert_eq!(statuses, Some([200, 200, 401, 403]));
+}
