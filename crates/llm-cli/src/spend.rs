@@ -181,9 +181,11 @@ pub async fn spend_cmd(cmd: &SpendCommand, out: &mut impl Write) -> Result<ExitC
         }
         SpendCommand::Export { db, from, to } => {
             let store = db.open().await?;
-            let mut buf: Vec<u8> = Vec::new();
-            let n = llm::tracking::export::export_jsonl(store.as_ref(), *from, *to, &mut buf).await?;
-            out.write_all(&buf)?;
+            // streamed: each page is written as it is read (the output is the same as it always was)
+            out.flush()?;
+            let mut sink = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
+            let n = llm::tracking::export::export_jsonl(store.as_ref(), *from, *to, &mut sink).await?;
+            sink.flush()?;
             eprintln!("{n} records");
             Ok(ExitCode::SUCCESS)
         }
