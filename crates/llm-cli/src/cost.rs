@@ -51,7 +51,8 @@ impl CatalogArg {
 /// Options of `llm cost`.
 #[derive(Debug, clap::Args)]
 pub struct CostArgs {
-    /// Price a JSONL usage log: one input object a line (from FILE, or standard input), one answer a line.
+    /// Price a JSONL usage log: one input object a line (from FILE, or standard input), one answer a line, in
+    /// order. Exit status 0 when every line was priced, 2 when any line was answered with an error.
     #[arg(long)]
     pub jsonl: bool,
     /// The JSONL file (with `--jsonl`); standard input when absent.
