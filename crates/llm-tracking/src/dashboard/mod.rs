@@ -125,7 +125,7 @@ impl Access {
             .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()));
         host.is_some_and(|h| {
             let h = h.trim().to_ascii_lowercase();
-            self.hosts.iter().any(|a| *a == h)
+            self.hosts.contains(&h)
         })
     }
 
