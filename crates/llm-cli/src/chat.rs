@@ -64,6 +64,8 @@ pub struct ChatArgs {
     /// call.
     #[arg(long)]
     pub drop_params: bool,
+    #[command(flatten)]
+    pub catalog: crate::cost::CatalogArg,
     /// The prompt.
     pub prompt: String,
 }
@@ -146,9 +148,14 @@ fn apply_params(request: ChatRequest, params: &[String]) -> Result<ChatRequest> 
 
 async fn client(args: &ChatArgs) -> Result<Client> {
     let mut b = Client::builder().drop_params(args.drop_params);
+    let catalog = args.catalog.load_owned()?;
     if let Some(base) = &args.api_base {
-        let r = llm::providers::resolve(&args.model, Some(base), Catalog::embedded())?;
+        let r = llm::providers::resolve(&args.model, Some(base), catalog.as_ref().unwrap_or(Catalog::embedded()))?;
         b = b.api_base(r.provider.as_str(), base.clone());
+    }
+    if let Some(c) = catalog {
+        // the client's catalog prices the reply and the tracked record alike
+        b = b.catalog(c);
     }
     if let Some(db) = &args.db {
         let store = llm::tracking::open(db)

@@ -3,18 +3,56 @@
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use llm::core::{Cost, Usage};
-use llm::cost::{Catalog, CostOptions, answer_jsonl_line};
+use llm::cost::{Catalog, CatalogRef, CostOptions, cost_answer, error_answer, price_jsonl_line};
 use serde_json::Value;
 
 use crate::output::error_json;
 
+/// The exit status of `llm cost --jsonl` when at least one line was answered with an error (every line is
+/// still answered).
+pub const JSONL_LINE_FAILED: u8 = 2;
+
+/// The default longest input line of `llm cost --jsonl`: 1 MiB.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 1 << 20;
+
+/// The price file to use instead of the embedded catalog: `--catalog FILE`, else `LLM_CATALOG`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CatalogArg {
+    /// A price file in LiteLLM's format to use instead of the embedded catalog (default: `LLM_CATALOG`). It is
+    /// validated when loaded: a bad price is an error naming the model and the key.
+    #[arg(long = "catalog", env = "LLM_CATALOG", value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
+}
+
+impl CatalogArg {
+    /// The catalog given, loaded and validated; `None` for the embedded one.
+    pub fn load_owned(&self) -> Result<Option<Catalog>> {
+        match &self.catalog {
+            None => Ok(None),
+            Some(path) => Catalog::from_file(path)
+                .map(Some)
+                .with_context(|| format!("the price file {} cannot be used", path.display())),
+        }
+    }
+
+    /// The catalog to price with: the file given, else the embedded catalog.
+    pub fn load(&self) -> Result<CatalogRef> {
+        Ok(match self.load_owned()? {
+            Some(c) => CatalogRef::Loaded(Arc::new(c)),
+            None => CatalogRef::Embedded(Catalog::embedded()),
+        })
+    }
+}
+
 /// Options of `llm cost`.
 #[derive(Debug, clap::Args)]
 pub struct CostArgs {
-    /// Price a JSONL usage log: one input object a line (from FILE, or standard input), one answer a line.
+    /// Price a JSONL usage log: one input object a line (from FILE, or standard input), one answer a line, in
+    /// order. Exit status 0 when every line was priced, 2 when any line was answered with an error.
     #[arg(long)]
     pub jsonl: bool,
     /// The JSONL file (with `--jsonl`); standard input when absent.
@@ -46,25 +84,28 @@ pub struct CostArgs {
     /// Print the answer object instead of a breakdown.
     #[arg(long)]
     pub json: bool,
+    /// With `--jsonl`: the longest input line in bytes; a longer line is answered with an error (read in
+    /// chunks, never held whole) and the next line is read.
+    #[arg(long, default_value_t = DEFAULT_MAX_LINE_BYTES, value_name = "BYTES")]
+    pub max_line_bytes: usize,
+    #[command(flatten)]
+    pub catalog: CatalogArg,
 }
 
-/// Runs `llm cost`.
+/// Runs `llm cost`. With `--jsonl` the exit status is 0 when every line was priced (whatever its status),
+/// [`JSONL_LINE_FAILED`] when at least one line was answered with an error.
 pub fn cost_cmd(args: &CostArgs, out: &mut impl Write) -> Result<ExitCode> {
-    let catalog = Catalog::embedded();
+    let catalog = args.catalog.load()?;
+    let catalog: &Catalog = &catalog;
     if args.jsonl {
-        let input: Box<dyn BufRead> = match &args.file {
+        let mut input: Box<dyn BufRead> = match &args.file {
             Some(path) => Box::new(std::io::BufReader::new(
                 std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?,
             )),
             None => Box::new(std::io::stdin().lock()),
         };
-        for line in input.split(b'\n') {
-            let line = line?;
-            let text = String::from_utf8_lossy(&line);
-            let text = text.strip_suffix('\r').unwrap_or(&text);
-            writeln!(out, "{}", answer_jsonl_line(catalog, text))?;
-        }
-        return Ok(ExitCode::SUCCESS);
+        let failed = price_jsonl(catalog, &mut input, out, args.max_line_bytes)?;
+        return Ok(if failed { ExitCode::from(JSONL_LINE_FAILED) } else { ExitCode::SUCCESS });
     }
     let Some(model) = &args.model else {
         anyhow::bail!("give a model (-m MODEL) or --jsonl");
@@ -95,6 +136,90 @@ pub fn cost_cmd(args: &CostArgs, out: &mut impl Write) -> Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// One input line as [`read_line_capped`] read it.
+enum ReadLine {
+    /// The end of the input.
+    Eof,
+    /// A line (in the buffer, without its `\n`).
+    Line,
+    /// A line longer than the cap (its bytes were read and dropped): this many bytes.
+    TooLong(u64),
+}
+
+/// Reads one line into `buf` (cleared first), at most `cap` bytes of it: a longer line is read to its end in
+/// the reader's chunks and dropped, so memory stays bounded whatever the input (`/dev/zero`).
+fn read_line_capped(input: &mut dyn BufRead, buf: &mut Vec<u8>, cap: usize) -> std::io::Result<ReadLine> {
+    buf.clear();
+    let mut total: u64 = 0;
+    let mut read_any = false;
+    loop {
+        let chunk = match input.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok(match (read_any, total > cap as u64) {
+                (false, _) => ReadLine::Eof,
+                (true, true) => ReadLine::TooLong(total),
+                (true, false) => ReadLine::Line,
+            });
+        }
+        read_any = true;
+        let (part, done) = match chunk.iter().position(|b| *b == b'\n') {
+            Some(i) => (chunk.get(..i).unwrap_or_default(), Some(i + 1)),
+            None => (chunk, None),
+        };
+        total += part.len() as u64;
+        if total <= cap as u64 {
+            buf.extend_from_slice(part);
+        } else if !buf.is_empty() {
+            *buf = Vec::new();
+        }
+        let used = done.unwrap_or(chunk.len());
+        input.consume(used);
+        if done.is_some() {
+            return Ok(if total > cap as u64 { ReadLine::TooLong(total) } else { ReadLine::Line });
+        }
+    }
+}
+
+/// Answers every line of `input`, in order; returns whether any line was answered with an error.
+fn price_jsonl(catalog: &Catalog, input: &mut dyn BufRead, out: &mut impl Write, cap: usize) -> Result<bool> {
+    let mut failed = false;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut first = true;
+    loop {
+        match read_line_capped(input, &mut buf, cap)? {
+            ReadLine::Eof => break,
+            ReadLine::TooLong(n) => {
+                failed = true;
+                let message = format!("the line is {n} bytes long, more than the limit of {cap} (--max-line-bytes)");
+                crate::output::print_json(out, &error_json("invalid_input", &message))?;
+            }
+            ReadLine::Line => {
+                let mut bytes = buf.as_slice();
+                if first {
+                    // a UTF-8 byte order mark at the start of the input is not part of the first line
+                    bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+                }
+                let text = String::from_utf8_lossy(bytes);
+                let text = text.strip_suffix('\r').unwrap_or(&text);
+                let answer = match price_jsonl_line(catalog, text) {
+                    Ok(cost) => cost_answer(&cost),
+                    Err(e) => {
+                        failed = true;
+                        error_answer(&e)
+                    }
+                };
+                writeln!(out, "{answer}")?;
+            }
+        }
+        first = false;
+    }
+    Ok(failed)
 }
 
 fn write_breakdown(out: &mut impl Write, model: &str, usage: &Usage, cost: &Cost) -> Result<()> {
@@ -158,11 +283,14 @@ pub struct ModelsArgs {
     /// Print a JSON array of entries instead of a table.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub catalog: CatalogArg,
 }
 
 /// Runs `llm models`.
 pub fn models_cmd(args: &ModelsArgs, out: &mut impl Write) -> Result<ExitCode> {
-    let catalog = Catalog::embedded();
+    let catalog = args.catalog.load()?;
+    let catalog: &Catalog = &catalog;
     let provider = args.provider.as_deref();
     // Each entry as the catalog writes it (exact decimal prices) and parsed, for filtering and the table.
     let mut entries: Vec<(String, Value)> = Vec::new();

@@ -4,7 +4,6 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use llm::cost::Catalog;
 use llm::providers::{resolve, supported_params};
 use serde_json::json;
 
@@ -21,11 +20,14 @@ pub struct ResolveArgs {
     /// Print `{"provider": ..., "model": ...}` (or an error object) instead of text.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub catalog: crate::cost::CatalogArg,
 }
 
 /// Runs `llm resolve`.
 pub fn resolve_cmd(args: &ResolveArgs, out: &mut impl Write) -> Result<ExitCode> {
-    match resolve(&args.model, args.api_base.as_deref(), Catalog::embedded()) {
+    let catalog = args.catalog.load()?;
+    match resolve(&args.model, args.api_base.as_deref(), &*catalog) {
         Ok(r) => {
             if args.json {
                 print_json(out, &json!({"provider": r.provider.as_str(), "model": r.model}))?;
@@ -56,6 +58,8 @@ pub struct ParamsArgs {
     /// Print a JSON array (or an error object) instead of one parameter a line.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub catalog: crate::cost::CatalogArg,
 }
 
 /// Runs `llm params`.
@@ -65,7 +69,7 @@ pub fn params_cmd(args: &ParamsArgs, out: &mut impl Write) -> Result<ExitCode> {
             let model = args.model.strip_prefix(&format!("{p}/")).unwrap_or(&args.model).to_owned();
             Ok((p.clone(), model))
         }
-        None => resolve(&args.model, None, Catalog::embedded()).map(|r| (r.provider.into_string(), r.model)),
+        None => resolve(&args.model, None, &*args.catalog.load()?).map(|r| (r.provider.into_string(), r.model)),
     };
     let (provider, model) = match target {
         Ok(t) => t,

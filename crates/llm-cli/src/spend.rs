@@ -99,9 +99,16 @@ pub enum SpendCommand {
     Serve {
         #[command(flatten)]
         db: DbArg,
-        /// The address to listen on (loopback by default).
+        /// The address to listen on (loopback by default; port 0 picks a free port, printed).
         #[arg(long, default_value = "127.0.0.1:8088")]
         addr: std::net::SocketAddr,
+        /// Also answer requests for this host name (the `Host` header); repeatable. Loopback names
+        /// (`localhost`, `127.0.0.1`, `[::1]`) with the bound port are always accepted, anything else gets 403.
+        #[arg(long = "allow-host", value_name = "NAME")]
+        allow_hosts: Vec<String>,
+        /// Require this token: `Authorization: Bearer TOKEN` or `?token=TOKEN` (open the page with it).
+        #[arg(long, env = "LLM_DASHBOARD_TOKEN", hide_env_values = true)]
+        token: Option<String>,
     },
 }
 
@@ -174,16 +181,28 @@ pub async fn spend_cmd(cmd: &SpendCommand, out: &mut impl Write) -> Result<ExitC
         }
         SpendCommand::Export { db, from, to } => {
             let store = db.open().await?;
-            let mut buf: Vec<u8> = Vec::new();
-            let n = llm::tracking::export::export_jsonl(store.as_ref(), *from, *to, &mut buf).await?;
-            out.write_all(&buf)?;
+            // streamed: each page is written as it is read (the output is the same as it always was)
+            out.flush()?;
+            let mut sink = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
+            let n = llm::tracking::export::export_jsonl(store.as_ref(), *from, *to, &mut sink).await?;
+            sink.flush()?;
             eprintln!("{n} records");
             Ok(ExitCode::SUCCESS)
         }
-        SpendCommand::Serve { db, addr } => {
+        SpendCommand::Serve { db, addr, allow_hosts, token } => {
+            use llm::tracking::dashboard::{DashboardOptions, spawn_dashboard_with};
             let store = db.open().await?;
-            eprintln!("dashboard on http://{addr}/ (Ctrl-C to stop)");
-            llm::tracking::dashboard::serve_dashboard(store, *addr).await?;
+            let mut options = DashboardOptions::new();
+            for h in allow_hosts {
+                options = options.allow_host(h.clone());
+            }
+            if let Some(t) = token {
+                options = options.token(t.clone());
+            }
+            let (bound, task) = spawn_dashboard_with(store, *addr, &options).await?;
+            let hint = if options.token.is_some() { ", open it with ?token=<the token>" } else { "" };
+            eprintln!("dashboard on http://{bound}/ (Ctrl-C to stop{hint})");
+            task.await.context("the dashboard stopped")?;
             Ok(ExitCode::SUCCESS)
         }
     }

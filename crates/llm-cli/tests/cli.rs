@@ -133,7 +133,7 @@ fn cost_jsonl_answers_every_line_in_order() {
         "\n",
     );
     let (code, out) = llm_stdin(&["cost", "--jsonl"], input);
-    assert_eq!(code, 0);
+    assert_eq!(code, 2, "a line answered with an error makes the exit status 2");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 5, "{out}");
     // gpt-4o: 800 × $2.5/M + 200 × $1.25/M = 0.00225; 500 × $10/M = 0.005. Exact decimals, as JSON numbers.
@@ -630,4 +630,275 @@ fn chat_through_a_litellm_proxy_from_its_environment() {
     assert_eq!(sent.path, "/v1/chat/completions");
     assert_eq!(sent.header("authorization"), Some("Bearer sk-litellm-proxy-key-0001"));
     assert_eq!(sent.json()["model"], "gpt-4o-mini");
+}
+
+#[test]
+fn cost_jsonl_exit_status_bom_counts_and_exact_reported_cost() {
+    // every line priced (an unknown model is an answer, not an error): exit 0; a UTF-8 BOM before line 1 is skipped
+    let good = concat!(
+        "\u{feff}",
+        r#"{"model": "gpt-4o", "usage": {"prompt_tokens": 1000, "completion_tokens": 500}}"#,
+        "\n",
+        r#"{"model": "no-such-model-xyz", "usage": {"prompt_tokens": 1e3, "completion_tokens": 10.0}}"#,
+        "\n",
+    );
+    let (code, out) = llm_stdin(&["cost", "--jsonl"], good);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        vec![
+            r#"{"prompt_cost":0.0025,"completion_cost":0.005,"total_cost":0.0075,"status":"priced","catalog_key":"gpt-4o"}"#,
+            r#"{"prompt_cost":0,"completion_cost":0,"total_cost":0,"status":"unknown_model","catalog_key":null}"#,
+        ]
+    );
+
+    // every line failed: exit 2, every line still answered, in order
+    let bad = concat!(
+        r#"{"model": "gpt-4o", "usage": {"prompt_tokens": 9007199254740993.0, "completion_tokens": 1}}"#,
+        "\n",
+        r#"{"model": "gpt-4o", "usage": {"prompt_tokens": 10.5, "completion_tokens": 1}}"#,
+        "\n",
+        r#"{"response": {"id": "x", "model": "gpt-4o", "choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 1e300}}}"#,
+        "\n",
+    );
+    let (code, out) = llm_stdin(&["cost", "--jsonl"], bad);
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        vec![
+            r#"{"error":{"kind":"invalid_input","message":"usage.prompt_tokens: 9007199254740993.0 is not a token count (an integer; a float must be integral and below 2^53)"}}"#,
+            r#"{"error":{"kind":"invalid_input","message":"usage.prompt_tokens: 10.5 is not a token count (an integer; a float must be integral and below 2^53)"}}"#,
+            r#"{"error":{"kind":"invalid_input","message":"response.usage.completion_tokens: 1e300 is not a token count (an integer; a float must be integral and below 2^53)"}}"#,
+        ]
+    );
+
+    // a provider-reported cost keeps its exact decimal text (not 1234567.1234567890)
+    let reported = concat!(
+        r#"{"response": {"id": "x", "model": "openai/gpt-4o", "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20, "cost": 1234567.123456789012345}}, "provider": "openrouter"}"#,
+        "\n",
+        r#"{"response": {"id": "x", "model": "sonar", "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20, "cost": {"total_cost": 0.12345678901234567891}}}, "provider": "perplexity"}"#,
+        "\n",
+    );
+    let (code, out) = llm_stdin(&["cost", "--jsonl"], reported);
+    assert_eq!(code, 0, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].contains(r#""total_cost":1234567.123456789012345,"status":"provider_reported""#), "{}", lines[0]);
+    assert!(lines[1].contains(r#""total_cost":0.12345678901234567891,"#), "{}", lines[1]);
+}
+
+/// A line of NULs far longer than the cap (what `llm cost --jsonl /dev/zero` reads) is answered with an error as
+/// soon as the cap is passed, read in chunks without being held, and the next line is answered.
+#[test]
+fn cost_jsonl_long_line_is_an_error_in_bounded_memory() {
+    use std::io::{BufRead, BufReader, Write};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_llm"))
+        .args(["cost", "--jsonl"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn llm");
+    let pid = child.id();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..64 {
+        stdin.write_all(&zeros).unwrap();
+    }
+    stdin.write_all(b"\n").unwrap();
+    stdin.write_all(br#"{"model": "gpt-4o", "usage": {"prompt_tokens": 1000, "completion_tokens": 500}}"#).unwrap();
+    stdin.write_all(b"\n").unwrap();
+    stdin.flush().unwrap();
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let mut second = String::new();
+    stdout.read_line(&mut second).unwrap();
+    // the peak memory of the process while it is still alive (its input still open)
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let peak_kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    drop(stdin);
+    let code = child.wait().unwrap().code();
+    assert_eq!(
+        first.trim_end(),
+        r#"{"error":{"kind":"invalid_input","message":"the line is 67108864 bytes long, more than the limit of 1048576 (--max-line-bytes)"}}"#
+    );
+    assert_eq!(
+        second.trim_end(),
+        r#"{"prompt_cost":0.0025,"completion_cost":0.005,"total_cost":0.0075,"status":"priced","catalog_key":"gpt-4o"}"#
+    );
+    assert_eq!(code, Some(2));
+    assert!(peak_kb < 48 * 1024, "a 64 MiB line must not be held in memory: peak {peak_kb} kB");
+
+    // the cap is configurable
+    let line = format!("{}\n", r#"{"model": "gpt-4o", "usage": {"prompt_tokens": 1000, "completion_tokens": 500}}"#);
+    let (code, out) = llm_stdin(&["cost", "--jsonl", "--max-line-bytes", "20"], &line);
+    assert_eq!(code, 2);
+    assert!(out.contains("more than the limit of 20 (--max-line-bytes)"), "{out}");
+}
+
+const CUSTOM_PRICES: &str = r#"{
+    "my-model": {"litellm_provider": "openai", "mode": "chat", "input_cost_per_token": 0.000001, "output_cost_per_token": "0.000003", "max_input_tokens": 1000},
+    "gpt-4o-mini": {"litellm_provider": "openai", "mode": "chat", "input_cost_per_token": 0.00001, "output_cost_per_token": 0.00002}
+}"#;
+
+#[test]
+fn a_custom_price_file_prices_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("prices.json");
+    std::fs::write(&good, CUSTOM_PRICES).unwrap();
+    let good = good.to_str().unwrap();
+    let (code, out, err) = llm(&[
+        "cost",
+        "-m",
+        "my-model",
+        "--prompt-tokens",
+        "1000",
+        "--completion-tokens",
+        "100",
+        "--json",
+        "--catalog",
+        good,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.trim(),
+        r#"{"prompt_cost":0.001,"completion_cost":0.0003,"total_cost":0.0013,"status":"priced","catalog_key":"my-model"}"#
+    );
+    // LLM_CATALOG does the same for --jsonl and models
+    let (code, out, err) = llm_env(&["models", "--json", "my-model"], &[("LLM_CATALOG", good)]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!((v[0]["model"].as_str(), v[0]["max_input_tokens"].as_u64()), (Some("my-model"), Some(1000)));
+    let (code, _, _) = llm_env(&["models", "--json", "gpt-4o"], &[("LLM_CATALOG", good)]);
+    assert_eq!(code, 1, "only the file's models are known");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_llm"))
+        .args(["cost", "--jsonl"])
+        .env("LLM_CATALOG", good)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(br#"{"model": "my-model", "usage": {"prompt_tokens": 10, "completion_tokens": 10}}"#).unwrap();
+        stdin.write_all(b"\n").unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        r#"{"prompt_cost":0.00001,"completion_cost":0.00003,"total_cost":0.00004,"status":"priced","catalog_key":"my-model"}"#
+    );
+}
+
+#[test]
+fn a_bad_price_file_is_an_error_naming_model_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"ok": {"input_cost_per_token": 1e-6}, "cheap-model": {"litellm_provider": "openai", "input_cost_per_token": -0.995}}"#)
+        .unwrap();
+    let bad = bad.to_str().unwrap();
+    let want = format!(
+        "llm: the price file {bad} cannot be used: model \"cheap-model\": input_cost_per_token: -0.995 is negative"
+    );
+    for args in [
+        vec!["cost", "-m", "cheap-model", "--prompt-tokens", "1000", "--json", "--catalog", bad],
+        vec!["cost", "--jsonl", "--catalog", bad],
+        vec!["models", "--catalog", bad],
+        vec!["resolve", "gpt-4o", "--catalog", bad],
+    ] {
+        let (code, out, err) = llm(&args);
+        assert_eq!(code, 1, "{args:?}");
+        assert_eq!(out, "", "{args:?}");
+        assert_eq!(err.trim(), want, "{args:?}");
+    }
+    let (code, _, err) = llm_env(&["models"], &[("LLM_CATALOG", bad)]);
+    assert_eq!((code, err.trim()), (1, want.as_str()));
+    // llm chat refuses it before any call, in its JSON error form too
+    let (code, out, _) = llm_env(
+        &["chat", "-m", "openai/gpt-4o-mini", "--api-base", "http://127.0.0.1:9", "--json", "--catalog", bad, "Hi"],
+        &[("OPENAI_API_KEY", "sk-cli-test-000000000000")],
+    );
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("model \"cheap-model\": input_cost_per_token: -0.995 is negative"),
+        "{out}"
+    );
+}
+
+#[test]
+fn chat_prices_the_reply_and_the_record_from_the_custom_catalog() {
+    use llm_fake_upstream::wire;
+    let (_rt, server) = fake_server();
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let prices = dir.path().join("prices.json");
+    std::fs::write(&prices, CUSTOM_PRICES).unwrap();
+    let db = format!("sqlite:{}", dir.path().join("spend.sqlite").display());
+    server.push(wire::openai::chat("Hello", 1000, 100));
+    let (code, out, err) = llm_env(
+        &["chat", "-m", "openai/gpt-4o-mini", "--api-base", &url, "--json", "--db", &db, "Hi"],
+        &[("OPENAI_API_KEY", "sk-cli-test-000000000000"), ("LLM_CATALOG", prices.to_str().unwrap())],
+    );
+    assert_eq!(code, 0, "{err}");
+    // 1000 × $10/M + 100 × $20/M (the file's prices, not the embedded $0.15/M and $0.60/M)
+    assert!(out.contains(r#""total_cost":0.012,"#), "{out}");
+    let records = exported(&db);
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["cost"]["status"], "priced", "{}", records[0]);
+    assert!(records[0]["cost"]["catalog_version"].as_str().unwrap().starts_with("custom+"), "{}", records[0]);
+    let report = report_by_model(&db);
+    assert_eq!(report["total"]["spend"], "0.012", "{report}");
+}
+
+fn raw_get(port: u16, path: &str, host: &str, extra: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut sock = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(sock, "GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n").unwrap();
+    let mut text = String::new();
+    sock.read_to_string(&mut text).unwrap();
+    text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+#[test]
+fn spend_serve_prints_the_bound_port_and_checks_host_and_token() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("spend.sqlite").display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_llm"))
+        .args(["spend", "serve", "--db", &db, "--addr", "127.0.0.1:0", "--allow-host", "dash.internal"])
+        .env("LLM_DASHBOARD_TOKEN", "cli-token-42")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
+    let port: Option<u16> = line
+        .strip_prefix("dashboard on http://127.0.0.1:")
+        .and_then(|r| r.split('/').next())
+        .and_then(|p| p.parse().ok());
+    let statuses = port.map(|port| {
+        [
+            raw_get(port, "/api/budgets", &format!("127.0.0.1:{port}"), "Authorization: Bearer cli-token-42\r\n"),
+            raw_get(port, "/?token=cli-token-42", &format!("dash.internal:{port}"), ""),
+            raw_get(port, "/api/budgets", &format!("127.0.0.1:{port}"), ""),
+            raw_get(port, "/api/budgets?token=cli-token-42", &format!("attacker.example:{port}"), ""),
+        ]
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let port = port.unwrap_or_else(|| panic!("no bound port in {line:?}"));
+    assert_ne!(port, 0, "{line}");
+    assert_eq!(
+        line.trim(),
+        format!("dashboard on http://127.0.0.1:{port}/ (Ctrl-C to stop, open it with ?token=<the token>)")
+    );
+    assert_eq!(statuses, Some([200, 200, 401, 403]));
 }

@@ -58,7 +58,12 @@ fn put(map: &mut Map<String, Value>, key: &str, value: Option<u64>) {
     }
 }
 
-/// A token count as providers send it: an integer, an integral float, a numeric string, or `null`.
+/// 2^53: an integral float count must be below it; from there on a float no longer holds every integer (the
+/// count it was written as may have been rounded already).
+const MAX_EXACT_FLOAT: f64 = 9_007_199_254_740_992.0;
+
+/// A token count as providers send it: an integer, an integral float (below 2^53: a larger float may be a
+/// rounded count, and is refused), a numeric string, or `null`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Count(pub Option<u64>);
 
@@ -71,7 +76,7 @@ impl<'de> Deserialize<'de> for Count {
             Value::Number(n) => {
                 if let Some(u) = n.as_u64() {
                     Some(u)
-                } else if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 1.8e19) {
+                } else if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < MAX_EXACT_FLOAT) {
                     #[expect(
                         clippy::cast_possible_truncation,
                         clippy::cast_sign_loss,

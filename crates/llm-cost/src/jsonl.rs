@@ -58,7 +58,40 @@ fn invalid(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidInput, message)
 }
 
+/// Checks the token counts of a usage object (nested details included) as written: a count written as a float
+/// must be an integer below 2^53 (`1e3` and `1000.0` are 1000; `1000.5` and `9007199254740993.0` are errors),
+/// which `f64` could not tell.
+fn check_counts(raw: &RawValue, path: &str) -> Result<()> {
+    let Ok(members) = serde_json::from_str::<std::collections::BTreeMap<String, &RawValue>>(raw.get()) else {
+        // not an object: the usage decoder says what is wrong with it
+        return Ok(());
+    };
+    for (key, value) in members {
+        let text = value.get().trim();
+        if text.starts_with('{') {
+            check_counts(value, &format!("{path}{key}."))?;
+        } else if key.ends_with("tokens")
+            && text.contains(['.', 'e', 'E'])
+            && text.bytes().next().is_some_and(|b| b == b'-' || b.is_ascii_digit())
+        {
+            let exact = <rust_decimal::Decimal as std::str::FromStr>::from_str(text)
+                .ok()
+                .or_else(|| rust_decimal::Decimal::from_scientific(text).ok());
+            let ok = exact.is_some_and(|d| {
+                d.fract().is_zero() && !d.is_sign_negative() && d < rust_decimal::Decimal::from(1u64 << 53)
+            });
+            if !ok {
+                return Err(invalid(format!(
+                    "{path}{key}: {text} is not a token count (an integer; a float must be integral and below 2^53)"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn parse_usage(raw: &RawValue) -> Result<Usage> {
+    check_counts(raw, "usage.")?;
     let u: LineUsage = serde_json::from_str(raw.get()).map_err(|e| invalid(format!("invalid usage: {e}")))?;
     let nested = u.rest.contains_key("prompt_tokens_details") || u.rest.contains_key("completion_tokens_details");
     let mut usage = if nested {
@@ -108,10 +141,56 @@ struct ResponseExtras {
     usage: Option<UsageExtras>,
 }
 
+/// The provider-reported `usage.cost` as written: its exact decimal text (serde_json reads numbers through
+/// `f64` without its `arbitrary_precision` feature, which this workspace does not enable).
+#[derive(Deserialize)]
+struct RawCostResponse<'a> {
+    #[serde(default, borrow)]
+    usage: Option<RawCostUsage<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawUsageResponse<'a> {
+    #[serde(default, borrow)]
+    usage: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct RawCostUsage<'a> {
+    #[serde(default, borrow)]
+    cost: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct RawTotalCost<'a> {
+    #[serde(default, borrow)]
+    total_cost: Option<&'a RawValue>,
+}
+
+/// The exact amount of a reported `usage.cost` (a number, a numeric string, or `{"total_cost": …}`), `None`
+/// when there is none or it is not a number.
+fn exact_reported_cost(raw: &str) -> Option<Usd> {
+    let parsed: RawCostResponse<'_> = serde_json::from_str(raw).ok()?;
+    let mut value = parsed.usage?.cost?;
+    if value.get().trim_start().starts_with('{') {
+        let inner: RawTotalCost<'_> = serde_json::from_str(value.get()).ok()?;
+        value = inner.total_cost?;
+    }
+    let text = value.get().trim();
+    let text = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text).trim();
+    let d = <rust_decimal::Decimal as std::str::FromStr>::from_str(text)
+        .ok()
+        .or_else(|| rust_decimal::Decimal::from_scientific(text).ok())?;
+    Some(Usd::new(d))
+}
+
 /// Reads an OpenAI chat.completion the way LiteLLM's `ModelResponse` reads it: a `usage.cost` object
 /// (Perplexity's `{"total_cost": …}`) counts as its total, Anthropic's `cache_read_input_tokens` and
 /// `cache_creation_input_tokens` set the cache counts, and the reported `total_tokens` is kept.
 fn decode_response(raw: &str) -> Result<llm_core::ChatResponse> {
+    if let Ok(RawUsageResponse { usage: Some(usage) }) = serde_json::from_str::<RawUsageResponse<'_>>(raw) {
+        check_counts(usage, "response.usage.")?;
+    }
     let mut response = match openai::response_from_json(raw.as_bytes()) {
         Ok(r) => r,
         Err(first) => {
@@ -126,6 +205,11 @@ fn decode_response(raw: &str) -> Result<llm_core::ChatResponse> {
                 .map_err(|e| invalid(format!("invalid response: {e}")))?
         }
     };
+    if response.provider_cost.is_some()
+        && let Some(exact) = exact_reported_cost(raw)
+    {
+        response.provider_cost = Some(exact);
+    }
     let extras: ResponseExtras = serde_json::from_str(raw).unwrap_or_default();
     if let (Some(extra), Some(usage)) = (extras.usage, response.usage.as_mut()) {
         if let Some(n) = extra.cache_read_input_tokens.0 {

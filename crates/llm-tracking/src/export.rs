@@ -64,7 +64,12 @@ impl Hook for JsonlSink {
     }
 }
 
-/// Writes a store's records with start time in `[from, to)` as JSON lines, oldest first, in pages; returns
+/// Records an export reads per page by default.
+pub const EXPORT_PAGE: usize = 2_000;
+
+/// Writes a store's records with start time in `[from, to)` as JSON lines, oldest first (by start time, then
+/// id), streaming: pages of [`EXPORT_PAGE`] records are read ([`Store::records_after`], keyset pagination on
+/// `(start_time, id)`) and written as they come, so memory stays flat whatever the size of the log. Returns
 /// how many were written.
 pub async fn export_jsonl(
     store: &dyn Store,
@@ -72,31 +77,36 @@ pub async fn export_jsonl(
     to: Option<Timestamp>,
     out: &mut (dyn std::io::Write + Send),
 ) -> Result<u64> {
-    const PAGE: usize = 10_000;
+    export_jsonl_paged(store, from, to, EXPORT_PAGE, out).await
+}
+
+/// [`export_jsonl`] with pages of `page` records (at least 1).
+pub async fn export_jsonl_paged(
+    store: &dyn Store,
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+    page: usize,
+    out: &mut (dyn std::io::Write + Send),
+) -> Result<u64> {
+    let page = page.max(1);
     let mut n = 0u64;
-    let mut cursor = from;
-    let mut seen_at_cursor: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut cursor: Option<(Timestamp, String)> = None;
+    let mut line: Vec<u8> = Vec::with_capacity(1024);
     loop {
-        let page = store.records(cursor, to, PAGE).await?;
-        let full = page.len() == PAGE;
-        let last = page.last().map(|r| r.start_time);
-        let mut wrote = 0;
-        for r in &page {
-            if seen_at_cursor.contains(&r.id) {
-                continue;
-            }
-            serde_json::to_writer(&mut *out, r)?;
-            out.write_all(b"\n")?;
+        let after = cursor.as_ref().map(|(t, id)| (*t, id.as_str()));
+        let records = store.records_after(from, to, after, page).await?;
+        for r in &records {
+            line.clear();
+            serde_json::to_writer(&mut line, r)?;
+            line.push(b'\n');
+            out.write_all(&line)?;
             n += 1;
-            wrote += 1;
         }
-        if !full || wrote == 0 {
-            break;
+        match records.last() {
+            Some(last) if records.len() == page => cursor = Some((last.start_time, last.id.clone())),
+            _ => break,
         }
-        // Next page starts at the last timestamp (records sharing it are skipped by id).
-        let last = last.unwrap_or_default();
-        seen_at_cursor = page.iter().filter(|r| r.start_time == last).map(|r| r.id.clone()).collect();
-        cursor = Some(last);
     }
+    out.flush()?;
     Ok(n)
 }

@@ -197,10 +197,12 @@ async fn misbehaving_hooks_never_slow_or_fail_calls() {
     for _ in 0..20 {
         let t = std::time::Instant::now();
         client.chat(&request()).await.unwrap();
-        assert!(t.elapsed() < Duration::from_millis(50), "a call waited for hooks: {:?}", t.elapsed());
+        // A call that waited for the slow hook would take at least its 200 ms timeout; the margin below that is
+        // for a loaded machine.
+        assert!(t.elapsed() < Duration::from_millis(150), "a call waited for hooks: {:?}", t.elapsed());
         tokio::time::sleep(Duration::from_millis(2)).await; // let the healthy hooks keep up
     }
-    assert!(started.elapsed() < Duration::from_millis(180), "calls waited for hooks: {:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_millis(2000), "calls waited for hooks: {:?}", started.elapsed());
     tracker.drain_hooks(Duration::from_secs(10)).await;
     let stats = tracker.stats();
     let by_name = |n: &str| stats.hooks.iter().find(|h| h.name == n).unwrap().clone();

@@ -20,7 +20,7 @@ pub use model::{ModelInfo, PriceTier};
 pub(crate) use model::{has_nonstandard_suffix, threshold_of, unique_thresholds};
 pub use normalize::{
     CatalogDiff, MAX_MULTIPLIER, MAX_TOKEN_PRICE, MAX_UNIT_PRICE, NormalizeOptions, Normalized, diff_catalogs,
-    normalize,
+    normalize, validate_catalog,
 };
 use rules::Rules;
 
@@ -193,8 +193,11 @@ impl Catalog {
     /// Loads a catalog from a price file in LiteLLM's format (the upstream file, or the canonical catalog).
     /// Every row loads: all modes, `alias_of` rows, the `fallback_generalizations` rules, ints or numeric
     /// strings where numbers are expected; `sample_spec` is skipped; fields this crate does not interpret are
-    /// kept (see [`ModelInfo::field`]). Only a file that is not a JSON object is an error. The version is a
-    /// digest of the text.
+    /// kept (see [`ModelInfo::field`]). The prices, limits and flags of every model row are validated first
+    /// ([`catalog::validate_catalog`](crate::catalog::validate_catalog), the checks of `update-pricing`): a
+    /// negative, non-numeric, non-finite, `null`, absurdly large or mistyped price is an error naming the model
+    /// and the key ([`ErrorKind::InvalidPrice`]), as is a file that is not a JSON object. The version is a digest
+    /// of the text.
     pub fn from_json(text: &str) -> Result<Catalog> {
         Catalog::from_json_with_version(text, &format!("custom+{}", crate::digest12(text.as_bytes())))
     }
@@ -207,6 +210,11 @@ impl Catalog {
     /// Reads a price file. `static_text` is the same text when it lives for the whole program (the embedded
     /// catalog): rows then borrow it instead of being copied.
     fn load(text: &str, static_text: Option<&'static str>, version: &str) -> Result<Catalog> {
+        if static_text.is_none() {
+            // the embedded catalog was validated when generated (and by a test); any other text is checked here,
+            // once, so that pricing never has to
+            normalize::validate_catalog(text)?;
+        }
         let members = json::skim(text, &SKIMMED_FIELDS).map_err(|e| {
             let kind = ErrorKind::InvalidCatalog;
             let what =
@@ -403,8 +411,9 @@ impl Catalog {
 
     /// Adds a model, or overrides fields of an existing one (LiteLLM's `register_model`). `row` is one row in
     /// the upstream format, for example `{"litellm_provider": "openai", "input_cost_per_token": 1e-6}`; its
-    /// fields replace the existing row's fields of the same name, `null` removes one. Prices are validated like
-    /// `update-pricing` validates the upstream file.
+    /// fields replace the existing row's fields of the same name, `null` removes one (but not a price: a `null`
+    /// price is an error, as it would price its tokens at $0). Prices are validated like `update-pricing`
+    /// validates the upstream file; an error names the model and the key.
     pub fn register_model(&mut self, key: &str, row: &str) -> Result<()> {
         let parsed = json::parse(row).map_err(|e| {
             Error::new(ErrorKind::InvalidCatalog, format!("model {key:?}: the row is not valid JSON: {e}"))
@@ -450,13 +459,27 @@ impl Catalog {
     }
 
     /// Applies an overrides document (`{"model": {fields...}, "other": null}`): each row is merged like
-    /// [`Catalog::register_model`]; `null` removes a model.
+    /// [`Catalog::register_model`]; `null` removes a model. Every row is validated first: on an error nothing
+    /// is applied.
     pub fn apply_overrides(&mut self, overrides: &str) -> Result<()> {
         let doc = json::parse(overrides)
             .map_err(|e| Error::new(ErrorKind::InvalidCatalog, format!("the overrides are not valid JSON: {e}")))?;
         let Json::Obj(members) = &doc else {
             return Err(Error::new(ErrorKind::InvalidCatalog, "the overrides are not a JSON object"));
         };
+        // every row is checked before any is applied: a bad document changes nothing
+        for (key, row) in members {
+            match row {
+                Json::Null => {}
+                Json::Obj(_) => normalize::validate_row(key, row, &normalize::NormalizeOptions::default())?,
+                _ => {
+                    return Err(Error::new(
+                        ErrorKind::InvalidCatalog,
+                        format!("model {key:?}: the row is not a JSON object"),
+                    ));
+                }
+            }
+        }
         for (key, row) in members {
             match row {
                 Json::Null => self.remove_model(key),

@@ -323,28 +323,60 @@ fn limit_for(field: &str) -> (Decimal, &'static str) {
 
 /// Checks one price value (a number or a numeric string, finite, non-negative, under its limit).
 fn check_price(key: &str, field: &str, value: &Json<'_>) -> Result<()> {
+    check_amount(key, field, value, limit_for(field))
+}
+
+/// Checks one amount against an explicit limit.
+fn check_amount(key: &str, field: &str, value: &Json<'_>, (limit, label): (Decimal, &str)) -> Result<()> {
     let text = match value {
-        Json::Null => return Ok(()),
+        Json::Null => return Err(price_error(key, field, "null where a price is expected".to_owned())),
         Json::Num(t) => *t,
         Json::Str(s) => s.as_ref(),
         other => return Err(price_error(key, field, format!("expected a number, found {}", other.type_name()))),
     };
-    if json::is_non_finite(text)
-        || matches!(text.trim().to_ascii_lowercase().as_str(), "nan" | "inf" | "-inf" | "infinity" | "-infinity")
-    {
+    if json::is_non_finite(text) || is_non_finite_text(text) {
         return Err(price_error(key, field, format!("{text} is not a finite number")));
     }
     let Some(d) = decimal_from_text(text).filter(|_| !text.trim().is_empty()) else {
+        if looks_numeric(text) {
+            return Err(price_error(key, field, format!("{text} is too large to be a price")));
+        }
         return Err(price_error(key, field, format!("{text:?} is not a number")));
     };
     if d.is_sign_negative() && !d.is_zero() {
         return Err(price_error(key, field, format!("{text} is negative")));
     }
-    let (limit, label) = limit_for(field);
     if d > limit {
         return Err(price_error(key, field, format!("{text} is absurdly large ({label})")));
     }
     Ok(())
+}
+
+/// `true` for `NaN`, `Infinity` and their spellings, as text.
+fn is_non_finite_text(text: &str) -> bool {
+    matches!(
+        text.trim().to_ascii_lowercase().as_str(),
+        "nan" | "+nan" | "-nan" | "inf" | "+inf" | "-inf" | "infinity" | "+infinity" | "-infinity"
+    )
+}
+
+/// `true` for the text of a number too large (or too precise) for a `Decimal`, such as `1e308`.
+fn looks_numeric(text: &str) -> bool {
+    let t = text.trim();
+    let t = t.strip_prefix(['-', '+']).unwrap_or(t);
+    let (mantissa, exponent) = match t.find(['e', 'E']) {
+        Some(i) => (t.get(..i).unwrap_or(""), Some(t.get(i + 1..).unwrap_or(""))),
+        None => (t, None),
+    };
+    let mantissa_ok = !mantissa.is_empty()
+        && mantissa.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && mantissa.bytes().filter(|b| *b == b'.').count() <= 1
+        && mantissa.bytes().any(|b| b.is_ascii_digit());
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())
+    });
+    mantissa_ok && exponent_ok
 }
 
 /// `true` when a price field is one this version knows (after removing thresholds and a tier suffix).
@@ -397,7 +429,10 @@ fn check_row(key: &str, row: &Json<'_>, drift: &mut Vec<String>) -> Result<()> {
 
 fn check_field(key: &str, field: &str, value: &Json<'_>, drift: &mut Vec<String>) -> Result<()> {
     if matches!(value, Json::Null) {
-        // null is "absent" for LiteLLM (and removes a field in an override)
+        // null is "absent" for LiteLLM, but a null price would price its tokens at $0 as `priced`: refused
+        if is_price_key(field) {
+            return Err(price_error(key, field, "null where a price is expected".to_owned()));
+        }
         return Ok(());
     }
     let mistyped = |expected: &str| {
@@ -461,13 +496,17 @@ fn check_field(key: &str, field: &str, value: &Json<'_>, drift: &mut Vec<String>
             for (k, v) in json::sorted_members(value) {
                 let nested = format!("{field}.{k}");
                 if field == "provider_specific_entry" {
-                    if let Json::Num(t) = v {
-                        let ok = decimal_from_text(t).is_some_and(|d| !d.is_sign_negative() && d <= MAX_MULTIPLIER);
-                        if !ok && json::is_non_finite(t) {
-                            return Err(price_error(key, &nested, format!("{t} is not a finite number")));
-                        }
+                    // numbers here are multipliers (`us: 1.1`, `fast: 2`) or small counts; strings that read as
+                    // numbers are read as multipliers too, other strings and objects are settings
+                    let numeric = match v {
+                        Json::Num(_) => true,
+                        Json::Str(s) => decimal_from_text(s).is_some() || looks_numeric(s) || is_non_finite_text(s),
+                        _ => false,
+                    };
+                    if numeric {
+                        check_amount(key, &nested, v, (MAX_MULTIPLIER, "multiplier limit 10"))?;
                     }
-                } else if matches!(v, Json::Num(_)) || (is_price_key(k) && matches!(v, Json::Str(_))) {
+                } else if field == "search_context_cost_per_query" || is_price_key(k) || matches!(v, Json::Num(_)) {
                     check_price(key, &nested, v)?;
                 }
             }
@@ -507,6 +546,43 @@ fn validate_rules(block: &Json<'_>, drift: &mut Vec<String>) -> usize {
         }
     }
     rules.len()
+}
+
+/// Validates a price file (LiteLLM's format, or the canonical catalog) the way [`normalize`] validates the
+/// upstream file: every model row's prices (negative, non-numeric, `NaN`/`Infinity`, `null` where a price is
+/// expected, objects, values too large to be a price), token limits and capability flags. The first error is
+/// returned, naming the model and the key. Schema drift (an unknown price field or mode) is not an error here:
+/// a newer file may carry fields this version does not price, and they stay unpriced. Rows that are not
+/// objects, `alias_of` rows and `sample_spec` are not checked (loading skips or resolves them).
+///
+/// Every way a [`super::Catalog`] is loaded at run time runs it ([`super::Catalog::from_json`],
+/// [`super::Catalog::from_file`], [`super::Catalog::register_model`], ...); `cargo xtask update-pricing` runs the
+/// same checks through [`normalize`].
+///
+/// ```
+/// use llm_cost::catalog::validate_catalog;
+/// assert!(validate_catalog(r#"{"m": {"input_cost_per_token": 1e-6}}"#).is_ok());
+/// let err = validate_catalog(r#"{"m": {"input_cost_per_token": "NaN"}}"#).unwrap_err();
+/// assert_eq!(err.to_string(), "model \"m\": input_cost_per_token: NaN is not a finite number");
+/// ```
+pub fn validate_catalog(text: &str) -> Result<()> {
+    let doc = json::parse(text)
+        .map_err(|e| Error::new(ErrorKind::InvalidCatalog, format!("the price file is not valid JSON: {e}")))?;
+    let Json::Obj(members) = &doc else {
+        return Err(Error::new(ErrorKind::InvalidCatalog, "the price file is not a JSON object"));
+    };
+    let mut drift = Vec::new();
+    for (key, row) in members {
+        if matches!(key.as_ref(), "sample_spec" | "fallback_generalizations")
+            || !matches!(row, Json::Obj(_))
+            || row.get("alias_of").is_some()
+        {
+            continue;
+        }
+        check_row(key, row, &mut drift)?;
+        drift.clear();
+    }
+    Ok(())
 }
 
 /// Validates one row the way [`normalize`] does, for [`super::Catalog::register_model`]. Drift is an error

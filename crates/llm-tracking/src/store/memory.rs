@@ -190,6 +190,34 @@ impl Store for MemoryStore {
         Ok(out)
     }
 
+    async fn records_after(
+        &self,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        after: Option<(Timestamp, &str)>,
+        limit: usize,
+    ) -> Result<Vec<CallRecord>> {
+        let order =
+            |a: &&Arc<CallRecord>, b: &&Arc<CallRecord>| a.start_time.cmp(&b.start_time).then_with(|| a.id.cmp(&b.id));
+        let g = self.lock();
+        // references only: the page is selected, then copied
+        let mut hits: Vec<&Arc<CallRecord>> = g
+            .log
+            .iter()
+            .filter(|r| from.is_none_or(|f| r.start_time >= f) && to.is_none_or(|t| r.start_time < t))
+            .filter(|r| after.is_none_or(|(t, id)| (r.start_time, r.id.as_str()) > (t, id)))
+            .collect();
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        if hits.len() > limit {
+            hits.select_nth_unstable_by(limit - 1, order);
+            hits.truncate(limit);
+        }
+        hits.sort_by(order);
+        Ok(hits.into_iter().map(|r| r.as_ref().clone()).collect())
+    }
+
     async fn count_records(&self) -> Result<u64> {
         Ok(self.lock().log.len() as u64)
     }

@@ -80,6 +80,39 @@ pub trait Store: Send + Sync + 'static {
     /// Records whose start time is in `[from, to)`, oldest first, at most `limit`.
     async fn records(&self, from: Option<Timestamp>, to: Option<Timestamp>, limit: usize) -> Result<Vec<CallRecord>>;
 
+    /// One page of a keyset scan: records whose start time is in `[from, to)` and that come strictly after
+    /// `after` (a record's `(start_time, id)`) in `(start_time, id)` order, at most `limit`, in that order.
+    /// Paging on the last record's key visits every record once, however many share a start time.
+    ///
+    /// The default goes through [`Store::records`] (asking for more until it gets past the cursor); the
+    /// stores of this crate answer it with one indexed query.
+    async fn records_after(
+        &self,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        after: Option<(Timestamp, &str)>,
+        limit: usize,
+    ) -> Result<Vec<CallRecord>> {
+        let start = match (from, after) {
+            (Some(f), Some((t, _))) => Some(f.max(t)),
+            (f, a) => f.or(a.map(|(t, _)| t)),
+        };
+        let mut want = limit.saturating_add(1);
+        loop {
+            let page = self.records(start, to, want).await?;
+            let exhausted = page.len() < want;
+            let out: Vec<CallRecord> = page
+                .into_iter()
+                .filter(|r| after.is_none_or(|(t, id)| (r.start_time, r.id.as_str()) > (t, id)))
+                .take(limit)
+                .collect();
+            if out.len() == limit || exhausted {
+                return Ok(out);
+            }
+            want = want.saturating_mul(2);
+        }
+    }
+
     /// How many records the spend log holds.
     async fn count_records(&self) -> Result<u64>;
 
