@@ -311,7 +311,7 @@ pub struct TrackerStats {
     pub records_queued: u64,
     /// Records the store confirmed.
     pub records_persisted: u64,
-    /// Records dropped because the writer's queue was full (or the store stayed down at shutdown).
+    /// Records dropped because the writer's queue was full.
     pub records_dropped: u64,
     /// Records the store failed to persist: their batch was given up on after the writer's retries
     /// ([`TrackerBuilder::write_retries`]).

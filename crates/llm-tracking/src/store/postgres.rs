@@ -2,7 +2,8 @@
 //!
 //! Money is `NUMERIC` (exact). Budget reservations and settlements lock the call's budget rows
 //! (`SELECT ... FOR UPDATE`, in a fixed order so concurrent callers never deadlock) and update them in the
-//! same transaction, so processes sharing the database cannot overspend by more than one call's estimate.
+//! same transaction, so processes sharing the database admit reservations atomically (see docs/tracking.md,
+//! "The guarantee").
 //! Rollups are upserted with `ON CONFLICT ... DO UPDATE SET x = x + excluded.x`, in key order. Batches travel
 //! as one array per column (`UNNEST`), so a batch is one small statement.
 
