@@ -161,7 +161,14 @@ async fn client(args: &ChatArgs) -> Result<Client> {
         let store = llm::tracking::open(db)
             .await
             .with_context(|| format!("opening {}", llm::tracking::store::redact_url(db)))?;
-        b = b.tracker(Tracker::builder().store(store).pricer(CatalogPricer::new()).build()?);
+        // A store that cannot write fails the command within seconds (its records lost, said on stderr) instead
+        // of holding the result back while the writer retries.
+        let tracker = Tracker::builder()
+            .store(store)
+            .pricer(CatalogPricer::new())
+            .write_retries(4, std::time::Duration::from_secs(3))
+            .build()?;
+        b = b.tracker(tracker);
     }
     if let Some(u) = &args.user {
         b = b.user(u.clone());
@@ -176,11 +183,13 @@ async fn client(args: &ChatArgs) -> Result<Client> {
 }
 
 /// Runs `llm chat`. With `--db`, the call is recorded whatever happens to it: the store is flushed on every
-/// exit path, failures included.
+/// exit path, failures included. A call that succeeded has its result printed before the flush; when its
+/// record cannot be written the command still fails (exit 1), with the store's error on stderr.
 pub async fn chat_cmd(args: &ChatArgs, out: &mut impl Write) -> Result<ExitCode> {
     let result = match client(args).await {
         Ok(client) => {
             let result = run(&client, args, out).await;
+            out.flush()?;
             let flushed = client.flush().await;
             match (result, flushed) {
                 (Ok(code), Ok(_)) => Ok(code),
@@ -191,7 +200,9 @@ pub async fn chat_cmd(args: &ChatArgs, out: &mut impl Write) -> Result<ExitCode>
                     Err(e)
                 }
                 (Ok(_), Err(f)) => {
-                    Err(anyhow::Error::new(f).context("the call succeeded, but writing its record failed"))
+                    // The result is out already: no second JSON object on stdout.
+                    eprintln!("llm: the call succeeded (result above), but its record was not stored: {f}");
+                    return Ok(ExitCode::FAILURE);
                 }
             }
         }

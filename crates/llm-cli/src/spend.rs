@@ -51,7 +51,8 @@ pub enum BudgetCommand {
         #[arg(long, default_value = "monthly")]
         period: Period,
     },
-    /// Lists budgets with their spend in the current period.
+    /// Lists budgets with their spend in the current period, what calls in flight reserve (`reserved`), how many
+    /// live reservations that is (`held`) and when the earliest of them expires.
     List {
         #[command(flatten)]
         db: DbArg,
@@ -137,20 +138,22 @@ pub async fn budget_cmd(cmd: &BudgetCommand, out: &mut impl Write) -> Result<Exi
             } else {
                 writeln!(
                     out,
-                    "{:<32} {:<8} {:>12} {:>12} {:>12} {:>12}",
-                    "scope", "period", "max_usd", "soft_usd", "spent", "reserved"
+                    "{:<32} {:<8} {:>12} {:>12} {:>12} {:>12} {:>6}  earliest_expiry",
+                    "scope", "period", "max_usd", "soft_usd", "spent", "reserved", "held"
                 )?;
                 for b in &budgets {
                     let opt = |u: Option<Usd>| u.map_or_else(|| "-".to_owned(), |u| u.to_string());
                     writeln!(
                         out,
-                        "{:<32} {:<8} {:>12} {:>12} {:>12} {:>12}",
+                        "{:<32} {:<8} {:>12} {:>12} {:>12} {:>12} {:>6}  {}",
                         b.budget.scope.to_string(),
                         b.budget.period.as_str(),
                         opt(b.budget.max_usd),
                         opt(b.budget.soft_usd),
                         b.spent,
-                        b.reserved
+                        b.reserved,
+                        b.reservations,
+                        b.earliest_expiry.map_or_else(|| "-".to_owned(), |t| t.to_string())
                     )?;
                 }
             }

@@ -902,3 +902,50 @@ fn spend_serve_prints_the_bound_port_and_checks_host_and_token() {
     );
     assert_eq!(statuses, Some([200, 200, 401, 403]));
 }
+
+/// `llm chat --db` over a store that cannot write (a read-only database): the call's JSON result is printed,
+/// and the command fails within seconds with the store's error on stderr (it used to hang while the writer
+/// retried forever). `llm budget list` shows reservations in flight.
+#[test]
+fn chat_with_an_unwritable_store_prints_the_result_and_fails_fast() {
+    use llm_fake_upstream::wire;
+    let (_rt, server) = fake_server();
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spend.sqlite");
+    let db = format!("sqlite:{}", path.display());
+    let (code, _, err) = llm_env(&["budget", "set", "--db", &db, "--scope", "user:ro", "--max-usd", "1"], &[]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = llm_env(&["budget", "list", "--db", &db], &[]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["scope", "period", "max_usd", "soft_usd", "spent", "reserved", "held", "earliest_expiry"]
+    );
+    assert_eq!(lines[1].split_whitespace().collect::<Vec<_>>(), ["user:ro", "monthly", "1", "-", "0", "0", "0", "-"]);
+    let (code, out, _) = llm_env(&["budget", "list", "--db", &db, "--json"], &[]);
+    assert_eq!(code, 0);
+    let listed: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!((listed[0]["reserved"].as_str(), listed[0]["reservations"].as_u64()), (Some("0"), Some(0)));
+
+    server.push(wire::openai::stream(&["Hel", "lo", "!"], 12, 3));
+    let ro = format!("{db}?mode=ro");
+    let started = std::time::Instant::now();
+    let (code, out, err) = llm_env(
+        &["chat", "-m", "gpt-4o-mini", "--api-base", &url, "--stream", "--json", "--db", &ro, "--user", "ro", "Hi"],
+        &[("OPENAI_API_KEY", "sk-cli-test-000000000000")],
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+    assert_eq!(code, 1, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["choices"][0]["message"]["content"], "Hello!");
+    assert_eq!(out.trim().lines().count(), 1, "one JSON object: the result");
+    assert!(
+        err.contains(
+            "llm: the call succeeded (result above), but its record was not stored: store: 1 records were not \
+             persisted to the sqlite store: "
+        ) && err.contains("readonly database"),
+        "{err}"
+    );
+}

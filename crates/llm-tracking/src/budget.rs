@@ -294,6 +294,12 @@ pub struct BudgetStatus {
     /// When it resets (`None` for a total budget).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resets_at: Option<Timestamp>,
+    /// How many live reservations make up `reserved` (calls in flight; expired leases are not counted).
+    #[serde(default)]
+    pub reservations: u64,
+    /// When the earliest of those reservations expires (its lease ends and it stops counting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub earliest_expiry: Option<Timestamp>,
 }
 
 impl BudgetStatus {
@@ -342,6 +348,10 @@ pub struct Refusal {
 }
 
 /// An estimate reserved against every budget of a call's scopes, to be settled once the cost is known.
+///
+/// Stores keep each reservation on its own, under its `id`, until it is settled or its lease ends
+/// (`expires`): a reservation whose process died before settling stops counting at its expiry and is
+/// reclaimed by the next reservation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Reservation {
@@ -353,13 +363,51 @@ pub struct Reservation {
     pub at: Timestamp,
     /// Whether any budget applied to the scopes (when none did, there is nothing to settle).
     pub budgeted: bool,
+    /// The store's id of the reservation (empty when nothing was reserved).
+    pub id: String,
+    /// When its lease ends: from then on it no longer counts and is reclaimed.
+    pub expires: Timestamp,
+    /// The smallest room left under a hard limit of its budgets before this reservation (the limit minus
+    /// spent and reserved); `None` when no hard limit applied.
+    pub headroom: Option<Usd>,
 }
 
 impl Reservation {
-    /// A reservation of `estimate` on `scopes` at `at`; `budgeted` says whether any budget applied.
+    /// A reservation of `estimate` on `scopes` at `at`; `budgeted` says whether any budget applied. It has no
+    /// id, no headroom, and expires at `at` (see [`Reservation::with_lease`]).
     pub fn new(scopes: Vec<Scope>, estimate: Usd, at: Timestamp, budgeted: bool) -> Self {
-        Self { scopes, estimate, at, budgeted }
+        Self { scopes, estimate, at, budgeted, id: String::new(), expires: at, headroom: None }
     }
+
+    /// Sets the store's id and the lease's end.
+    #[must_use]
+    pub fn with_lease(mut self, id: impl Into<String>, expires: Timestamp) -> Self {
+        self.id = id.into();
+        self.expires = expires;
+        self
+    }
+
+    /// Sets the room left under the tightest hard limit before this reservation.
+    #[must_use]
+    pub fn with_headroom(mut self, headroom: Option<Usd>) -> Self {
+        self.headroom = headroom;
+        self
+    }
+}
+
+/// What a budgeted call does when its model has no price (the pricer knows no per-token rates for it, so
+/// its cost, and its estimate, would be zero).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UnpricedPolicy {
+    /// Let it through, reserving and counting nothing: **such calls bypass every budget** (the default, and
+    /// the behavior before this policy existed). They are counted apart in reports (`unpriced_calls`).
+    #[default]
+    Allow,
+    /// Refuse it with `ErrorKind::BudgetExceeded` before it is sent when any budget applies to its scopes.
+    Refuse,
+    /// Estimate, reserve and settle it at these per-token rates (its record's cost stays unknown).
+    CountAt(crate::pricing::Rates),
 }
 
 /// The result of asking a store to reserve.

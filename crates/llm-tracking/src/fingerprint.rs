@@ -38,8 +38,8 @@ pub fn key_file(db: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Reads the key file of the database at `db`, creating it (owner read/write only) when missing.
-pub(crate) fn load_or_create_key_file(db: &Path) -> Result<Vec<u8>> {
+/// Reads the key file of the database at `db`, creating it (owner read/write only) when missing and `create`.
+pub(crate) fn load_or_create_key_file(db: &Path, create: bool) -> Result<Vec<u8>> {
     let path = key_file(db);
     match std::fs::read_to_string(&path) {
         Ok(text) => {
@@ -52,7 +52,7 @@ pub(crate) fn load_or_create_key_file(db: &Path) -> Result<Vec<u8>> {
             }
             Ok(bytes)
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
             let secret = random_secret()?;
             write_new(&path, &encode_hex(&secret))
                 .map_err(|e| Error::store(format!("cannot create the fingerprint key file {}: {e}", path.display())))?;
@@ -110,8 +110,8 @@ mod tests {
     fn key_files_are_created_once_and_kept() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("spend.sqlite");
-        let a = load_or_create_key_file(&db).unwrap();
-        let b = load_or_create_key_file(&db).unwrap();
+        let a = load_or_create_key_file(&db, true).unwrap();
+        let b = load_or_create_key_file(&db, true).unwrap();
         assert_eq!(a, b);
         assert_eq!(a.len(), 32);
         assert_eq!(key_file(&db), dir.path().join("spend.sqlite.fpkey"));
@@ -122,7 +122,8 @@ mod tests {
             assert_eq!(mode, 0o600);
         }
         std::fs::write(key_file(&db), "not hex").unwrap();
-        assert!(load_or_create_key_file(&db).is_err());
+        assert!(load_or_create_key_file(&db, true).is_err());
+        assert!(load_or_create_key_file(&dir.path().join("other.sqlite"), false).is_err(), "not created read-only");
         assert_eq!(decode_hex(&encode_hex(&[0, 1, 254, 255])), Some(vec![0, 1, 254, 255]));
     }
 }

@@ -50,6 +50,13 @@ pub trait Pricer: Send + Sync + 'static {
         let _ = (provider, model);
         None
     }
+
+    /// The most output tokens the model produces in one reply, for estimating a reservation when the request
+    /// sets no `max_tokens`; `None` when unknown (the tracker's `default_max_tokens` is assumed).
+    fn max_output_tokens(&self, provider: &ProviderId, model: &str) -> Option<u32> {
+        let _ = (provider, model);
+        None
+    }
 }
 
 /// A pricer from a fixed table of per-token rates: handy in tests and for private models. A model not in the
@@ -57,13 +64,21 @@ pub trait Pricer: Send + Sync + 'static {
 #[derive(Debug, Clone, Default)]
 pub struct FixedPricer {
     rates: HashMap<String, Rates>,
+    max_output: HashMap<String, u32>,
     version: String,
 }
 
 impl FixedPricer {
     /// An empty table.
     pub fn new() -> Self {
-        Self { rates: HashMap::new(), version: "fixed".into() }
+        Self { rates: HashMap::new(), max_output: HashMap::new(), version: "fixed".into() }
+    }
+
+    /// Sets a model's output limit (what a reservation assumes when a request sets no `max_tokens`).
+    #[must_use]
+    pub fn with_max_output_tokens(mut self, model: impl Into<String>, max_output_tokens: u32) -> Self {
+        self.max_output.insert(model.into(), max_output_tokens);
+        self
     }
 
     /// Adds a model with per-token input and output prices.
@@ -117,6 +132,11 @@ impl Pricer for FixedPricer {
 
     fn model_key(&self, _provider: &ProviderId, model: &str) -> Option<String> {
         self.lookup(model).map(|(k, _)| k.to_owned())
+    }
+
+    fn max_output_tokens(&self, _provider: &ProviderId, model: &str) -> Option<u32> {
+        let (key, _) = self.lookup(model)?;
+        self.max_output.get(key).copied()
     }
 }
 
@@ -197,30 +217,49 @@ impl Pricer for CatalogPricer {
         let model = model.strip_prefix("mock/").unwrap_or(model);
         Some(self.catalog().model_info(model, catalog_provider(provider)).ok()?.key().to_owned())
     }
+
+    fn max_output_tokens(&self, provider: &ProviderId, model: &str) -> Option<u32> {
+        let model = model.strip_prefix("mock/").unwrap_or(model);
+        let info = self.catalog().model_info(model, catalog_provider(provider)).ok()?;
+        info.max_output_tokens().filter(|n| *n > 0).map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+    }
 }
 
-/// Estimates the prompt tokens of a request from its text: a quarter of the characters of every message
-/// (tool definitions and the response schema included), plus 4 per message and 3 for the reply's priming.
+/// Counts the tokens of a text conservatively, without a tokenizer: a quarter of its ASCII characters
+/// (English words average about four), plus one token per non-ASCII character (CJK text runs about one token
+/// a character, accented and other scripts fewer; no BPE tokenizer of a current model packs a non-ASCII
+/// character into less than a token).
+pub fn count_tokens(text: &str) -> u64 {
+    let (ascii, other) =
+        text.chars().fold((0u64, 0u64), |(a, o), c| if c.is_ascii() { (a + 1, o) } else { (a, o + 1) });
+    ascii.div_ceil(4) + other
+}
+
+/// Estimates the prompt tokens of a request from its text with [`count_tokens`] over every message (tool
+/// definitions and the response schema included; 64 more per non-text part such as an image), plus 4 per
+/// message and 3 for the reply's priming.
 pub fn estimate_prompt_tokens(request: &ChatRequest) -> u64 {
-    let mut chars = 0usize;
+    let mut tokens = 0u64;
     for m in &request.messages {
         if let Some(c) = &m.content {
-            chars += match c {
-                llm_core::Content::Text(t) => t.chars().count(),
-                _ => c.text().chars().count() + 256,
+            tokens += match c {
+                llm_core::Content::Text(t) => count_tokens(t),
+                _ => count_tokens(&c.text()) + 64,
             };
         }
         for t in &m.tool_calls {
-            chars += t.name.len() + t.arguments.len();
+            tokens += count_tokens(&t.name) + count_tokens(&t.arguments);
         }
     }
     for t in &request.tools {
-        chars += t.name.len() + t.description.as_deref().map_or(0, str::len) + t.parameters.to_string().len();
+        tokens += count_tokens(&t.name)
+            + t.description.as_deref().map_or(0, count_tokens)
+            + count_tokens(&t.parameters.to_string());
     }
     if let Some(llm_core::ResponseFormat::JsonSchema(s)) = &request.response_format {
-        chars += s.schema.to_string().len();
+        tokens += count_tokens(&s.schema.to_string());
     }
-    (chars as u64).div_ceil(4) + 4 * request.messages.len() as u64 + 3
+    tokens + 4 * request.messages.len() as u64 + 3
 }
 
 #[cfg(test)]

@@ -9,16 +9,18 @@ use std::time::Instant;
 use async_trait::async_trait;
 use futures_core::Stream;
 use llm_core::{
-    ChatRequest, ChatResponse, ChatStream, Cost, Error, ErrorKind, Provider, ProviderId, StreamAssembler, StreamEvent,
-    Usd,
+    Adjustment, AdjustmentKind, ChatRequest, ChatResponse, ChatStream, Cost, Error, ErrorKind, Provider, ProviderId,
+    StreamAssembler, StreamEvent, Usd,
 };
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 use serde_json::Value;
 use tokio::sync::oneshot;
 use tracing::Instrument;
 
-use crate::budget::{Reservation, Scope, scopes_for};
+use crate::budget::{Reservation, Scope, UnpricedPolicy, scopes_for};
 use crate::hooks::{HookEvent, StartEvent, StreamChunk};
-use crate::pricing::Pricer;
+use crate::pricing::{Pricer, Rates, estimate_prompt_tokens};
 use crate::record::{CallContent, CallRecord, CallStatus, new_id_at};
 use crate::time::Timestamp;
 use crate::tracker::{ReserveError, Tracker};
@@ -239,7 +241,7 @@ impl<P: Provider> Tracked<P> {
                     None => self.pricer().price(&call.provider, request, &response),
                 };
                 response.cost = Some(cost.clone());
-                let amount = settle_amount(&cost, estimate);
+                let amount = self.tracker.settle_amount(&cost, response.usage.as_ref(), estimate);
                 self.tracker.emit(call.success_record(&response, cost, CallStatus::Success, None, reserved));
                 (Ok(response), amount)
             }
@@ -252,32 +254,88 @@ impl<P: Provider> Tracked<P> {
 
     /// The reservation when it needs no store: budgets off, or every scope known to have no budget (nothing is
     /// reserved or settled for those, so no estimate either).
-    fn reserve_without_store(&self, call: &Call) -> Option<(Option<Reservation>, Usd)> {
+    fn reserve_without_store(&self, call: &Call) -> Option<Admitted> {
         if !self.tracker.inner.budgets {
-            return Some((None, Usd::ZERO));
+            return Some(Admitted { reservation: None, estimate: Usd::ZERO, capped: None });
         }
-        self.tracker
-            .known_unbudgeted(&call.scopes)
-            .then(|| (Some(Reservation::new(Vec::new(), Usd::ZERO, call.start, false)), Usd::ZERO))
+        self.tracker.known_unbudgeted(&call.scopes).then(|| Admitted {
+            reservation: Some(Reservation::new(Vec::new(), Usd::ZERO, call.start, false)),
+            estimate: Usd::ZERO,
+            capped: None,
+        })
     }
 
     /// [`Tracked::reserve`] without the store when it can. The store's path is boxed, so a call's future does
     /// not carry that path's state (it kept the future of every call above malloc's small-block sizes).
-    async fn reserve_fast(&self, call: &mut Call, request: &ChatRequest) -> Result<(Option<Reservation>, Usd), Error> {
+    async fn reserve_fast(&self, call: &mut Call, request: &ChatRequest) -> Result<Admitted, Error> {
         match self.reserve_without_store(call) {
             Some(r) => Ok(r),
             None => Box::pin(self.reserve(call, request)).await,
         }
     }
 
+    /// The request with `max_tokens` capped to what the tightest hard budget of the call's scopes still affords
+    /// ([`crate::TrackerBuilder::cap_max_tokens`]); `None` when no cap applies.
+    async fn capped(&self, call: &Call, request: &ChatRequest) -> Option<Capped> {
+        let tracker = &self.tracker;
+        let pricer = self.pricer().as_ref();
+        let rates = tracker.rates(pricer, &call.provider, request.model.as_str())?;
+        if rates.output_per_token.is_zero() {
+            return None;
+        }
+        let headroom = tracker.headroom(&call.scopes).await?;
+        let prompt = rates.cost_of(estimate_prompt_tokens(request), 0);
+        let left = headroom.amount().checked_sub(prompt.amount())?;
+        let per_token = rates.output_per_token.amount().checked_mul(Decimal::from(request.n.unwrap_or(1).max(1)))?;
+        let afford = left.checked_div(per_token)?.floor().to_u64()?;
+        let planned = tracker.output_tokens(pricer, &call.provider, request);
+        if afford == 0 || afford >= planned {
+            return None;
+        }
+        let afford = u32::try_from(afford).unwrap_or(u32::MAX);
+        let mut capped = request.clone();
+        capped.max_tokens = Some(afford);
+        let mut adjustment = Adjustment::new(AdjustmentKind::from("param_capped"));
+        adjustment.param = Some("max_tokens".into());
+        adjustment.detail = format!(
+            "{} capped to {afford}: what is left under the budget (${headroom}) pays for no more",
+            request.max_tokens.map_or_else(|| format!("unset (the model's {planned})"), |m| m.to_string())
+        );
+        Some(Capped { request: Box::new(capped), adjustment })
+    }
+
     /// Estimates and reserves; on refusal emits the failure record and returns the error to give the caller.
-    async fn reserve(&self, call: &mut Call, request: &ChatRequest) -> Result<(Option<Reservation>, Usd), Error> {
+    async fn reserve(&self, call: &mut Call, request: &ChatRequest) -> Result<Admitted, Error> {
         if let Some(r) = self.reserve_without_store(call) {
             return Ok(r);
         }
-        let estimate = self.tracker.estimate(self.pricer().as_ref(), &call.provider, request);
+        let capped = if self.tracker.inner.cap_max_tokens { self.capped(call, request).await } else { None };
+        let sent = capped.as_ref().map_or(request, |c| &c.request);
+        let estimate = self.tracker.estimate(self.pricer().as_ref(), &call.provider, sent);
         match self.tracker.reserve(&call.scopes, estimate, call.start).await {
-            Ok(r) => Ok((r, estimate)),
+            Ok(r) => {
+                let refuse_unpriced = self.tracker.inner.unpriced == UnpricedPolicy::Refuse
+                    && r.as_ref().is_some_and(|r| r.budgeted)
+                    && self.tracker.rates(self.pricer().as_ref(), &call.provider, request.model.as_str()).is_none();
+                if refuse_unpriced {
+                    let scopes = call.scopes.clone();
+                    self.tracker.settle_after_call(r, &scopes, Usd::ZERO).await;
+                    self.tracker.inner.counters.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let err = Error::new(
+                        ErrorKind::BudgetExceeded,
+                        format!(
+                            "model {} has no price, so a budget cannot bound it, and the tracker refuses unpriced \
+                             models under a budget (UnpricedPolicy::Refuse)",
+                            call.requested_model
+                        ),
+                    )
+                    .with_provider(call.provider.clone())
+                    .with_model(call.requested_model.as_str());
+                    self.tracker.emit(call.failure_record(&err, None, None, None));
+                    return Err(err);
+                }
+                Ok(Admitted { reservation: r, estimate, capped })
+            }
             Err(ReserveError::Refused(refusal)) => {
                 let err = Error::new(
                     ErrorKind::BudgetExceeded,
@@ -302,6 +360,57 @@ impl<P: Provider> Tracked<P> {
                 Err(err)
             }
         }
+    }
+}
+
+/// What a call was admitted with: its reservation, its estimate, and the request to send when its
+/// `max_tokens` was capped.
+struct Admitted {
+    reservation: Option<Reservation>,
+    estimate: Usd,
+    capped: Option<Capped>,
+}
+
+/// A request whose `max_tokens` was capped to the budget, and the adjustment that reports it.
+struct Capped {
+    request: Box<ChatRequest>,
+    adjustment: Adjustment,
+}
+
+/// A chat call in flight: if its future is dropped (the caller gave up, a timeout, Ctrl-C in an async
+/// handler), the call is recorded as `cancelled` and its reservation settled at its estimate (the request
+/// was sent and may be billed) on a background task.
+struct InFlight<'a> {
+    tracker: &'a Tracker,
+    parts: Option<(Call, Option<Reservation>)>,
+    estimate: Usd,
+}
+
+impl InFlight<'_> {
+    fn span(&self) -> tracing::Span {
+        self.parts.as_ref().map_or_else(tracing::Span::none, |(c, _)| c.span.clone())
+    }
+
+    /// The call finished: hands back what the guard held.
+    fn disarm(mut self) -> Option<(Call, Option<Reservation>)> {
+        self.parts.take()
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let Some((mut call, reservation)) = self.parts.take() else {
+            return;
+        };
+        let reserved = reserved_of(reservation.as_ref());
+        let mut r = call.base_record(CallStatus::Cancelled, None, reserved);
+        r.error_kind = Some("cancelled".into());
+        r.error_message = Some("the call was cancelled before its response arrived".into());
+        call.record_span(&r);
+        if self.tracker.settles(reservation.as_ref(), false) {
+            self.tracker.settle_in_background(reservation, std::mem::take(&mut call.scopes), self.estimate);
+        }
+        self.tracker.emit(r);
     }
 }
 
@@ -338,8 +447,23 @@ impl<P: Provider> Tracked<P> {
         cost_tx: Option<oneshot::Sender<Cost>>,
     ) -> llm_core::Result<ChatStream> {
         let mut call = self.begin(request, true);
-        let (reservation, estimate) = self.reserve(&mut call, request).await?;
-        match self.inner.stream(request).instrument(call.span.clone()).await {
+        let Admitted { reservation, estimate, capped } = self.reserve(&mut call, request).await?;
+        let (request, adjustment) = match capped {
+            Some(c) => (*c.request, Some(c.adjustment)),
+            None => (request.clone(), None),
+        };
+        // A hard limit applies: the stream is cut off once its running cost passes what was left under it.
+        let limit = reservation.as_ref().and_then(|r| r.headroom).and_then(|headroom| {
+            let rates = self.tracker.rates(self.pricer().as_ref(), &call.provider, request.model.as_str())?;
+            Some(StreamLimit { headroom, rates, prompt_tokens: estimate_prompt_tokens(&request), ascii: 0, other: 0 })
+        });
+        let mut guard = InFlight { tracker: &self.tracker, parts: Some((call, reservation)), estimate };
+        let opened = self.inner.stream(&request).instrument(guard.span()).await;
+        let Some((call, reservation)) = guard.parts.take() else {
+            return Err(Error::new(ErrorKind::Other("internal".into()), "the call's state was lost"));
+        };
+        drop(guard);
+        match opened {
             Ok(inner) => {
                 let mut assembler = StreamAssembler::for_provider(call.provider.clone());
                 assembler.set_default_model(request.model.as_str());
@@ -349,16 +473,19 @@ impl<P: Provider> Tracked<P> {
                     call,
                     reservation,
                     estimate,
-                    request: Arc::new(request.clone()),
+                    request: Arc::new(request),
                     tracker: self.tracker.clone(),
                     pricer: Arc::clone(self.pricer()),
                     first_token: None,
                     chunks: 0,
                     done: false,
                     cost_tx,
+                    limit,
+                    adjustment,
                 }))
             }
             Err(err) => {
+                let mut call = call;
                 let reserved = reserved_of(reservation.as_ref());
                 if reservation.is_some() {
                     self.tracker.settle_after_call(reservation, &call.scopes, Usd::ZERO).await;
@@ -544,11 +671,6 @@ fn reserved_of(reservation: Option<&Reservation>) -> Option<Usd> {
     reservation.filter(|r| r.budgeted).map(|r| r.estimate)
 }
 
-/// The amount a call settles: its known cost, else what was reserved for it.
-fn settle_amount(cost: &Cost, estimate: Usd) -> Usd {
-    cost.total().unwrap_or(estimate)
-}
-
 #[async_trait]
 impl<P: Provider> Provider for Tracked<P> {
     fn id(&self) -> &ProviderId {
@@ -558,18 +680,24 @@ impl<P: Provider> Provider for Tracked<P> {
     // What stays alive across an await is what every call's boxed future carries: the record is emitted
     // before settling, the store's paths are boxed on their own, and the call's state lives in a block (a
     // local's slot lasts as long as its scope). 1.1 KB a call instead of 3.2 KB.
+    //
+    // While the provider answers, the call's state is held by a guard: if this future is dropped then, the call
+    // is recorded as cancelled and its reservation settled (see `InFlight`).
     async fn chat(&self, request: &ChatRequest) -> llm_core::Result<ChatResponse> {
         let (outcome, amount, scopes, reservation) = {
             let mut call = self.begin(request, false);
-            let (reservation, estimate) = self.reserve_fast(&mut call, request).await?;
+            let Admitted { reservation, estimate, capped } = self.reserve_fast(&mut call, request).await?;
             let span = call.span.clone();
-            let (outcome, amount) = self.after_call(
-                &mut call,
-                request,
-                estimate,
-                &reservation,
-                self.inner.chat(request).instrument(span).await,
-            );
+            let sent = capped.as_ref().map_or(request, |c| &c.request);
+            let guard = InFlight { tracker: &self.tracker, parts: Some((call, reservation)), estimate };
+            let mut result = self.inner.chat(sent).instrument(span).await;
+            let Some((mut call, reservation)) = guard.disarm() else {
+                return Err(Error::new(ErrorKind::Other("internal".into()), "the call's state was lost"));
+            };
+            if let (Ok(response), Some(c)) = (&mut result, capped.as_ref()) {
+                response.adjustments.push(c.adjustment.clone());
+            }
+            let (outcome, amount) = self.after_call(&mut call, sent, estimate, &reservation, result);
             (outcome, amount, std::mem::take(&mut call.scopes), reservation)
         };
         if self.tracker.settles(reservation.as_ref(), outcome.is_ok()) {
@@ -603,6 +731,34 @@ struct TrackedStream {
     chunks: u64,
     done: bool,
     cost_tx: Option<oneshot::Sender<Cost>>,
+    /// The hard limit's room, when one applies: the stream is cut off once its running cost passes it.
+    limit: Option<StreamLimit>,
+    /// The `max_tokens` cap, reported on the assembled response.
+    adjustment: Option<Adjustment>,
+}
+
+/// What a streamed call may still spend, and what it has produced so far.
+struct StreamLimit {
+    headroom: Usd,
+    rates: Rates,
+    prompt_tokens: u64,
+    ascii: u64,
+    other: u64,
+}
+
+impl StreamLimit {
+    /// Adds produced text; returns the running cost estimate when it passes the headroom.
+    fn add(&mut self, text: &str) -> Option<Usd> {
+        for c in text.chars() {
+            if c.is_ascii() {
+                self.ascii += 1;
+            } else {
+                self.other += 1;
+            }
+        }
+        let running = self.rates.cost_of(self.prompt_tokens, self.ascii.div_ceil(4) + self.other);
+        (running > self.headroom).then_some(running)
+    }
 }
 
 impl TrackedStream {
@@ -615,7 +771,10 @@ impl TrackedStream {
             return;
         };
         let saw_anything = assembler.events() > 0;
-        let response = assembler.finish();
+        let mut response = assembler.finish();
+        if let Some(a) = self.adjustment.take() {
+            response.adjustments.push(a);
+        }
         let pricer = &self.pricer;
         let cost = match &outcome {
             Outcome::Ended => pricer.price(&self.call.provider, &self.request, &response),
@@ -628,16 +787,20 @@ impl TrackedStream {
             let _ = tx.send(cost.clone());
         }
         let reserved = reserved_of(self.reservation.as_ref());
-        // A cut-off stream without usage cost something we cannot see: settle the estimate.
+        // A cut-off stream without usage cost something we cannot see: settle the estimate (or, cut off by its
+        // budget, its running cost).
         let amount = match (&outcome, response.usage) {
-            (Outcome::Ended, _) | (_, Some(_)) => settle_amount(&cost, self.estimate),
+            (Outcome::CutOff(_, running), _) => (*running).max(self.estimate),
+            (Outcome::Ended, _) | (_, Some(_)) => {
+                self.tracker.settle_amount(&cost, response.usage.as_ref(), self.estimate)
+            }
             _ => self.estimate,
         };
         let record = match outcome {
             Outcome::Ended => {
                 self.call.success_record(&response, cost, CallStatus::Success, self.first_token, reserved)
             }
-            Outcome::Failed(err) => {
+            Outcome::Failed(err) | Outcome::CutOff(err, _) => {
                 let partial = saw_anything.then_some((&response, cost));
                 self.call.failure_record(&err, partial, reserved, self.first_token)
             }
@@ -658,6 +821,8 @@ impl TrackedStream {
 enum Outcome {
     Ended,
     Failed(Error),
+    /// Ended by the tracker: its running cost passed what its hard limit had left.
+    CutOff(Error, Usd),
     Dropped,
 }
 
@@ -700,8 +865,32 @@ impl Stream for TrackedStream {
                     })));
                 }
                 this.chunks += 1;
+                let over = match (&mut this.limit, &event) {
+                    (
+                        Some(limit),
+                        StreamEvent::TextDelta { text, .. }
+                        | StreamEvent::ReasoningDelta { text, .. }
+                        | StreamEvent::ToolCallDelta { arguments: text, .. },
+                    ) => limit.add(text).map(|running| (running, limit.headroom)),
+                    _ => None,
+                };
                 if let Some(a) = this.assembler.as_mut() {
                     a.push(event.clone());
+                }
+                if let Some((running, headroom)) = over {
+                    let message = format!(
+                        "budget exceeded mid-stream: this call's running cost (about ${running}) passed the ${headroom} \
+                         left under its hard limit; the stream was ended"
+                    );
+                    let err = Error::new(ErrorKind::BudgetExceeded, message.clone())
+                        .with_provider(this.call.provider.clone())
+                        .with_model(this.call.requested_model.as_str());
+                    this.tracker.inner.counters.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    this.finish(Outcome::CutOff(err, running));
+                    // Close the provider's connection now: nothing more of it is read.
+                    this.inner = Box::pin(futures_util::stream::empty());
+                    let err = Error::new(ErrorKind::BudgetExceeded, message).with_provider(this.call.provider.clone());
+                    return Poll::Ready(Some(Err(err)));
                 }
                 Poll::Ready(Some(Ok(event)))
             }

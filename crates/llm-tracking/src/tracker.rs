@@ -10,10 +10,12 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 
 use crate::alert::{Alert, AlertKind, AlertSink};
-use crate::budget::{Budget, BudgetStatus, FailMode, Period, Refusal, Reservation, ReserveOutcome, Scope};
+use crate::budget::{
+    Budget, BudgetStatus, FailMode, Period, Refusal, Reservation, ReserveOutcome, Scope, UnpricedPolicy,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::hooks::{Hook, HookEvent, HookSet, HookStats};
-use crate::pricing::{CatalogPricer, Pricer, estimate_prompt_tokens};
+use crate::pricing::{CatalogPricer, Pricer, Rates, estimate_prompt_tokens};
 use crate::record::CallRecord;
 use crate::report::{Report, ReportQuery};
 use crate::store::{MemoryStore, Store};
@@ -39,6 +41,9 @@ pub struct TrackerBuilder {
     default_max_tokens: u32,
     log_content: bool,
     fingerprint_secret: Option<Vec<u8>>,
+    lease: Duration,
+    unpriced: UnpricedPolicy,
+    cap_max_tokens: bool,
 }
 
 impl Default for TrackerBuilder {
@@ -58,6 +63,8 @@ impl Default for TrackerBuilder {
                 interval: Duration::from_millis(100),
                 max_backoff: Duration::from_secs(1),
                 shutdown_retry: Duration::from_secs(5),
+                retry_attempts: Tracker::DEFAULT_WRITE_ATTEMPTS,
+                retry_within: Tracker::DEFAULT_WRITE_RETRY,
             },
             fail_mode: FailMode::Open,
             budgets: true,
@@ -65,6 +72,9 @@ impl Default for TrackerBuilder {
             budget_cache: Duration::from_secs(1),
             default_max_tokens: Tracker::DEFAULT_MAX_TOKENS,
             log_content: false,
+            lease: Tracker::DEFAULT_RESERVATION_LEASE,
+            unpriced: UnpricedPolicy::Allow,
+            cap_max_tokens: false,
         }
     }
 }
@@ -144,6 +154,41 @@ impl TrackerBuilder {
         self
     }
 
+    /// How hard the writer tries to store a batch before giving up on it: at most `attempts` writes (default
+    /// [`Tracker::DEFAULT_WRITE_ATTEMPTS`], at least 1) and no retry after `within` (default
+    /// [`Tracker::DEFAULT_WRITE_RETRY`]) from the first, with backoff (20 ms doubling to 1 s) between them. A
+    /// batch given up on is counted in [`TrackerStats::records_lost`], and the next [`Tracker::flush`] fails.
+    pub fn write_retries(mut self, attempts: u32, within: Duration) -> Self {
+        self.writer.retry_attempts = attempts.max(1);
+        self.writer.retry_within = within;
+        self
+    }
+
+    /// How long a budget reservation holds when its call never settles it (default
+    /// [`Tracker::DEFAULT_RESERVATION_LEASE`]): a process killed mid-call leaves its reservation behind, and
+    /// it stops counting, and is reclaimed, at the end of its lease. Make it longer than the longest call
+    /// (a call still running when its lease ends no longer holds its estimate).
+    pub fn reservation_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// What a budgeted call to a model without a price does (default [`UnpricedPolicy::Allow`]: it bypasses
+    /// budgets).
+    pub fn unpriced(mut self, policy: UnpricedPolicy) -> Self {
+        self.unpriced = policy;
+        self
+    }
+
+    /// Caps each call's `max_tokens` to what the tightest hard budget of its scopes still affords (default
+    /// off): a call that would otherwise be refused, or that sets no `max_tokens`, is sent with the output
+    /// tokens the remaining budget pays for (after its prompt), reported as a `param_capped` adjustment on the
+    /// response. Costs one budget read per budgeted call.
+    pub fn cap_max_tokens(mut self, on: bool) -> Self {
+        self.cap_max_tokens = on;
+        self
+    }
+
     /// What a call does when the store cannot be reached to check its budgets (default [`FailMode::Open`]).
     pub fn fail_mode(mut self, mode: FailMode) -> Self {
         self.fail_mode = mode;
@@ -171,8 +216,8 @@ impl TrackerBuilder {
         self
     }
 
-    /// The output tokens a reservation assumes when a request sets no `max_tokens` (default
-    /// [`Tracker::DEFAULT_MAX_TOKENS`]).
+    /// The output tokens a reservation assumes when a request sets no `max_tokens` and the pricer does not
+    /// know the model's output limit ([`Pricer::max_output_tokens`]) (default [`Tracker::DEFAULT_MAX_TOKENS`]).
     pub fn default_max_tokens(mut self, n: u32) -> Self {
         self.default_max_tokens = n;
         self
@@ -222,9 +267,13 @@ impl TrackerBuilder {
                 budget_cache: self.budget_cache,
                 unbudgeted: Mutex::new(HashMap::new()),
                 local_store: store_is_local,
+                flushed_dropped: AtomicU64::new(0),
                 default_max_tokens: self.default_max_tokens,
                 log_content: self.log_content,
                 fingerprint_secret,
+                lease: self.lease,
+                unpriced: self.unpriced,
+                cap_max_tokens: self.cap_max_tokens,
                 counters: Counters::default(),
             }),
         })
@@ -260,8 +309,13 @@ pub(crate) struct Inner {
     unbudgeted: Mutex<HashMap<Scope, std::time::Instant>>,
     /// The store answers in-process (no I/O): budget calls are awaited inline, without a timeout.
     local_store: bool,
+    /// `records_dropped` as of the last flush.
+    flushed_dropped: AtomicU64,
     pub default_max_tokens: u32,
     pub log_content: bool,
+    lease: Duration,
+    pub unpriced: UnpricedPolicy,
+    pub cap_max_tokens: bool,
     pub counters: Counters,
 }
 
@@ -275,8 +329,11 @@ pub struct TrackerStats {
     pub records_queued: u64,
     /// Records the store confirmed.
     pub records_persisted: u64,
-    /// Records dropped because the writer's queue was full (or the store stayed down at shutdown).
+    /// Records dropped because the writer's queue was full.
     pub records_dropped: u64,
+    /// Records the store failed to persist: their batch was given up on after the writer's retries
+    /// ([`TrackerBuilder::write_retries`]).
+    pub records_lost: u64,
     /// Failed store writes (each retried).
     pub write_errors: u64,
     /// Calls refused by a hard limit.
@@ -313,8 +370,15 @@ impl Tracker {
     pub const DEFAULT_HOOK_QUEUE: usize = 10_000;
     /// The default capacity of the writer's queue.
     pub const DEFAULT_WRITE_BUFFER: usize = 100_000;
-    /// The default output tokens a reservation assumes when a request sets no `max_tokens`.
+    /// The default output tokens a reservation assumes when a request sets no `max_tokens` and the pricer
+    /// does not know the model's output limit.
     pub const DEFAULT_MAX_TOKENS: u32 = 1024;
+    /// The default lease of a budget reservation: 15 minutes.
+    pub const DEFAULT_RESERVATION_LEASE: Duration = Duration::from_secs(15 * 60);
+    /// The default number of writes of a batch before the writer gives up on it.
+    pub const DEFAULT_WRITE_ATTEMPTS: u32 = 10;
+    /// The default time after a batch's first write failure past which the writer no longer retries it.
+    pub const DEFAULT_WRITE_RETRY: Duration = Duration::from_secs(30);
 
     /// A builder with the defaults.
     pub fn builder() -> TrackerBuilder {
@@ -383,6 +447,7 @@ impl Tracker {
             records_queued: load(&w.queued),
             records_persisted: load(&w.persisted),
             records_dropped: load(&w.dropped),
+            records_lost: load(&w.lost),
             write_errors: load(&w.write_errors),
             budget_refusals: load(&c.refused),
             budget_fail_open: load(&c.fail_open),
@@ -406,8 +471,12 @@ impl Tracker {
         }
     }
 
-    /// Waits until every record emitted before this call is in the store and every pending settlement is done.
-    /// Returns the number of records persisted so far. Waits as long as the store is down.
+    /// Waits until every record emitted before this call has been written to the store (or given up on) and
+    /// every pending settlement is done. Returns the number of records persisted so far.
+    ///
+    /// Fails with [`ErrorKind::Store`] when records were lost since the previous flush: the store refused them
+    /// through every retry ([`TrackerBuilder::write_retries`]), or they were dropped from a full queue. The
+    /// wait is bounded by those retries (a store that cannot write fails within them, not forever).
     pub async fn flush(&self) -> Result<u64> {
         while self.inner.counters.pending_settles.load(Ordering::Acquire) > 0 {
             tokio::time::sleep(Duration::from_millis(1)).await;
@@ -420,7 +489,24 @@ impl Tracker {
             .await
             .map_err(|_| Error::new(ErrorKind::Closed, "the writer stopped"))?;
         self.inner.writer.wake.notify_one();
-        done.await.map_err(|_| Error::new(ErrorKind::Closed, "the writer stopped"))?;
+        let report = done.await.map_err(|_| Error::new(ErrorKind::Closed, "the writer stopped"))?;
+        let dropped = self.inner.writer.counters.dropped.load(Ordering::Relaxed);
+        let newly_dropped = dropped - self.inner.flushed_dropped.swap(dropped, Ordering::AcqRel).min(dropped);
+        if report.lost > 0 || newly_dropped > 0 {
+            let mut msg = format!(
+                "{} records were not persisted to the {} store",
+                report.lost + newly_dropped,
+                self.inner.store.name()
+            );
+            if newly_dropped > 0 {
+                msg.push_str(&format!(" ({newly_dropped} dropped from a full queue)"));
+            }
+            if let Some(e) = report.last_error {
+                msg.push_str(": ");
+                msg.push_str(&e);
+            }
+            return Err(Error::store(msg));
+        }
         Ok(self.stats().records_persisted)
     }
 
@@ -448,13 +534,54 @@ impl Tracker {
 
     // ----- internals used by Tracked -----
 
+    /// The rates a call is estimated and (when its cost is unknown) settled at: the pricer's, else the
+    /// unpriced policy's.
+    pub(crate) fn rates(&self, pricer: &dyn Pricer, provider: &ProviderId, model: &str) -> Option<Rates> {
+        pricer.rates(provider, model).or(match self.inner.unpriced {
+            UnpricedPolicy::CountAt(r) => Some(r),
+            _ => None,
+        })
+    }
+
+    /// The output tokens a call may produce, per choice: its `max_tokens`, else the model's output limit
+    /// from the pricer, else the configured default.
+    pub(crate) fn output_tokens(&self, pricer: &dyn Pricer, provider: &ProviderId, request: &ChatRequest) -> u64 {
+        let per = request
+            .max_tokens
+            .or_else(|| pricer.max_output_tokens(provider, request.model.as_str()))
+            .unwrap_or(self.inner.default_max_tokens);
+        u64::from(per)
+    }
+
     pub(crate) fn estimate(&self, pricer: &dyn Pricer, provider: &ProviderId, request: &ChatRequest) -> Usd {
-        let Some(rates) = pricer.rates(provider, request.model.as_str()) else {
+        let Some(rates) = self.rates(pricer, provider, request.model.as_str()) else {
             return Usd::ZERO;
         };
-        let out = u64::from(request.max_tokens.unwrap_or(self.inner.default_max_tokens))
-            * u64::from(request.n.unwrap_or(1).max(1));
+        let out = self.output_tokens(pricer, provider, request) * u64::from(request.n.unwrap_or(1).max(1));
         rates.cost_of(estimate_prompt_tokens(request), out)
+    }
+
+    /// What a finished call settles: its known cost; when unknown, its usage at the unpriced policy's rates
+    /// ([`UnpricedPolicy::CountAt`]), else the estimate (conservative).
+    pub(crate) fn settle_amount(&self, cost: &llm_core::Cost, usage: Option<&llm_core::Usage>, estimate: Usd) -> Usd {
+        if let Some(t) = cost.total() {
+            return t;
+        }
+        match (self.inner.unpriced, usage) {
+            (UnpricedPolicy::CountAt(r), Some(u)) => r.cost_of(u.prompt_tokens, u.completion_tokens),
+            _ => estimate,
+        }
+    }
+
+    /// The room left under the tightest hard limit of these scopes' budgets (a store read), `None` when none
+    /// has a hard limit or the store cannot tell.
+    pub(crate) async fn headroom(&self, scopes: &[Scope]) -> Option<Usd> {
+        let now = Timestamp::now();
+        let read = tokio::time::timeout(self.inner.budget_timeout, self.inner.store.budgets(now)).await;
+        let Ok(Ok(budgets)) = read else {
+            return None;
+        };
+        budgets.iter().filter(|b| scopes.contains(&b.budget.scope)).filter_map(|b| b.remaining().map(Usd::new)).min()
     }
 
     /// Reserves for a call. `Ok(None)`: budgets are off or the store was unreachable and the mode is open.
@@ -470,7 +597,7 @@ impl Tracker {
         if self.known_unbudgeted(scopes) {
             return Ok(Some(Reservation::new(Vec::new(), Usd::ZERO, now, false)));
         }
-        match self.reserve_bounded(scopes, estimate, now).await {
+        match self.reserve_bounded(scopes, estimate, now, self.lease_end(now)).await {
             Ok(ReserveOutcome::Reserved(r)) => {
                 if !r.budgeted {
                     self.remember_unbudgeted(scopes);
@@ -520,28 +647,41 @@ impl Tracker {
         }
     }
 
-    /// Reserves in the store, waiting at most the budget timeout; a reservation that completes later is
-    /// released on a background task.
-    async fn reserve_bounded(&self, scopes: &[Scope], estimate: Usd, now: Timestamp) -> Result<ReserveOutcome> {
+    /// When a reservation made at `now` expires.
+    fn lease_end(&self, now: Timestamp) -> Timestamp {
+        now.plus_micros(i64::try_from(self.inner.lease.as_micros()).unwrap_or(i64::MAX / 4))
+    }
+
+    /// Reserves in the store, waiting at most the budget timeout; a reservation that completes later (after
+    /// the timeout, or after the call was cancelled while waiting) is released on a background task.
+    async fn reserve_bounded(
+        &self,
+        scopes: &[Scope],
+        estimate: Usd,
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> Result<ReserveOutcome> {
         if self.inner.local_store {
-            return self.inner.store.reserve(scopes, estimate, now).await;
+            return self.inner.store.reserve(scopes, estimate, now, expires).await;
         }
         let store = self.inner.store.clone();
         let owned = scopes.to_vec();
-        let mut task = tokio::spawn(async move { store.reserve(&owned, estimate, now).await });
-        match tokio::time::timeout(self.inner.budget_timeout, &mut task).await {
-            Ok(Ok(outcome)) => outcome,
-            Ok(Err(join)) => Err(Error::store(format!("budget check failed: {join}"))),
+        let task = tokio::spawn(async move { store.reserve(&owned, estimate, now, expires).await });
+        let mut pending = LateRelease { task: Some(task), tracker: self.clone() };
+        let Some(task) = pending.task.as_mut() else {
+            return Err(Error::store("budget check failed"));
+        };
+        match tokio::time::timeout(self.inner.budget_timeout, task).await {
+            Ok(Ok(outcome)) => {
+                pending.task = None;
+                outcome
+            }
+            Ok(Err(join)) => {
+                pending.task = None;
+                Err(Error::store(format!("budget check failed: {join}")))
+            }
+            // Dropping `pending` releases the reservation if it lands later.
             Err(_elapsed) => {
-                let this = self.clone();
-                self.inner.counters.pending_settles.fetch_add(1, Ordering::AcqRel);
-                tokio::spawn(async move {
-                    if let Ok(Ok(ReserveOutcome::Reserved(late))) = task.await {
-                        let scopes = late.scopes.clone();
-                        this.settle(Some(late), &scopes, Usd::ZERO).await;
-                    }
-                    this.inner.counters.pending_settles.fetch_sub(1, Ordering::AcqRel);
-                });
                 Err(Error::store(format!("budget check timed out after {} ms", self.inner.budget_timeout.as_millis())))
             }
         }
@@ -654,6 +794,33 @@ impl Tracker {
                     }
                 };
             }
+        });
+    }
+}
+
+/// A reservation still on its way from the store when its call stopped waiting for it (timed out, or the
+/// call's future was dropped): dropped, it releases the reservation on a background task once it lands.
+struct LateRelease {
+    task: Option<tokio::task::JoinHandle<Result<ReserveOutcome>>>,
+    tracker: Tracker,
+}
+
+impl Drop for LateRelease {
+    fn drop(&mut self) {
+        let Some(task) = self.task.take() else {
+            return;
+        };
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let this = self.tracker.clone();
+        this.inner.counters.pending_settles.fetch_add(1, Ordering::AcqRel);
+        handle.spawn(async move {
+            if let Ok(Ok(ReserveOutcome::Reserved(late))) = task.await {
+                let scopes = late.scopes.clone();
+                this.settle(Some(late), &scopes, Usd::ZERO).await;
+            }
+            this.inner.counters.pending_settles.fetch_sub(1, Ordering::AcqRel);
         });
     }
 }

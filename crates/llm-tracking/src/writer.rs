@@ -13,8 +13,15 @@ use crate::store::Store;
 
 pub(crate) enum WriterMsg {
     Record(Arc<CallRecord>),
-    Flush(oneshot::Sender<()>),
+    Flush(oneshot::Sender<FlushReport>),
     Close,
+}
+
+/// What a flush tells its caller: the records given up on since the previous flush, and the last error.
+#[derive(Debug, Default)]
+pub(crate) struct FlushReport {
+    pub lost: u64,
+    pub last_error: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -24,6 +31,8 @@ pub(crate) struct WriterCounters {
     pub dropped: AtomicU64,
     pub write_errors: AtomicU64,
     pub batches: AtomicU64,
+    /// Records given up on after the retries.
+    pub lost: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -34,6 +43,10 @@ pub(crate) struct WriterConfig {
     pub max_backoff: Duration,
     /// How long a closing writer keeps retrying before it gives up on what it holds.
     pub shutdown_retry: Duration,
+    /// Writes of one batch before it is given up on (at least 1).
+    pub retry_attempts: u32,
+    /// No retry of a batch after this long from its first failure.
+    pub retry_within: Duration,
 }
 
 pub(crate) struct Writer {
@@ -143,6 +156,8 @@ async fn run(
     // the shutdown notifies it, and drains the queue.
     let mut buf: Vec<Arc<CallRecord>> = Vec::with_capacity(config.batch_size);
     let mut last_queued = 0;
+    // What was given up on since the last flush.
+    let mut report = FlushReport::default();
     loop {
         let mut slept = false;
         if rx.len() < config.batch_size {
@@ -163,12 +178,12 @@ async fn run(
                 Ok(WriterMsg::Record(r)) => {
                     buf.push(r);
                     if buf.len() >= config.batch_size {
-                        write(&*store, &mut buf, &counters, &config, Some(&returned)).await;
+                        write(&*store, &mut buf, &counters, &config, Some(&returned), &mut report).await;
                     }
                 }
                 Ok(WriterMsg::Flush(ack)) => {
-                    write(&*store, &mut buf, &counters, &config, Some(&returned)).await;
-                    let _ = ack.send(());
+                    write(&*store, &mut buf, &counters, &config, Some(&returned), &mut report).await;
+                    let _ = ack.send(std::mem::take(&mut report));
                 }
                 Ok(WriterMsg::Close) | Err(mpsc::error::TryRecvError::Disconnected) => {
                     closing = true;
@@ -182,7 +197,7 @@ async fn run(
             returned.clear();
             return;
         }
-        write(&*store, &mut buf, &counters, &config, Some(&returned)).await;
+        write(&*store, &mut buf, &counters, &config, Some(&returned), &mut report).await;
     }
 }
 
@@ -195,38 +210,46 @@ async fn close(
     config: &WriterConfig,
 ) {
     rx.close();
+    let mut acks = Vec::new();
     while let Ok(msg) = rx.try_recv() {
         match msg {
             WriterMsg::Record(r) => buf.push(r),
-            WriterMsg::Flush(ack) => {
-                let _ = ack.send(());
-            }
+            WriterMsg::Flush(ack) => acks.push(ack),
             WriterMsg::Close => {}
         }
     }
+    let mut report = FlushReport::default();
     for chunk in std::mem::take(buf).chunks(config.batch_size.max(1)) {
         let mut part = chunk.to_vec();
-        write(store, &mut part, counters, config, None).await;
+        write(store, &mut part, counters, config, None, &mut report).await;
+    }
+    for ack in acks {
+        let _ = ack.send(FlushReport { lost: report.lost, last_error: report.last_error.clone() });
     }
 }
 
-/// Writes the buffer, retrying with backoff until it succeeds (or, when closing, until `shutdown_retry`).
-/// Written records go to `returned` (to be dropped by the calling threads); `None` means closing: they are
-/// dropped here, and an unreachable store is retried only for `shutdown_retry`.
+/// Writes the buffer, retrying with backoff until it succeeds or the retries are spent (`retry_attempts`
+/// writes, none after `retry_within`; when closing, none after `shutdown_retry` either): then the batch is
+/// given up on, counted in `lost` and in `report`. Written records go to `returned` (to be dropped by the
+/// calling threads); `None` means closing: they are dropped here.
 async fn write(
     store: &dyn Store,
     buf: &mut Vec<Arc<CallRecord>>,
     counters: &WriterCounters,
     config: &WriterConfig,
     returned: Option<&Returned<Arc<CallRecord>>>,
+    report: &mut FlushReport,
 ) {
     let closing = returned.is_none();
     if buf.is_empty() {
         return;
     }
     let mut backoff = Duration::from_millis(20);
-    let give_up = tokio::time::Instant::now() + config.shutdown_retry;
+    let started = tokio::time::Instant::now();
+    let give_up = started + if closing { config.shutdown_retry.min(config.retry_within) } else { config.retry_within };
+    let mut attempts = 0u32;
     loop {
+        attempts += 1;
         match store.append(buf).await {
             Ok(_) => {
                 counters.persisted.fetch_add(buf.len() as u64, Ordering::Relaxed);
@@ -239,17 +262,22 @@ async fn write(
             }
             Err(e) => {
                 counters.write_errors.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(store = store.name(), error = %e, records = buf.len(), "spend log write failed; retrying");
-                if closing && tokio::time::Instant::now() >= give_up {
-                    counters.dropped.fetch_add(buf.len() as u64, Ordering::Relaxed);
+                if attempts >= config.retry_attempts.max(1) || tokio::time::Instant::now() + backoff > give_up {
+                    let n = buf.len() as u64;
+                    counters.lost.fetch_add(n, Ordering::Relaxed);
+                    report.lost += n;
+                    report.last_error = Some(e.to_string());
                     tracing::error!(
                         store = store.name(),
-                        records = buf.len(),
-                        "spend log unreachable at shutdown; records lost"
+                        error = %e,
+                        records = n,
+                        attempts,
+                        "spend log write failed after every retry; records lost"
                     );
                     buf.clear();
                     return;
                 }
+                tracing::warn!(store = store.name(), error = %e, records = buf.len(), "spend log write failed; retrying");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(config.max_backoff);
             }
@@ -277,6 +305,8 @@ mod tests {
             interval: Duration::from_millis(400),
             max_backoff: Duration::from_millis(50),
             shutdown_retry: Duration::from_millis(50),
+            retry_attempts: 10,
+            retry_within: Duration::from_secs(30),
         }
     }
 

@@ -94,10 +94,12 @@ async fn conformance(store: &dyn Store, label: &str) {
         .unwrap();
     store.set_budget(&Budget::new(Scope::Global, Period::Total).with_soft(usd("100"))).await.unwrap();
     let scopes = vec![Scope::Global, Scope::User("alice".into())];
-    let ReserveOutcome::Reserved(r1) = store.reserve(&scopes, usd("0.6"), now).await.unwrap() else {
+    let ReserveOutcome::Reserved(r1) =
+        store.reserve(&scopes, usd("0.6"), now, now.plus_micros(3_600_000_000)).await.unwrap()
+    else {
         panic!("{label}")
     };
-    match store.reserve(&scopes, usd("0.6"), now).await.unwrap() {
+    match store.reserve(&scopes, usd("0.6"), now, now.plus_micros(3_600_000_000)).await.unwrap() {
         ReserveOutcome::Refused(refusal) => {
             assert_eq!(refusal.scope, Scope::User("alice".into()), "{label}");
             assert_eq!(refusal.committed, usd("0.6"), "{label}");
@@ -111,7 +113,10 @@ async fn conformance(store: &dyn Store, label: &str) {
     assert!(alice.soft_reached() && !alice.hard_reached(), "{label}");
     // Refused reservations left nothing behind; a different user is not limited by alice's budget.
     assert!(matches!(
-        store.reserve(&[Scope::Global, Scope::User("bob".into())], usd("5"), now).await.unwrap(),
+        store
+            .reserve(&[Scope::Global, Scope::User("bob".into())], usd("5"), now, now.plus_micros(3_600_000_000))
+            .await
+            .unwrap(),
         ReserveOutcome::Reserved(_)
     ));
     let listed = store.budgets(now).await.unwrap();
@@ -133,6 +138,33 @@ async fn conformance(store: &dyn Store, label: &str) {
     assert!(store.remove_budget(&Scope::User("alice".into()), Period::Monthly).await.unwrap());
     assert!(!store.remove_budget(&Scope::User("alice".into()), Period::Monthly).await.unwrap());
     assert_eq!(store.budgets(now).await.unwrap().len(), 1, "{label}");
+
+    // Leases: a reservation whose lease ended (its process died) no longer counts, and the next one reclaims it.
+    let lease = [Scope::Tag("lease".into())];
+    store.set_budget(&Budget::new(lease[0].clone(), Period::Total).with_max(usd("1"))).await.unwrap();
+    let second = |t: Timestamp, s: i64| t.plus_micros(s * 1_000_000);
+    assert!(matches!(
+        store.reserve(&lease, usd("0.9"), now, second(now, 1)).await.unwrap(),
+        ReserveOutcome::Reserved(_)
+    ));
+    let held = |list: Vec<llm_tracking::BudgetStatus>| {
+        let b = list.into_iter().find(|b| b.budget.scope == lease[0]).unwrap();
+        (b.spent, b.reserved, b.reservations, b.earliest_expiry)
+    };
+    assert_eq!(held(store.budgets(now).await.unwrap()), (usd("0"), usd("0.9"), 1, Some(second(now, 1))), "{label}");
+    assert!(matches!(
+        store.reserve(&lease, usd("0.9"), second(now, 0), second(now, 1)).await.unwrap(),
+        ReserveOutcome::Refused(_)
+    ));
+    let later = second(now, 2);
+    assert_eq!(held(store.budgets(later).await.unwrap()), (usd("0"), usd("0"), 0, None), "{label}");
+    let ReserveOutcome::Reserved(r) = store.reserve(&lease, usd("0.9"), later, second(later, 1)).await.unwrap() else {
+        panic!("{label}: the expired reservation still counts")
+    };
+    assert_eq!(held(store.budgets(later).await.unwrap()), (usd("0"), usd("0.9"), 1, Some(second(later, 1))), "{label}");
+    store.settle(&r, usd("0.1"), later).await.unwrap();
+    assert_eq!(held(store.budgets(later).await.unwrap()), (usd("0.1"), usd("0"), 0, None), "{label}");
+    assert!(store.remove_budget(&lease[0], Period::Total).await.unwrap());
 
     // A batch mixing a stored record, a new one and a duplicate of it: only the new one counts, once.
     let new = Arc::new(record("2026-11-03T00:00:00Z", "gpt-4o", Some("erin"), &[], 1, 1, "0.5"));
@@ -162,8 +194,8 @@ async fn sqlite_store_conformance() {
 }
 
 /// A database written by schema version 1 (every column stored) opens, migrates to version 2 (id, start and
-/// record stored; the other columns in `spend_log_view`) and 3 (rollups count logical calls) and keeps every
-/// record and rollup.
+/// record stored; the other columns in `spend_log_view`), 3 (rollups count logical calls) and 4 (reservations
+/// one by one, with leases) and keeps every record, rollup and budget's spend.
 #[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn sqlite_migrates_a_version_1_database() {
@@ -196,6 +228,14 @@ async fn sqlite_migrates_a_version_1_database() {
             .await
             .unwrap();
         }
+        // A budget with a reservation leaked by a call that never settled (version 1 kept only the sum).
+        sqlx::query(
+            "INSERT INTO budgets (scope, period, max_usd, spent, reserved, period_start) \
+             VALUES ('user:leaky', 'total', '1', '0.2', '0.3', 0)",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
         // A rollup row of version 1, before rollups counted logical calls.
         sqlx::query(
             "INSERT INTO spend_daily (dim, day, value, calls, failures, unpriced_calls, prompt_tokens, \
@@ -207,8 +247,20 @@ async fn sqlite_migrates_a_version_1_database() {
         conn.close().await.unwrap();
     }
     let store = llm_tracking::store::SqliteStore::open(&path).await.unwrap();
-    assert_eq!(llm_tracking::store::SqliteStore::SCHEMA_VERSION, 3);
+    assert_eq!(llm_tracking::store::SqliteStore::SCHEMA_VERSION, 4);
     assert_eq!(store.count_records().await.unwrap(), 3);
+    // Version 4: the leaked sum is gone (reservations are kept one by one now), the spend stays.
+    let now = Timestamp::now();
+    let leaky = store.budgets(now).await.unwrap().remove(0);
+    assert_eq!((leaky.spent, leaky.reserved, leaky.reservations), (usd("0.2"), usd("0"), 0));
+    let ReserveOutcome::Reserved(r) =
+        store.reserve(&[Scope::User("leaky".into())], usd("0.7"), now, now.plus_micros(60_000_000)).await.unwrap()
+    else {
+        panic!("the whole remaining budget is free again")
+    };
+    let leaky = store.budgets(now).await.unwrap().remove(0);
+    assert_eq!((leaky.reserved, leaky.reservations, leaky.earliest_expiry), (usd("0.7"), 1, Some(r.expires)));
+    store.settle(&r, usd("0.1"), now).await.unwrap();
     let back = store.records(None, None, 10).await.unwrap();
     assert_eq!(back, records[..3].iter().map(|r| (**r).clone()).collect::<Vec<_>>());
     // A batch with two stored records and two new ones inserts the two.
@@ -221,7 +273,14 @@ async fn sqlite_migrates_a_version_1_database() {
     let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
     let version: i64 =
         sqlx::query_scalar("SELECT MAX(version) FROM schema_version").fetch_one(&mut conn).await.unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
+    let (reserved, held): (String, i64) = sqlx::query_as(
+        "SELECT reserved, (SELECT COUNT(*) FROM budget_reservations) FROM budgets WHERE scope = 'user:leaky'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!((reserved.as_str(), held), ("0", 0), "settled: nothing held");
     // Version 3: rows written before it count every call as a logical call.
     let logical: i64 = sqlx::query_scalar("SELECT logical_calls FROM spend_daily WHERE value = 'old'")
         .fetch_one(&mut conn)
@@ -287,6 +346,56 @@ CREATE TABLE budgets (
 async fn postgres_store_conformance() {
     let Some(pg) = pg::TestDb::new().await else { return };
     conformance(&pg.store, "postgres").await;
+    pg.drop().await;
+}
+
+/// A PostgreSQL schema at version 2 (one `reserved` sum per budget, no reservation table) migrates to version 3
+/// (the table of reservations with leases appears, the leaked sum is cleared, the spend stays) and 4 (a random
+/// per-store fingerprint salt).
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn postgres_migrates_a_version_2_schema() {
+    let Some(pg) = pg::TestDb::new().await else { return };
+    assert_eq!(llm_tracking::store::SCHEMA_VERSION, 4);
+    let pool = pg.store.pool().clone();
+    // Back to version 2 as it shipped: no reservation table, and a leaked reservation in the sum.
+    for sql in [
+        "DROP TABLE budget_reservations",
+        "DROP TABLE llm_store_secret",
+        "DELETE FROM schema_version WHERE version >= 3",
+        "INSERT INTO budgets (scope, period, max_usd, spent, reserved, period_start) \
+         VALUES ('user:leaky', 'total', 1, 0.2, 0.3, 0)",
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await.unwrap();
+    }
+    let url = std::env::var("LLM_TEST_PG_URL").unwrap();
+    let store = llm_tracking::store::PostgresStore::connect_with(&url, Some(&pg.schema), 2).await.unwrap();
+    let version: i64 =
+        sqlx::query_scalar("SELECT MAX(version) FROM schema_version").fetch_one(store.pool()).await.unwrap();
+    assert_eq!(version, 4);
+    let salt: String = sqlx::query_scalar("SELECT secret FROM llm_store_secret").fetch_one(store.pool()).await.unwrap();
+    assert_eq!(salt.len(), 64, "{salt}");
+    assert!(store.fingerprint_secret().is_some_and(|s| s.len() == 32));
+    let reserved: String = sqlx::query_scalar("SELECT reserved::text FROM budgets WHERE scope = 'user:leaky'")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(reserved, "0");
+    let now = Timestamp::now();
+    let leaky = store.budgets(now).await.unwrap().remove(0);
+    assert_eq!((leaky.spent, leaky.reserved, leaky.reservations), (usd("0.2"), usd("0"), 0));
+    let ReserveOutcome::Reserved(r) =
+        store.reserve(&[Scope::User("leaky".into())], usd("0.8"), now, now.plus_micros(60_000_000)).await.unwrap()
+    else {
+        panic!("the whole remaining budget is free again")
+    };
+    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM budget_reservations WHERE id = $1")
+        .bind(&r.id)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(held, 1);
+    store.close().await;
     pg.drop().await;
 }
 
@@ -441,5 +550,56 @@ async fn sqlite_outage_follows_fail_mode_and_loses_nothing() {
         total += 21;
         assert_eq!(sqlite.count_records().await.unwrap(), total);
         tracker.shutdown().await.unwrap();
+    }
+}
+
+/// A SQLite store that cannot write (a read-only database; a database whose folder was deleted while open,
+/// where SQLite would go on writing into the unlinked file) fails `flush` within the writer's bounded retries,
+/// saying how many records were lost, instead of hanging or claiming them persisted.
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn an_unwritable_sqlite_store_fails_the_flush_in_bounded_time() {
+    use llm_core::Provider;
+    use llm_core::mock::MockProvider;
+    use llm_tracking::Tracker;
+    use std::time::{Duration, Instant};
+
+    for case in ["read_only", "folder_deleted"] {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("db");
+        std::fs::create_dir(&folder).unwrap();
+        let path = folder.join("spend.db");
+        llm_tracking::store::SqliteStore::open(&path).await.unwrap().close().await;
+        let store = if case == "read_only" {
+            llm_tracking::open(&format!("sqlite:{}?mode=ro", path.display())).await.unwrap()
+        } else {
+            let store = llm_tracking::open(&format!("sqlite:{}", path.display())).await.unwrap();
+            std::fs::remove_dir_all(&folder).unwrap();
+            store
+        };
+        let tracker = Tracker::builder()
+            .store(store)
+            .pricer(pricer())
+            .budgets(false)
+            .write_retries(3, Duration::from_secs(2))
+            .build()
+            .unwrap();
+        let client = tracker.wrap(MockProvider::new());
+        client.chat(&request()).await.unwrap();
+        client.chat(&request()).await.unwrap();
+        let started = Instant::now();
+        let err = tracker.flush().await.unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(3), "{case}: {:?}", started.elapsed());
+        assert_eq!(err.kind(), &llm_tracking::ErrorKind::Store, "{case}");
+        let why = if case == "read_only" {
+            "attempt to write a readonly database".to_owned()
+        } else {
+            format!("the sqlite database {} is gone (the file or its folder was deleted)", path.display())
+        };
+        let msg = err.to_string();
+        assert!(msg.starts_with("store: 2 records were not persisted to the sqlite store: "), "{case}: {msg}");
+        assert!(msg.contains(&why), "{case}: {msg}");
+        let stats = tracker.stats();
+        assert_eq!((stats.records_lost, stats.records_persisted, stats.write_errors), (2, 0, 3), "{case}");
     }
 }

@@ -367,8 +367,18 @@ async fn records_beyond_the_buffer_are_dropped_and_counted() {
         tokio::task::yield_now().await;
     }
     flaky.down.store(false, Ordering::SeqCst);
-    let persisted = tracker.flush().await.unwrap();
+    // The flush says records were lost, and how many.
+    let err = tracker.flush().await.unwrap_err();
     let stats = tracker.stats();
+    let persisted = stats.records_persisted;
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "store: {0} records were not persisted to the flaky store ({0} dropped from a full queue)",
+            stats.records_dropped
+        )
+    );
+    assert_eq!(tracker.flush().await.unwrap(), persisted, "nothing lost since");
     assert_eq!(persisted + stats.records_dropped, 100, "{stats:?}");
     // Documented: the queue (20) plus one batch in the writer's hands (5) survive an outage.
     assert!((20..=25).contains(&persisted), "{stats:?}");
@@ -487,17 +497,17 @@ async fn budget_periods_reset() {
     let day2: llm_tracking::Timestamp = "2026-11-29T00:00:01Z".parse().unwrap();
     store.set_budget(&Budget::new(Scope::Tag("t".into()), Period::Daily).with_max(usd("1"))).await.unwrap();
     let scopes = vec![Scope::Global, Scope::Tag("t".into())];
-    let r = match store.reserve(&scopes, usd("0.6"), day1).await.unwrap() {
+    let r = match store.reserve(&scopes, usd("0.6"), day1, day1.plus_micros(3_600_000_000)).await.unwrap() {
         llm_tracking::ReserveOutcome::Reserved(r) => r,
         other => panic!("{other:?}"),
     };
     store.settle(&r, usd("0.9"), day1).await.unwrap();
     assert!(matches!(
-        store.reserve(&scopes, usd("0.2"), day1).await.unwrap(),
+        store.reserve(&scopes, usd("0.2"), day1, day1.plus_micros(3_600_000_000)).await.unwrap(),
         llm_tracking::ReserveOutcome::Refused(_)
     ));
     assert!(matches!(
-        store.reserve(&scopes, usd("0.2"), day2).await.unwrap(),
+        store.reserve(&scopes, usd("0.2"), day2, day2.plus_micros(3_600_000_000)).await.unwrap(),
         llm_tracking::ReserveOutcome::Reserved(_)
     ));
     let b = store.budgets(day2).await.unwrap();

@@ -129,21 +129,28 @@ impl Store for MemoryStore {
             .budgets_lock()
             .values()
             .map(|r| {
+                // Expired reservations do not count (the next reservation drops them).
                 let mut r = r.clone();
-                r.roll(&starts);
+                r.refresh(&starts, now);
                 r.status()
             })
             .collect())
     }
 
-    async fn reserve(&self, scopes: &[Scope], estimate: Usd, now: Timestamp) -> Result<ReserveOutcome> {
+    async fn reserve(
+        &self,
+        scopes: &[Scope],
+        estimate: Usd,
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> Result<ReserveOutcome> {
         let mut g = self.budgets_lock();
         if g.is_empty() {
             return Ok(ReserveOutcome::Reserved(Reservation::new(Vec::new(), estimate, now, false)));
         }
         let starts = PeriodStarts::at(now);
         let rows = g.iter_mut().filter(|((s, _), _)| scopes.contains(s)).map(|(_, r)| r);
-        let (outcome, _) = reserve_rows(rows, estimate, &starts, scopes, now);
+        let (outcome, _) = reserve_rows(rows, estimate, &starts, scopes, now, expires);
         Ok(outcome)
     }
 

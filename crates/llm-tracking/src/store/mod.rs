@@ -30,7 +30,7 @@ pub use sqlite::SqliteStore;
 
 /// The schema version the PostgreSQL store creates and migrates to (the SQLite store's is
 /// `SqliteStore::SCHEMA_VERSION`).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// A place for records, rollups and budgets. Every method is atomic on its own.
 #[async_trait]
@@ -63,15 +63,24 @@ pub trait Store: Send + Sync + 'static {
     /// Removes a budget; returns whether it existed.
     async fn remove_budget(&self, scope: &Scope, period: Period) -> Result<bool>;
 
-    /// Every budget with its spend in the current period (periods that ended read as reset).
+    /// Every budget with its spend in the current period (periods that ended read as reset) and its live
+    /// reservations (expired ones do not count).
     async fn budgets(&self, now: Timestamp) -> Result<Vec<BudgetStatus>>;
 
     /// Reserves `estimate` on every budget of `scopes`, or on none when one hard limit would be crossed
-    /// (`spent + reserved + estimate > max`, or `spent + reserved >= max`).
-    async fn reserve(&self, scopes: &[Scope], estimate: Usd, now: Timestamp) -> Result<ReserveOutcome>;
+    /// (`spent + reserved + estimate > max`, or `spent + reserved >= max`). The reservation is kept on its own
+    /// until it is settled or `expires` passes; reservations whose lease has ended no longer count in
+    /// `reserved` and are reclaimed here, in the same transaction.
+    async fn reserve(
+        &self,
+        scopes: &[Scope],
+        estimate: Usd,
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> Result<ReserveOutcome>;
 
-    /// Releases a reservation and adds the actual cost to every budget of its scopes; returns the budgets
-    /// after the update (for alerts).
+    /// Releases a reservation (by its id) and adds the actual cost to every budget of its scopes; returns the
+    /// budgets after the update (for alerts).
     async fn settle(&self, reservation: &Reservation, actual: Usd, now: Timestamp) -> Result<Vec<BudgetStatus>>;
 
     /// The rollup rows of one dimension (`all`, `model`, ...) over an inclusive day range.
@@ -132,8 +141,9 @@ pub trait Store: Send + Sync + 'static {
     }
 }
 
-/// Opens a store from a URL: `memory:` (also `sqlite::memory:`), `sqlite:PATH` (or `sqlite://PATH`, `PATH.db`),
-/// or `postgres://...` (`postgresql://...`). SQL stores create or migrate their schema.
+/// Opens a store from a URL: `memory:` (also `sqlite::memory:`), `sqlite:PATH` (or `sqlite://PATH`, `PATH.db`;
+/// `sqlite:PATH?mode=ro` opens an existing database read-only), or `postgres://...` (`postgresql://...`). SQL
+/// stores create or migrate their schema.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
     if matches!(url, "memory:" | "memory" | "sqlite::memory:" | "sqlite://:memory:") {
         return Ok(Arc::new(MemoryStore::new()));
@@ -163,7 +173,10 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
     };
     #[cfg(feature = "sqlite")]
     {
-        Ok(Arc::new(SqliteStore::open(path).await?))
+        match path.strip_suffix("?mode=ro") {
+            Some(file) => Ok(Arc::new(SqliteStore::open_read_only(file).await?)),
+            None => Ok(Arc::new(SqliteStore::open(path).await?)),
+        }
     }
     #[cfg(not(feature = "sqlite"))]
     {
@@ -183,18 +196,29 @@ pub fn redact_url(url: &str) -> String {
     url.to_owned()
 }
 
-/// The in-Rust budget state shared by the memory and SQLite stores.
+/// One live reservation on one budget, as the stores keep it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Hold {
+    pub id: String,
+    pub amount: Usd,
+    /// The start of the budget period it was made in: it counts only in that period.
+    pub period_start: i64,
+    pub expires_us: i64,
+}
+
+/// The in-Rust budget state shared by every store: the budget, its settled spend, and the reservations
+/// that count in its current period.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct BudgetRow {
     pub budget: Budget,
     pub spent: Usd,
-    pub reserved: Usd,
+    pub holds: Vec<Hold>,
     pub period_start: i64,
 }
 
 impl BudgetRow {
     pub fn new(budget: Budget) -> Self {
-        Self { budget, spent: Usd::ZERO, reserved: Usd::ZERO, period_start: 0 }
+        Self { budget, spent: Usd::ZERO, holds: Vec::new(), period_start: 0 }
     }
 
     /// Starts a new period when the current one ended.
@@ -203,15 +227,28 @@ impl BudgetRow {
         if self.period_start < cur {
             self.period_start = cur;
             self.spent = Usd::ZERO;
-            self.reserved = Usd::ZERO;
+            self.holds.clear();
             true
         } else {
             false
         }
     }
 
+    /// Rolls the period and drops the reservations that no longer count: expired at `now`, or made in another
+    /// period.
+    pub fn refresh(&mut self, starts: &PeriodStarts, now: Timestamp) {
+        self.roll(starts);
+        let (start, now) = (self.period_start, now.as_micros());
+        self.holds.retain(|h| h.expires_us > now && h.period_start == start);
+    }
+
+    /// What live reservations hold.
+    pub fn reserved(&self) -> Usd {
+        self.holds.iter().fold(Usd::ZERO, |a, h| a + h.amount)
+    }
+
     pub fn committed(&self) -> Usd {
-        self.spent + self.reserved
+        self.spent + self.reserved()
     }
 
     /// Whether `estimate` fits under the hard limit.
@@ -220,6 +257,11 @@ impl BudgetRow {
             None => true,
             Some(max) => self.committed() < max && self.committed() + estimate <= max,
         }
+    }
+
+    /// The room left under the hard limit, if there is one.
+    pub fn headroom(&self) -> Option<Usd> {
+        self.budget.max_usd.map(|m| Usd::new(m.amount() - self.committed().amount()))
     }
 
     pub fn refusal(&self, estimate: Usd) -> Refusal {
@@ -232,12 +274,10 @@ impl BudgetRow {
         }
     }
 
+    /// Releases the reservation (if it still counts here) and adds the actual cost.
     pub fn settle(&mut self, reservation: &Reservation, actual: Usd, starts: &PeriodStarts) {
         self.roll(starts);
-        if reservation.at.as_secs() >= self.period_start {
-            let r = self.reserved.amount() - reservation.estimate.amount();
-            self.reserved = Usd::new(r.max(rust_decimal::Decimal::ZERO));
-        }
+        self.holds.retain(|h| h.id != reservation.id);
         self.spent += actual;
     }
 
@@ -246,9 +286,11 @@ impl BudgetRow {
         BudgetStatus {
             budget: self.budget.clone(),
             spent: self.spent,
-            reserved: self.reserved,
+            reserved: self.reserved(),
             period_start: start,
             resets_at: self.budget.period.next_start(start),
+            reservations: self.holds.len() as u64,
+            earliest_expiry: self.holds.iter().map(|h| h.expires_us).min().map(Timestamp::from_micros),
         }
     }
 }
@@ -275,26 +317,34 @@ pub(crate) fn parse_usd(s: &str) -> Result<Usd> {
     s.parse().map_err(|e| Error::new(crate::error::ErrorKind::Codec, format!("bad amount in store: {e}")))
 }
 
-/// Reserves on rows in memory: all or nothing.
+/// Reserves on rows in memory, all or nothing: drops the reservations that no longer count, checks every
+/// hard limit, and adds a hold of `estimate` to every row (the rows returned are the ones to save, with the new
+/// hold last). The reservation's id is a fresh record-style id.
 pub(crate) fn reserve_rows<'a>(
     rows: impl IntoIterator<Item = &'a mut BudgetRow>,
     estimate: Usd,
     starts: &PeriodStarts,
     scopes: &[Scope],
     now: Timestamp,
+    expires: Timestamp,
 ) -> (ReserveOutcome, Vec<&'a mut BudgetRow>) {
     let mut rows: Vec<&mut BudgetRow> = rows.into_iter().collect();
     for r in rows.iter_mut() {
-        r.roll(starts);
+        r.refresh(starts, now);
     }
     if let Some(refusing) = rows.iter().find(|r| !r.admits(estimate)) {
         return (ReserveOutcome::Refused(refusing.refusal(estimate)), rows);
     }
-    for r in rows.iter_mut() {
-        r.reserved += estimate;
-    }
+    let headroom = rows.iter().filter_map(|r| r.headroom()).min();
     let budgeted = !rows.is_empty();
-    (ReserveOutcome::Reserved(Reservation::new(scopes.to_vec(), estimate, now, budgeted)), rows)
+    let id = if budgeted { crate::record::new_id_at(now) } else { String::new() };
+    for r in rows.iter_mut() {
+        let period_start = r.period_start;
+        r.holds.push(Hold { id: id.clone(), amount: estimate, period_start, expires_us: expires.as_micros() });
+    }
+    let reservation =
+        Reservation::new(scopes.to_vec(), estimate, now, budgeted).with_lease(id, expires).with_headroom(headroom);
+    (ReserveOutcome::Reserved(reservation), rows)
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //!
 //! Money is `NUMERIC` (exact). Budget reservations and settlements lock the call's budget rows
 //! (`SELECT ... FOR UPDATE`, in a fixed order so concurrent callers never deadlock) and update them in the
-//! same transaction, so processes sharing the database cannot overspend by more than one call's estimate.
+//! same transaction, so processes sharing the database admit reservations atomically (see docs/tracking.md,
+//! "The guarantee").
 //! Rollups are upserted with `ON CONFLICT ... DO UPDATE SET x = x + excluded.x`, in key order. Batches travel
 //! as one array per column (`UNNEST`), so a batch is one small statement.
 
@@ -15,7 +16,7 @@ use llm_core::Usd;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{PgConnection, Row};
 
-use super::{BudgetRow, SCHEMA_VERSION, Store, parse_usd, redact_url, reserve_rows};
+use super::{BudgetRow, Hold, SCHEMA_VERSION, Store, parse_usd, redact_url, reserve_rows};
 use crate::budget::{Budget, BudgetStatus, Period, PeriodStarts, Reservation, ReserveOutcome, Scope};
 use crate::error::{Error, ErrorKind, Result};
 use crate::record::CallRecord;
@@ -28,8 +29,11 @@ const _: () = assert!(MIGRATIONS.len() as i64 == SCHEMA_VERSION);
 /// 1. The spend log, the daily rollups and the budgets.
 /// 2. Rollups count logical calls (`logical_calls`: first attempts, not structured-output repairs) beside
 ///    provider calls; existing rows count every call as logical, as they were written.
-/// 3. A random per-store salt for API-key fingerprints (`llm_store_secret`), used when no secret is configured.
-const MIGRATIONS: [&str; 3] = [
+/// 3. Reservations are kept one by one, with a lease (`budget_reservations`), so an expired one (its process
+///    died) is reclaimed; `budgets.reserved` is no longer used (set to 0: what it held cannot be told apart
+///    from the leaked reservations this version reclaims).
+/// 4. A random per-store salt for API-key fingerprints (`llm_store_secret`), used when no secret is configured.
+const MIGRATIONS: [&str; 4] = [
     r#"
 CREATE TABLE IF NOT EXISTS spend_log (
     id TEXT PRIMARY KEY,
@@ -76,6 +80,21 @@ CREATE TABLE IF NOT EXISTS budgets (
     r#"
 ALTER TABLE spend_daily ADD COLUMN IF NOT EXISTS logical_calls BIGINT NOT NULL DEFAULT 0;
 UPDATE spend_daily SET logical_calls = calls;
+"#,
+    r#"
+CREATE TABLE IF NOT EXISTS budget_reservations (
+    id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    period TEXT NOT NULL,
+    amount NUMERIC NOT NULL,
+    period_start BIGINT NOT NULL,
+    created_us BIGINT NOT NULL,
+    expires_us BIGINT NOT NULL,
+    PRIMARY KEY (id, scope, period)
+);
+CREATE INDEX IF NOT EXISTS budget_reservations_budget ON budget_reservations (scope, period);
+CREATE INDEX IF NOT EXISTS budget_reservations_expiry ON budget_reservations (expires_us);
+UPDATE budgets SET reserved = 0;
 "#,
     r#"
 CREATE TABLE IF NOT EXISTS llm_store_secret (id INT PRIMARY KEY CHECK (id = 1), secret TEXT NOT NULL);
@@ -178,16 +197,48 @@ fn scope_strings(scopes: &[Scope]) -> Vec<String> {
 }
 
 const BUDGET_COLUMNS: &str = "scope, period, max_usd::text AS max_usd, soft_usd::text AS soft_usd, \
-     spent::text AS spent, reserved::text AS reserved, period_start";
+     spent::text AS spent, period_start";
 
-async fn lock_budgets(conn: &mut PgConnection, scopes: &[Scope]) -> Result<Vec<BudgetRow>> {
+/// Locks the budgets of these scopes (in a fixed order) and loads them with their live reservations at `now`.
+async fn lock_budgets(conn: &mut PgConnection, scopes: &[Scope], now: Timestamp) -> Result<Vec<BudgetRow>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {BUDGET_COLUMNS} FROM budgets WHERE scope = ANY($1) ORDER BY scope, period FOR UPDATE"
     )))
     .bind(scope_strings(scopes))
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter().map(budget_row).collect()
+    let mut rows = rows.iter().map(budget_row).collect::<Result<Vec<_>>>()?;
+    if !rows.is_empty() {
+        let holds = sqlx::query(
+            "SELECT id, scope, period, amount::text AS amount, period_start, expires_us FROM budget_reservations \
+             WHERE scope = ANY($1) AND expires_us > $2",
+        )
+        .bind(scope_strings(scopes))
+        .bind(now.as_micros())
+        .fetch_all(&mut *conn)
+        .await?;
+        attach_holds(&mut rows, &holds)?;
+    }
+    Ok(rows)
+}
+
+/// Gives each budget row its reservations.
+fn attach_holds(rows: &mut [BudgetRow], holds: &[PgRow]) -> Result<()> {
+    for h in holds {
+        let scope: String = h.try_get("scope")?;
+        let period: String = h.try_get("period")?;
+        if let Some(row) =
+            rows.iter_mut().find(|r| r.budget.period.as_str() == period && r.budget.scope.to_string() == scope)
+        {
+            row.holds.push(Hold {
+                id: h.try_get("id")?,
+                amount: parse_usd(&h.try_get::<String, _>("amount")?)?,
+                period_start: h.try_get("period_start")?,
+                expires_us: h.try_get("expires_us")?,
+            });
+        }
+    }
+    Ok(())
 }
 
 fn budget_row(row: &PgRow) -> Result<BudgetRow> {
@@ -199,18 +250,17 @@ fn budget_row(row: &PgRow) -> Result<BudgetRow> {
     Ok(BudgetRow {
         budget: b,
         spent: parse_usd(&row.try_get::<String, _>("spent")?)?,
-        reserved: parse_usd(&row.try_get::<String, _>("reserved")?)?,
+        holds: Vec::new(),
         period_start: row.try_get("period_start")?,
     })
 }
 
+/// Saves a budget's spend and period (its reservations live in `budget_reservations`).
 async fn save_budget(conn: &mut PgConnection, r: &BudgetRow, now: Timestamp) -> Result<()> {
     sqlx::query(
-        "UPDATE budgets SET spent = $1::numeric, reserved = $2::numeric, period_start = $3, updated_us = $4 \
-         WHERE scope = $5 AND period = $6",
+        "UPDATE budgets SET spent = $1::numeric, period_start = $2, updated_us = $3 WHERE scope = $4 AND period = $5",
     )
     .bind(r.spent.to_string())
-    .bind(r.reserved.to_string())
     .bind(r.period_start)
     .bind(now.as_micros())
     .bind(r.budget.scope.to_string())
@@ -412,11 +462,18 @@ impl Store for PostgresStore {
     }
 
     async fn remove_budget(&self, scope: &Scope, period: Period) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
         let r = sqlx::query("DELETE FROM budgets WHERE scope = $1 AND period = $2")
             .bind(scope.to_string())
             .bind(period.as_str())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        sqlx::query("DELETE FROM budget_reservations WHERE scope = $1 AND period = $2")
+            .bind(scope.to_string())
+            .bind(period.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(r.rows_affected() > 0)
     }
 
@@ -426,27 +483,63 @@ impl Store for PostgresStore {
             sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {BUDGET_COLUMNS} FROM budgets ORDER BY scope, period")))
                 .fetch_all(&self.pool)
                 .await?;
-        rows.iter()
-            .map(|r| {
-                let mut b = budget_row(r)?;
-                b.roll(&starts);
-                Ok(b.status())
+        let mut rows = rows.iter().map(budget_row).collect::<Result<Vec<_>>>()?;
+        // Expired reservations do not count (the next reservation deletes them).
+        let holds = sqlx::query(
+            "SELECT id, scope, period, amount::text AS amount, period_start, expires_us FROM budget_reservations \
+             WHERE expires_us > $1",
+        )
+        .bind(now.as_micros())
+        .fetch_all(&self.pool)
+        .await?;
+        attach_holds(&mut rows, &holds)?;
+        Ok(rows
+            .iter_mut()
+            .map(|b| {
+                b.refresh(&starts, now);
+                b.status()
             })
-            .collect()
+            .collect())
     }
 
-    async fn reserve(&self, scopes: &[Scope], estimate: Usd, now: Timestamp) -> Result<ReserveOutcome> {
+    async fn reserve(
+        &self,
+        scopes: &[Scope],
+        estimate: Usd,
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> Result<ReserveOutcome> {
         let starts = PeriodStarts::at(now);
         let mut tx = self.pool.begin().await?;
-        let mut rows = lock_budgets(&mut tx, scopes).await?;
+        let mut rows = lock_budgets(&mut tx, scopes, now).await?;
         if rows.is_empty() {
             tx.commit().await?;
             return Ok(ReserveOutcome::Reserved(Reservation::new(Vec::new(), estimate, now, false)));
         }
-        let (outcome, rows) = reserve_rows(rows.iter_mut(), estimate, &starts, scopes, now);
-        if matches!(outcome, ReserveOutcome::Reserved(_)) {
+        // Reclaim these budgets' reservations whose lease ended (their process died, or never settled); the
+        // budgets' row locks serialize this with every other reservation on them.
+        sqlx::query("DELETE FROM budget_reservations WHERE scope = ANY($1) AND expires_us <= $2")
+            .bind(scope_strings(scopes))
+            .bind(now.as_micros())
+            .execute(&mut *tx)
+            .await?;
+        let (outcome, rows) = reserve_rows(rows.iter_mut(), estimate, &starts, scopes, now, expires);
+        if let ReserveOutcome::Reserved(res) = &outcome {
             for r in rows {
                 save_budget(&mut tx, r, now).await?;
+                sqlx::query(
+                    "INSERT INTO budget_reservations (id, scope, period, amount, period_start, created_us, expires_us) \
+                     VALUES ($1, $2, $3, $4::numeric, $5, $6, $7)",
+                )
+                .bind(&res.id)
+                .bind(r.budget.scope.to_string())
+                .bind(r.budget.period.as_str())
+                .bind(estimate.to_string())
+                .bind(r.period_start)
+                .bind(now.as_micros())
+                .bind(expires.as_micros())
+                .execute(&mut *tx)
+                .await?;
             }
             tx.commit().await?;
         } else {
@@ -458,7 +551,16 @@ impl Store for PostgresStore {
     async fn settle(&self, reservation: &Reservation, actual: Usd, now: Timestamp) -> Result<Vec<BudgetStatus>> {
         let starts = PeriodStarts::at(now);
         let mut tx = self.pool.begin().await?;
-        let mut rows = lock_budgets(&mut tx, &reservation.scopes).await?;
+        let mut rows = lock_budgets(&mut tx, &reservation.scopes, now).await?;
+        if !reservation.id.is_empty() {
+            sqlx::query("DELETE FROM budget_reservations WHERE id = $1")
+                .bind(&reservation.id)
+                .execute(&mut *tx)
+                .await?;
+            for r in rows.iter_mut() {
+                r.holds.retain(|h| h.id != reservation.id);
+            }
+        }
         for r in rows.iter_mut() {
             r.settle(reservation, actual, &starts);
             save_budget(&mut tx, r, now).await?;

@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
-use super::{BudgetRow, Store, parse_usd, reserve_rows};
+use super::{BudgetRow, Hold, Store, parse_usd, reserve_rows};
 use crate::budget::{Budget, BudgetStatus, Period, PeriodStarts, Reservation, ReserveOutcome, Scope};
 use crate::error::{Error, ErrorKind, Result};
 use crate::record::CallRecord;
@@ -38,7 +38,10 @@ use crate::time::{Day, Timestamp};
 ///    ones on every insert.)
 /// 3. Rollups count logical calls (`logical_calls`: first attempts, not structured-output repairs) beside
 ///    provider calls; existing rows count every call as logical, as they were written.
-const MIGRATIONS: [&str; 3] = [
+/// 4. Reservations are kept one by one, with a lease (`budget_reservations`), so an expired one (its process
+///    died) is reclaimed; `budgets.reserved` is no longer used (set to 0: what it held cannot be told apart
+///    from the leaked reservations this version reclaims).
+const MIGRATIONS: [&str; 4] = [
     r#"
 CREATE TABLE IF NOT EXISTS spend_log (
     id TEXT PRIMARY KEY,
@@ -113,6 +116,21 @@ FROM spend_log;
 ALTER TABLE spend_daily ADD COLUMN logical_calls INTEGER NOT NULL DEFAULT 0;
 UPDATE spend_daily SET logical_calls = calls;
 "#,
+    r#"
+CREATE TABLE budget_reservations (
+    id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    period TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    period_start INTEGER NOT NULL,
+    created_us INTEGER NOT NULL,
+    expires_us INTEGER NOT NULL,
+    PRIMARY KEY (id, scope, period)
+);
+CREATE INDEX budget_reservations_budget ON budget_reservations (scope, period);
+CREATE INDEX budget_reservations_expiry ON budget_reservations (expires_us);
+UPDATE budgets SET reserved = '0';
+"#,
 ];
 
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -127,6 +145,8 @@ pub struct SqliteStore {
     _alive: Arc<()>,
     path: Arc<PathBuf>,
     secret: Option<Arc<[u8]>>,
+    /// The file the connections opened (device and inode), to tell when it was deleted or replaced.
+    file: Option<(u64, u64)>,
 }
 
 /// How often the background task checkpoints the WAL into the database file.
@@ -138,11 +158,22 @@ impl SqliteStore {
 
     /// Opens (creating if missing) the database file at `path` and migrates its schema.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref().to_path_buf();
+        Self::open_with(path.as_ref(), false).await
+    }
+
+    /// Opens an existing database read-only (the URL `sqlite:PATH?mode=ro`): reads work, every write fails
+    /// (as on a file the process may not write). The schema must be current.
+    pub async fn open_read_only(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path.as_ref(), true).await
+    }
+
+    async fn open_with(path: &Path, read_only: bool) -> Result<Self> {
+        let path = path.to_path_buf();
         let opts = SqliteConnectOptions::from_str("sqlite:")
             .map_err(|e| Error::config(format!("sqlite options: {e}")))?
             .filename(&path)
-            .create_if_missing(true)
+            .create_if_missing(!read_only)
+            .read_only(read_only)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
@@ -175,14 +206,34 @@ impl SqliteStore {
             .map_err(cannot_open)?;
         // The fingerprint secret lives beside the database, not in it. A folder we cannot write to gives plain
         // SHA-256 fingerprints (with a warning) rather than no store at all.
-        let secret = match crate::fingerprint::load_or_create_key_file(&path) {
+        let secret = match crate::fingerprint::load_or_create_key_file(&path, !read_only) {
             Ok(s) => Some(Arc::from(s)),
             Err(e) => {
                 tracing::warn!(error = %e, "api key fingerprints will not be keyed");
                 None
             }
         };
-        Ok(Self { writer, reader, checkpointer, _alive: alive, path: Arc::new(path), secret })
+        let file = file_id(&path);
+        Ok(Self { writer, reader, checkpointer, _alive: alive, path: Arc::new(path), secret, file })
+    }
+
+    /// Fails when the database file the store opened is gone (deleted, or its folder removed) or replaced:
+    /// SQLite would go on writing into the unlinked file, and every write would be lost.
+    fn check_file(&self) -> Result<()> {
+        let Some(opened) = self.file else {
+            return Ok(());
+        };
+        match file_id(&self.path) {
+            Some(now) if now == opened => Ok(()),
+            Some(_) => Err(Error::store(format!(
+                "the sqlite database {} was replaced since it was opened; writes would be lost",
+                self.path.display()
+            ))),
+            None => Err(Error::store(format!(
+                "the sqlite database {} is gone (the file or its folder was deleted); writes would be lost",
+                self.path.display()
+            ))),
+        }
     }
 
     /// Whether any budget applies to these scopes: a read without the write lock, so calls with no budget
@@ -236,7 +287,28 @@ async fn checkpoint_loop(pool: SqlitePool, alive: std::sync::Weak<()>) {
     }
 }
 
+/// The device and inode of a file (on Unix; elsewhere `(0, 0)` while it exists); `None` when it is missing.
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some((meta.dev(), meta.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        Some((0, 0))
+    }
+}
+
 async fn migrate(pool: &SqlitePool) -> Result<()> {
+    // A current database needs no write (so a read-only one opens).
+    let current: std::result::Result<Option<i64>, _> =
+        sqlx::query_scalar("SELECT MAX(version) FROM schema_version").fetch_one(pool).await;
+    if matches!(current, Ok(Some(v)) if v == SCHEMA_VERSION) {
+        return Ok(());
+    }
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)").execute(&mut *tx).await?;
     let current: Option<i64> =
@@ -261,15 +333,45 @@ fn scopes_json(scopes: &[Scope]) -> String {
     serde_json::Value::Array(scopes.iter().map(|s| serde_json::Value::String(s.to_string())).collect()).to_string()
 }
 
-async fn load_budgets(conn: &mut SqliteConnection, scopes: &[Scope]) -> Result<Vec<BudgetRow>> {
+/// The budgets of these scopes with their live reservations at `now`.
+async fn load_budgets(conn: &mut SqliteConnection, scopes: &[Scope], now: Timestamp) -> Result<Vec<BudgetRow>> {
     let rows = sqlx::query(
-        "SELECT scope, period, max_usd, soft_usd, spent, reserved, period_start FROM budgets \
+        "SELECT scope, period, max_usd, soft_usd, spent, period_start FROM budgets \
          WHERE scope IN (SELECT value FROM json_each($1)) ORDER BY scope, period",
     )
     .bind(scopes_json(scopes))
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter().map(budget_row).collect()
+    let mut rows = rows.iter().map(budget_row).collect::<Result<Vec<_>>>()?;
+    let holds = sqlx::query(
+        "SELECT id, scope, period, amount, period_start, expires_us FROM budget_reservations \
+         WHERE scope IN (SELECT value FROM json_each($1)) AND expires_us > $2",
+    )
+    .bind(scopes_json(scopes))
+    .bind(now.as_micros())
+    .fetch_all(&mut *conn)
+    .await?;
+    attach_holds(&mut rows, &holds)?;
+    Ok(rows)
+}
+
+/// Gives each budget row its reservations.
+fn attach_holds(rows: &mut [BudgetRow], holds: &[sqlx::sqlite::SqliteRow]) -> Result<()> {
+    for h in holds {
+        let scope: String = h.try_get("scope")?;
+        let period: String = h.try_get("period")?;
+        if let Some(row) =
+            rows.iter_mut().find(|r| r.budget.period.as_str() == period && r.budget.scope.to_string() == scope)
+        {
+            row.holds.push(Hold {
+                id: h.try_get("id")?,
+                amount: parse_usd(&h.try_get::<String, _>("amount")?)?,
+                period_start: h.try_get("period_start")?,
+                expires_us: h.try_get("expires_us")?,
+            });
+        }
+    }
+    Ok(())
 }
 
 fn budget_row(row: &sqlx::sqlite::SqliteRow) -> Result<BudgetRow> {
@@ -281,24 +383,21 @@ fn budget_row(row: &sqlx::sqlite::SqliteRow) -> Result<BudgetRow> {
     Ok(BudgetRow {
         budget: b,
         spent: parse_usd(&row.try_get::<String, _>("spent")?)?,
-        reserved: parse_usd(&row.try_get::<String, _>("reserved")?)?,
+        holds: Vec::new(),
         period_start: row.try_get("period_start")?,
     })
 }
 
+/// Saves a budget's spend and period (its reservations live in `budget_reservations`).
 async fn save_budget(conn: &mut SqliteConnection, r: &BudgetRow, now: Timestamp) -> Result<()> {
-    sqlx::query(
-        "UPDATE budgets SET spent = $1, reserved = $2, period_start = $3, updated_us = $4 \
-         WHERE scope = $5 AND period = $6",
-    )
-    .bind(r.spent.to_string())
-    .bind(r.reserved.to_string())
-    .bind(r.period_start)
-    .bind(now.as_micros())
-    .bind(r.budget.scope.to_string())
-    .bind(r.budget.period.as_str())
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query("UPDATE budgets SET spent = $1, period_start = $2, updated_us = $3 WHERE scope = $4 AND period = $5")
+        .bind(r.spent.to_string())
+        .bind(r.period_start)
+        .bind(now.as_micros())
+        .bind(r.budget.scope.to_string())
+        .bind(r.budget.period.as_str())
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -378,6 +477,7 @@ impl Store for SqliteStore {
         if records.is_empty() {
             return Ok(0);
         }
+        self.check_file()?;
         // Duplicates within the batch count once; encode before taking the write lock.
         let mut seen: HashSet<&str> = HashSet::with_capacity(records.len());
         let unique: Vec<Arc<CallRecord>> = records.iter().filter(|r| seen.insert(r.id.as_str())).cloned().collect();
@@ -461,6 +561,7 @@ impl Store for SqliteStore {
     }
 
     async fn set_budget(&self, budget: &Budget) -> Result<()> {
+        self.check_file()?;
         sqlx::query(
             "INSERT INTO budgets (scope, period, max_usd, soft_usd, updated_us) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (scope, period) DO UPDATE SET max_usd = excluded.max_usd, soft_usd = excluded.soft_usd, \
@@ -477,45 +578,86 @@ impl Store for SqliteStore {
     }
 
     async fn remove_budget(&self, scope: &Scope, period: Period) -> Result<bool> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let r = sqlx::query("DELETE FROM budgets WHERE scope = $1 AND period = $2")
             .bind(scope.to_string())
             .bind(period.as_str())
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
+        sqlx::query("DELETE FROM budget_reservations WHERE scope = $1 AND period = $2")
+            .bind(scope.to_string())
+            .bind(period.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(r.rows_affected() > 0)
     }
 
     async fn budgets(&self, now: Timestamp) -> Result<Vec<BudgetStatus>> {
         let starts = PeriodStarts::at(now);
         let rows = sqlx::query(
-            "SELECT scope, period, max_usd, soft_usd, spent, reserved, period_start FROM budgets ORDER BY scope, period",
+            "SELECT scope, period, max_usd, soft_usd, spent, period_start FROM budgets ORDER BY scope, period",
         )
         .fetch_all(&self.reader)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let mut b = budget_row(r)?;
-                b.roll(&starts);
-                Ok(b.status())
+        let mut rows = rows.iter().map(budget_row).collect::<Result<Vec<_>>>()?;
+        // Expired reservations do not count (the next reservation deletes them).
+        let holds = sqlx::query(
+            "SELECT id, scope, period, amount, period_start, expires_us FROM budget_reservations WHERE expires_us > $1",
+        )
+        .bind(now.as_micros())
+        .fetch_all(&self.reader)
+        .await?;
+        attach_holds(&mut rows, &holds)?;
+        Ok(rows
+            .iter_mut()
+            .map(|b| {
+                b.refresh(&starts, now);
+                b.status()
             })
-            .collect()
+            .collect())
     }
 
-    async fn reserve(&self, scopes: &[Scope], estimate: Usd, now: Timestamp) -> Result<ReserveOutcome> {
+    async fn reserve(
+        &self,
+        scopes: &[Scope],
+        estimate: Usd,
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> Result<ReserveOutcome> {
         if !self.has_budgets(scopes).await? {
             return Ok(ReserveOutcome::Reserved(Reservation::new(Vec::new(), estimate, now, false)));
         }
+        self.check_file()?;
         let starts = PeriodStarts::at(now);
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let mut rows = load_budgets(&mut tx, scopes).await?;
+        // Reclaim the reservations whose lease ended (their process died, or never settled).
+        sqlx::query("DELETE FROM budget_reservations WHERE expires_us <= $1")
+            .bind(now.as_micros())
+            .execute(&mut *tx)
+            .await?;
+        let mut rows = load_budgets(&mut tx, scopes, now).await?;
         if rows.is_empty() {
             tx.commit().await?;
             return Ok(ReserveOutcome::Reserved(Reservation::new(Vec::new(), estimate, now, false)));
         }
-        let (outcome, rows) = reserve_rows(rows.iter_mut(), estimate, &starts, scopes, now);
-        if matches!(outcome, ReserveOutcome::Reserved(_)) {
+        let (outcome, rows) = reserve_rows(rows.iter_mut(), estimate, &starts, scopes, now, expires);
+        if let ReserveOutcome::Reserved(res) = &outcome {
             for r in rows {
                 save_budget(&mut tx, r, now).await?;
+                sqlx::query(
+                    "INSERT INTO budget_reservations (id, scope, period, amount, period_start, created_us, expires_us) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&res.id)
+                .bind(r.budget.scope.to_string())
+                .bind(r.budget.period.as_str())
+                .bind(estimate.to_string())
+                .bind(r.period_start)
+                .bind(now.as_micros())
+                .bind(expires.as_micros())
+                .execute(&mut *tx)
+                .await?;
             }
             tx.commit().await?;
         } else {
@@ -528,9 +670,16 @@ impl Store for SqliteStore {
         if !self.has_budgets(&reservation.scopes).await? {
             return Ok(Vec::new());
         }
+        self.check_file()?;
         let starts = PeriodStarts::at(now);
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let mut rows = load_budgets(&mut tx, &reservation.scopes).await?;
+        if !reservation.id.is_empty() {
+            sqlx::query("DELETE FROM budget_reservations WHERE id = $1")
+                .bind(&reservation.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let mut rows = load_budgets(&mut tx, &reservation.scopes, now).await?;
         for r in rows.iter_mut() {
             r.settle(reservation, actual, &starts);
             save_budget(&mut tx, r, now).await?;

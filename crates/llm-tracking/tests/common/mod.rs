@@ -119,9 +119,15 @@ impl Store for Flaky {
         self.check()?;
         self.inner.budgets(now).await
     }
-    async fn reserve(&self, scopes: &[Scope], estimate: Usd, now: Timestamp) -> llm_tracking::Result<ReserveOutcome> {
+    async fn reserve(
+        &self,
+        scopes: &[Scope],
+        estimate: Usd,
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> llm_tracking::Result<ReserveOutcome> {
         self.check()?;
-        self.inner.reserve(scopes, estimate, now).await
+        self.inner.reserve(scopes, estimate, now, expires).await
     }
     async fn settle(
         &self,
