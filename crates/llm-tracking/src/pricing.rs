@@ -148,6 +148,18 @@ impl Pricer for FixedPricer {
 #[derive(Debug, Clone, Default)]
 pub struct CatalogPricer {
     catalog: Source,
+    /// The last `model_key` answer: (catalog address, provider, model) → key. A client calls the same model
+    /// again and again, and the catalog lookup costs more than comparing three strings.
+    last_key: Arc<std::sync::Mutex<Option<LastKey>>>,
+}
+
+#[derive(Debug)]
+struct LastKey {
+    /// Held, so its address cannot be reused by another catalog while it is compared.
+    catalog: CatalogRef,
+    provider: String,
+    model: String,
+    key: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -161,19 +173,19 @@ enum Source {
 impl CatalogPricer {
     /// The pricer over the embedded catalog.
     pub fn new() -> Self {
-        Self { catalog: Source::Embedded }
+        Self { catalog: Source::Embedded, last_key: Arc::default() }
     }
 
     /// A pricer over this catalog (a newer price file, registered models, overrides).
     pub fn with_catalog(catalog: Arc<llm_cost::Catalog>) -> Self {
-        Self { catalog: Source::Fixed(catalog) }
+        Self { catalog: Source::Fixed(catalog), last_key: Arc::default() }
     }
 
     /// A pricer over whatever catalog `shared` holds at each call, so replacing it
     /// ([`SharedCatalog::replace`]) re-prices the next calls without rebuilding anything. `llm::Client` prices
     /// its tracked calls this way, with its own catalog.
     pub fn shared(shared: SharedCatalog) -> Self {
-        Self { catalog: Source::Shared(shared) }
+        Self { catalog: Source::Shared(shared), last_key: Arc::default() }
     }
 
     fn catalog(&self) -> CatalogRef {
@@ -215,7 +227,26 @@ impl Pricer for CatalogPricer {
 
     fn model_key(&self, provider: &ProviderId, model: &str) -> Option<String> {
         let model = model.strip_prefix("mock/").unwrap_or(model);
-        Some(self.catalog().model_info(model, catalog_provider(provider)).ok()?.key().to_owned())
+        let catalog = self.catalog();
+        // The same catalog (a replaced one, a new price file, misses), provider and model.
+        if let Ok(last) = self.last_key.try_lock()
+            && let Some(l) = last.as_ref()
+            && std::ptr::eq::<llm_cost::Catalog>(&*l.catalog, &*catalog)
+            && l.model == model
+            && l.provider == provider.as_str()
+        {
+            return l.key.clone();
+        }
+        let key = catalog.model_info(model, catalog_provider(provider)).ok().map(|i| i.key().to_owned());
+        if let Ok(mut last) = self.last_key.try_lock() {
+            *last = Some(LastKey {
+                catalog: catalog.clone(),
+                provider: provider.as_str().to_owned(),
+                model: model.to_owned(),
+                key: key.clone(),
+            });
+        }
+        key
     }
 
     fn max_output_tokens(&self, provider: &ProviderId, model: &str) -> Option<u32> {
@@ -305,5 +336,20 @@ mod tests {
         let req = ChatRequest::new("no-such-model-xyz", vec![]);
         assert_eq!(p.price(&"openai".into(), &req, &unknown).status, CostStatus::UnknownModel);
         assert!(p.rates(&"openai".into(), "no-such-model-xyz").is_none());
+    }
+
+    #[test]
+    fn model_keys_are_remembered_until_the_catalog_changes() {
+        let shared = SharedCatalog::new(llm_cost::Catalog::from_json_with_version("{}", "a").unwrap());
+        let p = CatalogPricer::shared(shared.clone());
+        let openai = ProviderId::new("openai");
+        assert_eq!(p.model_key(&openai, "my-model"), None);
+        assert_eq!(p.model_key(&openai, "my-model"), None, "remembered");
+        shared.replace(
+            llm_cost::Catalog::from_json_with_version(r#"{"my-model": {"input_cost_per_token": 1e-6}}"#, "b").unwrap(),
+        );
+        assert_eq!(p.model_key(&openai, "my-model").as_deref(), Some("my-model"), "a new catalog is looked up");
+        assert_eq!(CatalogPricer::new().model_key(&openai, "openai/gpt-4o-mini").as_deref(), Some("gpt-4o-mini"));
+        assert_eq!(CatalogPricer::new().model_key(&"mock".into(), "mock/gpt-4o").as_deref(), Some("gpt-4o"));
     }
 }
