@@ -222,13 +222,18 @@ impl ClientBuilder {
             .with_provider(spec.name));
         }
         let adapter = self.adapter(spec, key)?;
+        let plain_http = self.plain_http(spec);
         let http = match self.http {
             Some(c) => c,
-            None => reqwest::Client::builder()
-                .connect_timeout(self.timeouts.connect)
-                .tcp_nodelay(true)
-                .build()
-                .map_err(|e| Error::config(format!("cannot build the http client: {e}")).with_source(e))?,
+            None => {
+                let mut b = reqwest::Client::builder().connect_timeout(self.timeouts.connect).tcp_nodelay(true);
+                if plain_http {
+                    // Loading the system's root certificates is 1.5-2 ms, most of a new client's first call to a
+                    // local server; a plain-http base never needs them (a redirect to https then fails to verify).
+                    b = b.tls_certs_only(std::iter::empty());
+                }
+                b.build().map_err(|e| Error::config(format!("cannot build the http client: {e}")).with_source(e))?
+            }
         };
         Ok(ProviderClient {
             inner: Arc::new(Inner {
@@ -242,6 +247,16 @@ impl ClientBuilder {
                 wire_cache: std::sync::Mutex::default(),
             }),
         })
+    }
+
+    /// Whether the base URL this client calls is plain `http://` (a local server). Azure and Bedrock count only
+    /// with an explicit api base.
+    fn plain_http(&self, spec: &'static ProviderSpec) -> bool {
+        let base = match spec.dialect {
+            Dialect::Azure | Dialect::Bedrock => self.api_base.clone(),
+            _ => crate::registry::base_for(spec, self.api_base.as_deref(), env_any).ok(),
+        };
+        base.is_some_and(|b| b.trim_start().get(..7).is_some_and(|s| s.eq_ignore_ascii_case("http://")))
     }
 
     fn adapter(&self, spec: &'static ProviderSpec, key: Option<ApiKey>) -> Result<Box<dyn Adapter>> {
@@ -851,4 +866,27 @@ async fn next_event(mut st: StreamState) -> Option<(Result<StreamEvent>, StreamS
 
 fn total_deadline_error(total: Duration) -> Error {
     Error::new(ErrorKind::Timeout, format!("stream exceeded its total deadline of {} ms", total.as_millis()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_plain_http_base_skips_the_tls_roots() {
+        let plain = |provider: &str, base: Option<&str>| {
+            let mut b = ProviderClient::builder(provider);
+            if let Some(base) = base {
+                b = b.api_base(base);
+            }
+            b.plain_http(provider_spec(provider).unwrap())
+        };
+        assert!(plain("openai", Some("http://127.0.0.1:8000")));
+        assert!(plain("openai", Some(" HTTP://localhost:8000/v1")));
+        assert!(!plain("openai", Some("https://api.openai.com")));
+        assert!(!plain("openai", None), "the default base is https");
+        assert!(!plain("anthropic", None));
+        assert!(!plain("bedrock", None), "bedrock's default endpoint is https");
+        assert!(plain("bedrock", Some("http://127.0.0.1:9000")));
+    }
 }

@@ -49,7 +49,15 @@ async fn pg_budget_child() {
     let url = std::env::var("LLM_TEST_PG_URL").unwrap();
     let schema = std::env::var("LLM_TRACKING_SCHEMA").unwrap();
     let store = llm_tracking::store::PostgresStore::connect_with(&url, Some(&schema), 8).await.unwrap();
-    let tracker = Tracker::builder().pricer(pricer()).store(Arc::new(store)).build().unwrap();
+    // 1,000 reservations queue on one budget row: on a loaded machine some wait past the default 2 s budget
+    // timeout, and the default fail-open mode would then let them through unchecked. This test is about the
+    // store's atomicity across processes, so no call may skip the check.
+    let tracker = Tracker::builder()
+        .pricer(pricer())
+        .store(Arc::new(store))
+        .budget_timeout(Duration::from_secs(120))
+        .build()
+        .unwrap();
     let client = Arc::new(tracker.wrap(Slow { inner: MockProvider::new(), delay: Duration::from_millis(2) }));
     let mut tasks = Vec::new();
     for _ in 0..250 {
@@ -72,6 +80,7 @@ async fn pg_budget_child() {
     }
     let stats = tracker.shutdown().await.unwrap();
     assert_eq!(stats.records_persisted, 250);
+    assert_eq!(stats.budget_fail_open, 0, "every call was checked");
     println!("CHILD ok={ok} refused={refused} sum={sum}");
 }
 

@@ -3,7 +3,7 @@
 //! time to first token and total.
 //!
 //! `cargo bench -p llm --bench whole_stack`. Compare `chat::client_tracked_sqlite` with `chat::raw_reqwest`,
-//! `stream_first_token::*` and `stream_total::*` likewise. The tracked client writes every record into a SQLite
+//! `stream_first_token::*`, `stream_total::*` and `cold::*` (a new client's first call) likewise. The tracked client writes every record into a SQLite
 //! file in a temporary directory (batched by the tracker's writer, as in production).
 
 #![allow(
@@ -278,6 +278,46 @@ mod stream_total {
     #[divan::bench]
     fn client_tracked_sqlite() -> usize {
         SETUP.rt.block_on(client_stream(false))
+    }
+}
+
+/// The first call through a new client (built inside the timed part, so a new connection too), beside a new
+/// raw reqwest client's first call. The tracked client shares the setup's SQLite tracker, as clients built
+/// during a process's life do; the catalog is parsed already (`first_call` example: what a process pays once).
+mod cold {
+    use super::*;
+
+    #[divan::bench(sample_count = 200, sample_size = 1)]
+    fn raw_reqwest_first_call() -> serde_json::Value {
+        let s = &*SETUP;
+        let url = format!("{}/v1/chat/completions", s.chat.url());
+        s.rt.block_on(async {
+            let raw = reqwest::Client::builder().tcp_nodelay(true).build().unwrap();
+            let resp = raw
+                .post(&url)
+                .header("content-type", "application/json")
+                .bearer_auth("sk-bench")
+                .body(raw_body(false))
+                .send()
+                .await
+                .unwrap();
+            serde_json::from_slice::<serde_json::Value>(&resp.bytes().await.unwrap()).unwrap()
+        })
+    }
+
+    #[divan::bench(sample_count = 200, sample_size = 1)]
+    fn client_tracked_first_call() -> Option<llm::core::Cost> {
+        let s = &*SETUP;
+        s.rt.block_on(async {
+            let client = Client::builder()
+                .api_key("openai", ApiKey::new("sk-bench"))
+                .api_base("openai", s.chat.url())
+                .retry(RetryPolicy::none())
+                .tracker(s.tracked.tracker().unwrap().clone())
+                .build()
+                .unwrap();
+            client.chat(request()).await.unwrap().cost
+        })
     }
 }
 

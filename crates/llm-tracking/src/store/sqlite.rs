@@ -149,6 +149,9 @@ pub struct SqliteStore {
     file: Option<(u64, u64)>,
 }
 
+/// Each connection's page cache, in KiB (negative: SQLite's unit is then KiB, not pages).
+const PAGE_CACHE: &str = "-2048";
+
 /// How often the background task checkpoints the WAL into the database file.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
@@ -178,8 +181,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(false)
-            // A larger page cache: batched appends touch many index pages.
-            .pragma("cache_size", "-65536");
+            // SQLite's default page cache (2 MiB) per connection. Appends touch only the rightmost pages of the log
+            // and its index, and the rollups a few pages: 64 MiB per connection (before) bought no throughput and
+            // held about 75 MB of a long run's resident memory as the log grew (docs/performance.md, the soak).
+            .pragma("cache_size", PAGE_CACHE);
         let cannot_open = |e: sqlx::Error| {
             Error::store(format!("cannot open sqlite database {}: {e}", path.display())).with_source(e)
         };
@@ -442,11 +447,16 @@ async fn insert_log(
     let mut inserted = 0;
     while let Some(rows) = next.take() {
         let following = chunks.next().map(|c| encode_rows(c.to_vec()));
+        let rows_len = rows.len();
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT OR IGNORE INTO spend_log (id, start_us, record) ");
         qb.push_values(rows, |mut b, (id, start, record)| {
             b.push_bind(id).push_bind(start).push_bind(record);
         });
-        let (done, encoded) = futures_util::future::join(qb.build().execute(&mut *conn), async {
+        // sqlx keeps every statement it prepared (up to 100 per connection); a chunk shorter than INSERT_CHUNK
+        // (a batch's tail, any of 249 sizes) would add one each, a compiled multi-row insert (about 3 MB held over
+        // a long run), so it is prepared, used once and finalized.
+        let full = rows_len == INSERT_CHUNK;
+        let (done, encoded) = futures_util::future::join(qb.build().persistent(full).execute(&mut *conn), async {
             match following {
                 Some(f) => f.await.map(Some),
                 None => Ok(None),
