@@ -1,4 +1,5 @@
-//! The same behaviour from every store: the in-memory one, SQLite and PostgreSQL (when `LLM_TEST_PG_URL` is set).
+//! The same behaviour from every store: the in-memory one, SQLite and PostgreSQL (`LLM_TEST_PG_URL`, else the
+//! local server on 127.0.0.1:5432 when it answers; see `common::pg_url`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -368,8 +369,7 @@ async fn postgres_migrates_a_version_2_schema() {
     ] {
         sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await.unwrap();
     }
-    let url = std::env::var("LLM_TEST_PG_URL").unwrap();
-    let store = llm_tracking::store::PostgresStore::connect_with(&url, Some(&pg.schema), 2).await.unwrap();
+    let store = llm_tracking::store::PostgresStore::connect_with(&pg.url, Some(&pg.schema), 2).await.unwrap();
     let version: i64 =
         sqlx::query_scalar("SELECT MAX(version) FROM schema_version").fetch_one(store.pool()).await.unwrap();
     assert_eq!(version, 4);
@@ -424,17 +424,15 @@ mod pg {
     pub struct TestDb {
         pub store: PostgresStore,
         pub schema: String,
+        pub url: String,
     }
 
     impl TestDb {
         pub async fn new() -> Option<Self> {
-            let Ok(url) = std::env::var("LLM_TEST_PG_URL") else {
-                println!("skipped: LLM_TEST_PG_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/test)");
-                return None;
-            };
+            let url = super::common::pg_url()?;
             let schema = format!("llmtrk_{}", &llm_tracking::new_id()[..16]);
             let store = PostgresStore::connect_with(&url, Some(&schema), 8).await.unwrap();
-            Some(Self { store, schema })
+            Some(Self { store, schema, url })
         }
 
         pub async fn drop(self) {
@@ -459,7 +457,7 @@ async fn postgres_outage_follows_fail_mode_and_loses_nothing() {
     use std::time::Duration;
 
     let Some(pg) = pg::TestDb::new().await else { return };
-    let url = std::env::var("LLM_TEST_PG_URL").unwrap();
+    let url = pg.url.clone();
     let (_, hostpath) = url.split_once('@').unwrap_or(("", url.split_once("://").unwrap().1));
     let target = hostpath.split('/').next().unwrap().to_owned();
     let proxy = Proxy::start(target).await;

@@ -12,6 +12,28 @@ use llm_tracking::{
     RollupRow, Scope, Store, StreamChunk, Timestamp,
 };
 
+/// The PostgreSQL server the tests use: `LLM_TEST_PG_URL` when it is set, else the local server at
+/// `postgres://postgres@127.0.0.1:5432/test` when something answers on 127.0.0.1:5432 within half a second.
+/// Without either the test is skipped with a printed reason (`None`) — except under `CI=true`, where a skipped
+/// service test is a failure and this panics.
+pub fn pg_url() -> Option<String> {
+    if let Ok(url) = std::env::var("LLM_TEST_PG_URL")
+        && !url.is_empty()
+    {
+        return Some(url);
+    }
+    let local = std::net::SocketAddr::from(([127, 0, 0, 1], 5432));
+    if std::net::TcpStream::connect_timeout(&local, Duration::from_millis(500)).is_ok() {
+        return Some("postgres://postgres@127.0.0.1:5432/test".to_owned());
+    }
+    let reason = "LLM_TEST_PG_URL is not set and no PostgreSQL answers on 127.0.0.1:5432";
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{reason}: under CI=true a PostgreSQL test may not be skipped");
+    }
+    println!("skipped: {reason} (set it, e.g. LLM_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/test)");
+    None
+}
+
 pub fn usd(s: &str) -> Usd {
     s.parse().unwrap()
 }
