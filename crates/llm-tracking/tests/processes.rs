@@ -117,7 +117,17 @@ async fn pg_budget_child() {
     let url = std::env::var("LLM_TEST_PG_URL").unwrap();
     let schema = std::env::var("LLM_TRACKING_SCHEMA").unwrap();
     let store = llm_tracking::store::PostgresStore::connect_with(&url, Some(&schema), 8).await.unwrap();
-    let tracker = Tracker::builder().pricer(pricer()).store(Arc::new(store)).build().unwrap();
+    // 1000 reservations from four processes queue on one budget row: on a loaded machine one may wait past the
+    // default 2 s budget timeout, and under the default fail-open mode that call would then run unreserved and
+    // overspend (as designed). The guarantee under test is the reservation's, so: fail closed, and a timeout
+    // no queue here reaches.
+    let tracker = Tracker::builder()
+        .pricer(pricer())
+        .store(Arc::new(store))
+        .fail_mode(llm_tracking::FailMode::Closed)
+        .budget_timeout(Duration::from_secs(120))
+        .build()
+        .unwrap();
     let client = Arc::new(tracker.wrap(Slow { inner: MockProvider::new(), delay: Duration::from_millis(2) }));
     let mut tasks = Vec::new();
     for _ in 0..250 {
