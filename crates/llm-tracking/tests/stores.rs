@@ -399,6 +399,26 @@ async fn postgres_migrates_a_version_2_schema() {
     pg.drop().await;
 }
 
+/// How the PostgreSQL tests find their server: the variable first, else a local server that answers; with
+/// neither a skip, or a failure under CI.
+#[test]
+fn pg_url_prefers_the_variable_then_a_listening_server_and_fails_under_ci() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let open = listener.local_addr().unwrap();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let set = Some("postgres://u@db:5433/x".to_owned());
+    assert_eq!(pg_url_with(set.clone(), closed, true).as_deref(), Some("postgres://u@db:5433/x"));
+    assert_eq!(pg_url_with(Some(String::new()), open, false), Some(format!("postgres://postgres@{open}/test")));
+    assert_eq!(pg_url_with(None, open, true), Some(format!("postgres://postgres@{open}/test")));
+    assert_eq!(pg_url_with(None, closed, false), None);
+    let ci = std::panic::catch_unwind(|| pg_url_with(None, closed, true)).unwrap_err();
+    let message = ci.downcast_ref::<String>().unwrap();
+    assert!(message.contains("under CI=true a PostgreSQL test may not be skipped"), "{message}");
+}
+
 #[tokio::test]
 async fn open_rejects_bad_urls() {
     let err = llm_tracking::open("mysql://u:secret@h/db").await.err().unwrap();

@@ -17,17 +17,21 @@ use llm_tracking::{
 /// Without either the test is skipped with a printed reason (`None`) — except under `CI=true`, where a skipped
 /// service test is a failure and this panics.
 pub fn pg_url() -> Option<String> {
-    if let Ok(url) = std::env::var("LLM_TEST_PG_URL")
-        && !url.is_empty()
-    {
+    let local = std::net::SocketAddr::from(([127, 0, 0, 1], 5432));
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    pg_url_with(std::env::var("LLM_TEST_PG_URL").ok(), local, ci)
+}
+
+/// [`pg_url`] with its inputs given: the variable's value, the local address to try, and whether this is CI.
+pub fn pg_url_with(var: Option<String>, local: std::net::SocketAddr, ci: bool) -> Option<String> {
+    if let Some(url) = var.filter(|u| !u.is_empty()) {
         return Some(url);
     }
-    let local = std::net::SocketAddr::from(([127, 0, 0, 1], 5432));
     if std::net::TcpStream::connect_timeout(&local, Duration::from_millis(500)).is_ok() {
-        return Some("postgres://postgres@127.0.0.1:5432/test".to_owned());
+        return Some(format!("postgres://postgres@{local}/test"));
     }
-    let reason = "LLM_TEST_PG_URL is not set and no PostgreSQL answers on 127.0.0.1:5432";
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
+    let reason = format!("LLM_TEST_PG_URL is not set and no PostgreSQL answers on {local}");
+    if ci {
         panic!("{reason}: under CI=true a PostgreSQL test may not be skipped");
     }
     println!("skipped: {reason} (set it, e.g. LLM_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/test)");
