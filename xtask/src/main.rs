@@ -6,7 +6,9 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("tidy") => {
-            let problems = xtask::tidy::check_dependencies(&xtask::tidy::metadata()?);
+            let mut problems = xtask::tidy::check_dependencies(&xtask::tidy::metadata()?);
+            let files = xtask::assertions::workspace_files(&xtask::tidy::workspace_root())?;
+            problems.extend(xtask::assertions::check(&files));
             if problems.is_empty() {
                 println!("tidy: ok");
                 Ok(())
@@ -22,7 +24,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\ntasks:\n  tidy              check the dependency direction between crates\n  update-pricing    regenerate llm-cost's catalog from LiteLLM's price file\n                    {}",
+                "usage: cargo xtask <task>\n\ntasks:\n  tidy              check the dependency direction between crates and that every test asserts\n  update-pricing    regenerate llm-cost's catalog from LiteLLM's price file\n                    {}",
                 xtask::pricing::USAGE
             );
             bail!("unknown or missing task")

@@ -195,12 +195,94 @@ fn models_json_has_prices_and_flags() {
     let arr = v.as_array().unwrap();
     assert!(!arr.is_empty());
     for m in arr {
+        assert_eq!(m["provider"], "groq", "{m}");
         assert_eq!(m["supports_reasoning"], true, "{m}");
         assert_eq!(m["mode"], "chat");
     }
     let (code, out, _) = llm(&["models", "--json", "no-such-model-xyz"]);
     assert_eq!(code, 1);
     assert!(out.contains("\"error\""), "{out}");
+}
+
+/// `llm models --provider P` keeps exactly the catalog's rows of P: every row it prints is P's, and every row of
+/// P in the unfiltered list is among them (so rows of other providers are the ones left out).
+#[test]
+fn models_provider_filter_keeps_exactly_that_providers_rows() {
+    let rows = |args: &[&str]| -> Vec<serde_json::Value> {
+        let (code, out, err) = llm(args);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<serde_json::Value>(out.trim()).unwrap().as_array().unwrap().clone()
+    };
+    let all = rows(&["models", "--json"]);
+    let names = |rows: &[serde_json::Value]| -> Vec<String> {
+        rows.iter().map(|m| m["model"].as_str().unwrap().to_owned()).collect()
+    };
+    for provider in ["groq", "anthropic"] {
+        let filtered = rows(&["models", "--json", "--provider", provider]);
+        assert!(filtered.len() >= 5, "{provider}: {}", filtered.len());
+        for m in &filtered {
+            assert_eq!(m["provider"], provider, "{m}");
+        }
+        let expected: Vec<serde_json::Value> = all.iter().filter(|m| m["provider"] == provider).cloned().collect();
+        assert_eq!(names(&filtered), names(&expected), "{provider}");
+        assert!(filtered.len() < all.len() / 10, "{provider}: other providers' rows are left out");
+    }
+    assert!(all.iter().any(|m| m["provider"] == "openai"));
+    let groq = rows(&["models", "--json", "--provider", "groq"]);
+    assert!(!groq.iter().any(|m| m["provider"] == "openai" || m["model"] == "gpt-4o"));
+}
+
+/// The `llm models` table: its header, and a known row's columns (prices per million tokens, limits,
+/// capabilities); an unknown name is reported on stderr and the status is 1.
+#[test]
+fn models_table_has_a_header_and_the_known_columns() {
+    let (code, out, err) = llm(&["models", "gpt-4o-mini", "claude-sonnet-4-5"]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    let cols = |line: &str| -> Vec<String> { line.split_whitespace().map(str::to_owned).collect() };
+    assert_eq!(
+        cols(lines[0]),
+        ["model", "provider", "mode", "max_in", "max_out", "$/1M", "in", "$/1M", "out", "capabilities"]
+    );
+    assert!(lines[0].starts_with(&format!("{:<56} {:<14} ", "model", "provider")), "{:?}", lines[0]);
+    assert_eq!(
+        cols(lines[1]),
+        [
+            "gpt-4o-mini",
+            "openai",
+            "chat",
+            "128000",
+            "16384",
+            "0.15",
+            "0.6",
+            "response_schema,function_calling,vision,prompt_caching"
+        ]
+    );
+    assert_eq!(
+        cols(lines[2]),
+        [
+            "claude-sonnet-4-5",
+            "anthropic",
+            "chat",
+            "200000",
+            "64000",
+            "3",
+            "15",
+            "response_schema,function_calling,vision,reasoning,prompt_caching"
+        ]
+    );
+    let (code, out, err) = llm(&["models", "--provider", "groq", "--mode", "chat"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<&str> = out.lines().skip(1).collect();
+    assert!(!rows.is_empty());
+    for row in rows {
+        assert_eq!(cols(row)[1..3], ["groq", "chat"], "{row}");
+    }
+    let (code, out, err) = llm(&["models", "gpt-4o", "no-such-model-xyz"]);
+    assert_eq!(code, 1);
+    assert_eq!(out.lines().count(), 2, "the header and gpt-4o: {out}");
+    assert!(err.contains("no-such-model-xyz"), "{err}");
 }
 
 /// Runs `llm` with a clean environment for provider keys plus `envs`.

@@ -245,9 +245,10 @@ pub(crate) fn base_for(
 mod tests {
     use super::*;
 
+    /// Names are unique (lookups find the first). That every row works is the conformance suite's job:
+    /// `tests/conformance.rs::every_registered_provider_is_a_target` runs every row through every test there.
     #[test]
-    fn at_least_twenty_providers_with_unique_names() {
-        assert!(PROVIDERS.len() >= 20, "{}", PROVIDERS.len());
+    fn provider_names_are_unique() {
         let mut names: Vec<_> = provider_names().collect();
         names.sort_unstable();
         let n = names.len();

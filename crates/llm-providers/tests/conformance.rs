@@ -128,7 +128,110 @@ fn targets() -> Vec<Target> {
         },
         // A LiteLLM proxy has no default base: with a bare api_base it is called at `{base}/chat/completions`.
         Target { provider: "litellm_proxy", model: "gpt-4o", dialect: OpenAi, path: "/chat/completions", auth: bearer },
+        Target { provider: "ollama_chat", model: "qwen3:8b", dialect: Ollama, path: "/api/chat", auth: bearer },
+        Target {
+            provider: "fireworks_ai",
+            model: "accounts/fireworks/models/deepseek-v3p1",
+            dialect: OpenAi,
+            path: "/inference/v1/chat/completions",
+            auth: bearer,
+        },
+        Target { provider: "perplexity", model: "sonar", dialect: OpenAi, path: "/chat/completions", auth: bearer },
+        Target {
+            provider: "deepinfra",
+            model: "meta-llama/Llama-3.3-70B-Instruct",
+            dialect: OpenAi,
+            path: "/v1/openai/chat/completions",
+            auth: bearer,
+        },
+        Target {
+            provider: "cerebras",
+            model: "llama3.1-8b",
+            dialect: OpenAi,
+            path: "/v1/chat/completions",
+            auth: bearer,
+        },
+        Target {
+            provider: "nebius",
+            model: "meta-llama/Meta-Llama-3.1-70B-Instruct",
+            dialect: OpenAi,
+            path: "/v1/chat/completions",
+            auth: bearer,
+        },
+        Target {
+            provider: "sambanova",
+            model: "Meta-Llama-3.3-70B-Instruct",
+            dialect: OpenAi,
+            path: "/v1/chat/completions",
+            auth: bearer,
+        },
+        Target {
+            provider: "novita",
+            model: "meta-llama/llama-3.3-70b-instruct",
+            dialect: OpenAi,
+            path: "/v3/openai/chat/completions",
+            auth: bearer,
+        },
+        Target {
+            provider: "hyperbolic",
+            model: "meta-llama/Llama-3.3-70B-Instruct",
+            dialect: OpenAi,
+            path: "/v1/chat/completions",
+            auth: bearer,
+        },
+        Target {
+            provider: "moonshot",
+            model: "kimi-k2-0905-preview",
+            dialect: OpenAi,
+            path: "/v1/chat/completions",
+            auth: bearer,
+        },
+        Target {
+            provider: "nvidia_nim",
+            model: "meta/llama-3.3-70b-instruct",
+            dialect: OpenAi,
+            path: "/v1/chat/completions",
+            auth: bearer,
+        },
+        Target {
+            provider: "dashscope",
+            model: "qwen-plus",
+            dialect: OpenAi,
+            path: "/compatible-mode/v1/chat/completions",
+            auth: bearer,
+        },
+        Target {
+            provider: "lm_studio",
+            model: "my-model",
+            dialect: OpenAi,
+            path: "/v1/chat/completions",
+            auth: bearer,
+        },
+        Target {
+            provider: "llamafile",
+            model: "my-model",
+            dialect: OpenAi,
+            path: "/v1/chat/completions",
+            auth: bearer,
+        },
+        Target { provider: "llamacpp", model: "my-model", dialect: OpenAi, path: "/v1/chat/completions", auth: bearer },
     ]
+}
+
+/// The suite covers the whole registry: every provider `llm-providers` knows is a target of every test here,
+/// and every target is a registered provider (no row can be added without passing the suite).
+#[test]
+fn every_registered_provider_is_a_target() {
+    let targets: Vec<&str> = targets().iter().map(|t| t.provider).collect();
+    let registered: Vec<&str> = llm_providers::registry::provider_names().collect();
+    let missing: Vec<&&str> = registered.iter().filter(|p| !targets.contains(p)).collect();
+    assert!(missing.is_empty(), "registered providers the conformance suite does not test: {missing:?}");
+    let unknown: Vec<&&str> = targets.iter().filter(|p| !registered.contains(p)).collect();
+    assert!(unknown.is_empty(), "targets that are not registered providers: {unknown:?}");
+    let mut unique = targets.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), targets.len(), "each provider is one target");
 }
 
 fn client(t: &Target, server: &FakeUpstream, retry: RetryPolicy, timeouts: Timeouts) -> ProviderClient {
@@ -361,8 +464,17 @@ async fn tool_calls_round_trip() {
         server.push(chat_reply(&t, "It is sunny.", 20, 4));
         let c = client(&t, &server, fast_retry(0), short_timeouts());
         let mut req = request(&t).with_tool(weather.clone());
-        if t.provider != "ollama_openai" && t.provider != "ollama" {
+        // No `tool_choice` on Ollama's endpoints nor on Fireworks (`supported_params`).
+        if !["ollama_openai", "ollama", "fireworks_ai"].contains(&t.provider) {
             req = req.with_tool_choice(ToolChoice::Auto);
+        }
+        // Perplexity and SambaNova take no tools (`supported_params`): the request is refused before it is sent.
+        if ["perplexity", "sambanova"].contains(&t.provider) {
+            let e = c.chat(&req).await.unwrap_err();
+            assert_eq!(e.kind(), &ErrorKind::InvalidRequest, "{p}: {e}");
+            assert!(e.message().contains("does not support tools"), "{p}: {e}");
+            assert!(server.requests().is_empty(), "{p}");
+            continue;
         }
         let r = c.chat(&req).await.unwrap_or_else(|e| panic!("{p}: {e}"));
         assert_eq!(r.finish_reason(), Some(&FinishReason::ToolCalls), "{p}");

@@ -2,6 +2,8 @@
 //! capture of `exports.rs` must not share its process with PostgreSQL's connection events.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::sync::Arc;
 
 use llm_tracking::export::{export_jsonl, export_jsonl_paged};
@@ -17,17 +19,14 @@ async fn paged_export_has_no_duplicates_or_gaps() {
     #[cfg(feature = "sqlite")]
     stores.push(Arc::new(llm_tracking::store::SqliteStore::open(dir.path().join("paged.db")).await.unwrap()));
     #[cfg(feature = "postgres")]
-    let pg = match std::env::var("LLM_TEST_PG_URL") {
-        Ok(url) => {
+    let pg = match common::pg_url() {
+        Some(url) => {
             let schema = format!("llmtrk_{}", &llm_tracking::new_id()[..16]);
             let s = llm_tracking::store::PostgresStore::connect_with(&url, Some(&schema), 2).await.unwrap();
             stores.push(Arc::new(s.clone()));
             Some(s)
         }
-        Err(_) => {
-            println!("postgres part skipped: LLM_TEST_PG_URL is not set");
-            None
-        }
+        None => None,
     };
     let base: llm_tracking::Timestamp = "2025-03-01T00:00:00Z".parse().unwrap();
     let mut records: Vec<Arc<CallRecord>> = Vec::new();

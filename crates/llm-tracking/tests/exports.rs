@@ -105,17 +105,14 @@ async fn no_api_key_anywhere() {
     #[cfg(feature = "sqlite")]
     stores.push(Arc::new(llm_tracking::store::SqliteStore::open(&db).await.unwrap()));
     #[cfg(feature = "postgres")]
-    let pg = match std::env::var("LLM_TEST_PG_URL") {
-        Ok(url) => {
+    let pg = match common::pg_url() {
+        Some(url) => {
             let schema = format!("llmtrk_{}", &llm_tracking::new_id()[..16]);
             let s = llm_tracking::store::PostgresStore::connect_with(&url, Some(&schema), 2).await.unwrap();
             stores.push(Arc::new(s.clone()));
             Some(s)
         }
-        Err(_) => {
-            println!("postgres part skipped: LLM_TEST_PG_URL is not set");
-            None
-        }
+        None => None,
     };
     stores.push(Arc::new(llm_tracking::MemoryStore::new()));
 

@@ -1,4 +1,5 @@
-//! The same behaviour from every store: the in-memory one, SQLite and PostgreSQL (when `LLM_TEST_PG_URL` is set).
+//! The same behaviour from every store: the in-memory one, SQLite and PostgreSQL (`LLM_TEST_PG_URL`, else the
+//! local server on 127.0.0.1:5432 when it answers; see `common::pg_url`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -368,8 +369,7 @@ async fn postgres_migrates_a_version_2_schema() {
     ] {
         sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await.unwrap();
     }
-    let url = std::env::var("LLM_TEST_PG_URL").unwrap();
-    let store = llm_tracking::store::PostgresStore::connect_with(&url, Some(&pg.schema), 2).await.unwrap();
+    let store = llm_tracking::store::PostgresStore::connect_with(&pg.url, Some(&pg.schema), 2).await.unwrap();
     let version: i64 =
         sqlx::query_scalar("SELECT MAX(version) FROM schema_version").fetch_one(store.pool()).await.unwrap();
     assert_eq!(version, 4);
@@ -399,6 +399,26 @@ async fn postgres_migrates_a_version_2_schema() {
     pg.drop().await;
 }
 
+/// How the PostgreSQL tests find their server: the variable first, else a local server that answers; with
+/// neither a skip, or a failure under CI.
+#[test]
+fn pg_url_prefers_the_variable_then_a_listening_server_and_fails_under_ci() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let open = listener.local_addr().unwrap();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let set = Some("postgres://u@db:5433/x".to_owned());
+    assert_eq!(pg_url_with(set.clone(), closed, true).as_deref(), Some("postgres://u@db:5433/x"));
+    assert_eq!(pg_url_with(Some(String::new()), open, false), Some(format!("postgres://postgres@{open}/test")));
+    assert_eq!(pg_url_with(None, open, true), Some(format!("postgres://postgres@{open}/test")));
+    assert_eq!(pg_url_with(None, closed, false), None);
+    let ci = std::panic::catch_unwind(|| pg_url_with(None, closed, true)).unwrap_err();
+    let message = ci.downcast_ref::<String>().unwrap();
+    assert!(message.contains("under CI=true a PostgreSQL test may not be skipped"), "{message}");
+}
+
 #[tokio::test]
 async fn open_rejects_bad_urls() {
     let err = llm_tracking::open("mysql://u:secret@h/db").await.err().unwrap();
@@ -424,17 +444,15 @@ mod pg {
     pub struct TestDb {
         pub store: PostgresStore,
         pub schema: String,
+        pub url: String,
     }
 
     impl TestDb {
         pub async fn new() -> Option<Self> {
-            let Ok(url) = std::env::var("LLM_TEST_PG_URL") else {
-                println!("skipped: LLM_TEST_PG_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/test)");
-                return None;
-            };
+            let url = super::common::pg_url()?;
             let schema = format!("llmtrk_{}", &llm_tracking::new_id()[..16]);
             let store = PostgresStore::connect_with(&url, Some(&schema), 8).await.unwrap();
-            Some(Self { store, schema })
+            Some(Self { store, schema, url })
         }
 
         pub async fn drop(self) {
@@ -459,7 +477,7 @@ async fn postgres_outage_follows_fail_mode_and_loses_nothing() {
     use std::time::Duration;
 
     let Some(pg) = pg::TestDb::new().await else { return };
-    let url = std::env::var("LLM_TEST_PG_URL").unwrap();
+    let url = pg.url.clone();
     let (_, hostpath) = url.split_once('@').unwrap_or(("", url.split_once("://").unwrap().1));
     let target = hostpath.split('/').next().unwrap().to_owned();
     let proxy = Proxy::start(target).await;

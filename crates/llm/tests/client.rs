@@ -120,12 +120,15 @@ async fn structured_output_is_repaired_and_its_cost_adds_up() {
     assert_eq!(out.attempts.len(), 2);
     assert_eq!(out.strategy, llm::schema::Strategy::Native, "gpt-4o-mini supports response_schema");
     assert_eq!((out.usage.prompt_tokens, out.usage.completion_tokens), (250, 22));
+    // Pinned from the catalog (crates/llm-cost/data/catalog.json, "gpt-4o-mini": $0.15 per million input tokens,
+    // $0.60 per million output tokens), by hand: attempt 1 is 100 × 0.00000015 + 10 × 0.0000006 = 0.000021,
+    // attempt 2 is 150 × 0.00000015 + 12 × 0.0000006 = 0.0000297; both attempts are paid.
     let total = out.cost.unwrap();
-    let one = |u: Usage| Catalog::embedded().cost_per_token("gpt-4o-mini", None, &u, &CostOptions::default()).unwrap();
-    assert_eq!(
-        total.total().unwrap(),
-        one(Usage::new(100, 10)).total().unwrap() + one(Usage::new(150, 12)).total().unwrap()
-    );
+    let usd = |s: &str| s.parse::<llm::core::Usd>().unwrap();
+    assert_eq!(total.status, CostStatus::Priced);
+    assert_eq!(total.breakdown.input, usd("0.0000375"), "250 input tokens");
+    assert_eq!(total.breakdown.output, usd("0.0000132"), "22 output tokens");
+    assert_eq!(total.total().unwrap(), usd("0.0000507"));
 }
 
 #[tokio::test]

@@ -12,6 +12,32 @@ use llm_tracking::{
     RollupRow, Scope, Store, StreamChunk, Timestamp,
 };
 
+/// The PostgreSQL server the tests use: `LLM_TEST_PG_URL` when it is set, else the local server at
+/// `postgres://postgres@127.0.0.1:5432/test` when something answers on 127.0.0.1:5432 within half a second.
+/// Without either the test is skipped with a printed reason (`None`) — except under `CI=true`, where a skipped
+/// service test is a failure and this panics.
+pub fn pg_url() -> Option<String> {
+    let local = std::net::SocketAddr::from(([127, 0, 0, 1], 5432));
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    pg_url_with(std::env::var("LLM_TEST_PG_URL").ok(), local, ci)
+}
+
+/// [`pg_url`] with its inputs given: the variable's value, the local address to try, and whether this is CI.
+pub fn pg_url_with(var: Option<String>, local: std::net::SocketAddr, ci: bool) -> Option<String> {
+    if let Some(url) = var.filter(|u| !u.is_empty()) {
+        return Some(url);
+    }
+    if std::net::TcpStream::connect_timeout(&local, Duration::from_millis(500)).is_ok() {
+        return Some(format!("postgres://postgres@{local}/test"));
+    }
+    let reason = format!("LLM_TEST_PG_URL is not set and no PostgreSQL answers on {local}");
+    if ci {
+        panic!("{reason}: under CI=true a PostgreSQL test may not be skipped");
+    }
+    println!("skipped: {reason} (set it, e.g. LLM_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/test)");
+    None
+}
+
 pub fn usd(s: &str) -> Usd {
     s.parse().unwrap()
 }
