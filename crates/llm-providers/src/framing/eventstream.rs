@@ -241,4 +241,46 @@ mod tests {
         let err = EventStreamDecoder::new().feed(&bad[..12], &mut Vec::new()).unwrap_err();
         assert_eq!(err.message(), "event stream: prelude checksum mismatch");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, ..Default::default() })]
+
+        /// AWS-encoded frames with a corrupted byte or a cut, fed in arbitrary pieces: never a panic, and the
+        /// same messages (or the same error) whole and in pieces.
+        #[test]
+        fn damaged_frames_never_panic_and_pieces_change_nothing(
+            payloads in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64), 1..4),
+            flip in proptest::option::of((proptest::prelude::any::<proptest::sample::Index>(), 1u8..=255)),
+            cut in proptest::option::of(proptest::prelude::any::<proptest::sample::Index>()),
+            piece in 1usize..40,
+        ) {
+            let mut bytes = Vec::new();
+            for (i, p) in payloads.iter().enumerate() {
+                bytes.extend(smithy_frame(&format!("e{i}"), p).unwrap());
+            }
+            if let Some((at, mask)) = flip {
+                let at = at.index(bytes.len());
+                bytes[at] ^= mask;
+            }
+            if let Some(cut) = cut {
+                bytes.truncate(cut.index(bytes.len()));
+            }
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            let ra = EventStreamDecoder::with_max_message_bytes(4096).feed(&bytes, &mut a);
+            let mut d = EventStreamDecoder::with_max_message_bytes(4096);
+            let rb = bytes.chunks(piece).try_for_each(|c| d.feed(c, &mut b));
+            proptest::prop_assert_eq!(ra.is_ok(), rb.is_ok());
+            if let (Err(ea), Err(eb)) = (&ra, &rb) {
+                proptest::prop_assert_eq!(ea.kind(), &llm_core::ErrorKind::Decode);
+                proptest::prop_assert_eq!(ea.message(), eb.message());
+            }
+            proptest::prop_assert_eq!(&a, &b);
+            if flip.is_none() && cut.is_none() {
+                proptest::prop_assert_eq!(a.len(), payloads.len());
+                for (m, p) in a.iter().zip(&payloads) {
+                    proptest::prop_assert_eq!(&m.payload, p);
+                }
+            }
+        }
+    }
 }
