@@ -160,6 +160,16 @@ mod tests {
         let err = EventStreamDecoder::new().feed(&short, &mut Vec::new()).unwrap_err();
         assert_eq!(err.kind(), &llm_core::ErrorKind::Decode);
         assert_eq!(err.message(), "event stream: invalid message length");
+        // Lengths too short for a prelude and a message CRC (valid prelude CRCs), padded to the stated length.
+        for total in 12u32..16 {
+            let mut frame = total.to_be_bytes().to_vec();
+            frame.extend([0, 0, 0, 0]);
+            frame.extend(crc32fast::hash(&frame).to_be_bytes());
+            frame.resize(total as usize, 0);
+            let err = EventStreamDecoder::new().feed(&frame, &mut Vec::new()).unwrap_err();
+            assert_eq!(err.kind(), &llm_core::ErrorKind::Decode, "{total}");
+            assert!(err.message().starts_with("event stream: "), "{total}: {}", err.message());
+        }
         // The same prelude with a wrong CRC is refused before anything else.
         let err = EventStreamDecoder::new().feed(&[0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0], &mut Vec::new()).unwrap_err();
         assert_eq!(err.message(), "event stream: prelude checksum mismatch");
