@@ -1,6 +1,7 @@
 //! `cargo xtask update-pricing [--source URL|PATH | --vendored] [--check] [--allow-drift] [--litellm-version V]`
 //!
-//! Fetches LiteLLM's price file (by default the published one, with `curl`), validates it and normalizes it
+//! Fetches LiteLLM's price file (by default the published one, with reqwest's blocking client and a progress bar
+//! on stderr when it is a terminal), validates it and normalizes it
 //! with [`llm_cost::catalog::normalize`] (which merges `crates/llm-cost/data/overrides.json`), and writes, only
 //! when their content changed:
 //!
@@ -9,16 +10,19 @@
 //! - `crates/llm-cost/data/catalog.json`: the canonical catalog the crate embeds;
 //! - `crates/llm-cost/data/catalog.version`: the catalog version.
 //!
-//! It prints the models added, removed and re-priced (old → new). `--check` writes nothing and fails when any
+//! It prints a table of the models added, removed and re-priced (counts, then the first [`SUMMARY_ROWS`] of each,
+//! old → new prices for the re-priced ones). `--check` writes nothing and fails when any
 //! file would change, naming the command to run. `--vendored` re-normalizes the vendored upstream file (after an
 //! edit of `overrides.json`, or in CI: no network).
 
 use std::fmt::Write as _;
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use llm_cost::catalog::{NormalizeOptions, diff_catalogs, normalize};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use llm_cost::catalog::{CatalogDiff, NormalizeOptions, diff_catalogs, normalize};
 
 /// LiteLLM's published price file.
 pub const DEFAULT_SOURCE: &str =
@@ -30,9 +34,9 @@ pub const UPSTREAM_FILE: &str = "model_prices_and_context_window.json";
 /// Where the price file comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
-    /// An `http(s)://` URL, fetched with `curl`.
+    /// An `http(s)://` URL, downloaded.
     Url(String),
-    /// A local file.
+    /// A local file (a path, or a `file://` URL).
     Path(PathBuf),
     /// The already vendored upstream file.
     Vendored,
@@ -70,6 +74,8 @@ impl Args {
                     let v = it.next().context("--source needs a URL or a path")?;
                     out.source = if v.starts_with("http://") || v.starts_with("https://") {
                         Source::Url(v.clone())
+                    } else if let Some(path) = v.strip_prefix("file://") {
+                        Source::Path(PathBuf::from(path))
                     } else {
                         Source::Path(PathBuf::from(v))
                     };
@@ -85,7 +91,13 @@ impl Args {
 }
 
 /// Usage text.
-pub const USAGE: &str = "usage: cargo xtask update-pricing [--source URL|PATH | --vendored] [--check] [--allow-drift] [--litellm-version V]";
+pub const USAGE: &str = "usage: cargo xtask update-pricing [--source URL|file://PATH|PATH | --vendored] [--check] [--allow-drift] [--litellm-version V]";
+
+/// How many models of each kind (added, removed, re-priced) the summary lists.
+pub const SUMMARY_ROWS: usize = 20;
+
+/// The largest price file downloaded (LiteLLM's is about 1.5 MB).
+pub const MAX_DOWNLOAD_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The data directory's files.
 #[derive(Debug, Clone)]
@@ -247,8 +259,69 @@ pub fn plan(paths: &Paths, upstream: &[u8], source_label: &str, args: &Args) -> 
     for d in &normalized.drift {
         let _ = writeln!(summary, "drift (accepted, unpriced): {d}");
     }
-    summary.push_str(&diff.to_string());
+    summary.push_str(&summary_table(&diff, SUMMARY_ROWS));
     Ok(Plan { files, summary })
+}
+
+/// The catalog change as a table: a count per kind, then the first `rows` models of each kind, with every
+/// re-priced field's old → new price (`-` when absent).
+pub fn summary_table(diff: &CatalogDiff, rows: usize) -> String {
+    // (model, field, old, new) rows, grouped by model (the diff lists them in model order).
+    type Price = (String, String, String, String);
+    let mut repriced: Vec<(&str, Vec<&Price>)> = Vec::new();
+    for r in &diff.repriced {
+        match repriced.last_mut() {
+            Some((model, fields)) if *model == r.0 => fields.push(r),
+            _ => repriced.push((&r.0, vec![r])),
+        }
+    }
+    let mut out = String::new();
+    let _ = writeln!(out, "catalog: {} models", diff.models);
+    let _ = writeln!(out, "  {:<14} {:>6}", "change", "models");
+    for (name, n) in [
+        ("added", diff.added.len()),
+        ("removed", diff.removed.len()),
+        ("re-priced", repriced.len()),
+        ("other changes", diff.other_changes.len()),
+    ] {
+        let _ = writeln!(out, "  {name:<14} {n:>6}");
+    }
+    let more = |out: &mut String, total: usize| {
+        if total > rows {
+            let _ = writeln!(out, "    … and {} more", total - rows);
+        }
+    };
+    for (sign, name, models) in [("+", "added", &diff.added), ("-", "removed", &diff.removed)] {
+        if models.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "{name}:");
+        for m in models.iter().take(rows) {
+            let _ = writeln!(out, "  {sign} {m}");
+        }
+        more(&mut out, models.len());
+    }
+    if !repriced.is_empty() {
+        let shown: Vec<_> = repriced.iter().take(rows).flat_map(|(_, f)| f.iter()).collect();
+        let width = |pick: fn(&Price) -> &str, head: &str| {
+            shown.iter().map(|r| pick(r).chars().count()).chain([head.chars().count()]).max().unwrap_or(0)
+        };
+        let (wm, wf, wo) = (width(|r| &r.0, "model"), width(|r| &r.1, "field"), width(|r| &r.2, "old"));
+        let _ = writeln!(out, "re-priced:");
+        let _ = writeln!(out, "  {:<wm$}  {:<wf$}  {:>wo$}    new", "model", "field", "old");
+        for (model, field, old, new) in shown {
+            let _ = writeln!(out, "  {model:<wm$}  {field:<wf$}  {old:>wo$} → {new}");
+        }
+        more(&mut out, repriced.len());
+    }
+    if !diff.other_changes.is_empty() {
+        let _ = writeln!(out, "other changes:");
+        for c in diff.other_changes.iter().take(rows) {
+            let _ = writeln!(out, "  * {c}");
+        }
+        more(&mut out, diff.other_changes.len());
+    }
+    out
 }
 
 /// The lowercase hex sha256.
@@ -269,17 +342,60 @@ pub fn fetch(source: &Source, paths: &Paths) -> Result<(Vec<u8>, String)> {
         Source::Path(p) => {
             Ok((std::fs::read(p).with_context(|| format!("reading {}", p.display()))?, p.display().to_string()))
         }
-        Source::Url(url) => {
-            let out = Command::new("curl")
-                .args(["--fail", "--silent", "--show-error", "--location", "--max-time", "120", url])
-                .output()
-                .context("running curl (is it installed?)")?;
-            if !out.status.success() {
-                bail!("curl {url} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
-            }
-            Ok((out.stdout, url.clone()))
+        Source::Url(url) => Ok((download(url, std::io::stderr().is_terminal())?, url.clone())),
+    }
+}
+
+/// Downloads `url` (following redirects, 120 s timeout, at most [`MAX_DOWNLOAD_BYTES`]), with a progress bar on
+/// stderr when `progress` is set.
+pub fn download(url: &str, progress: bool) -> Result<Vec<u8>> {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .user_agent(concat!("llm-rs-xtask/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .context("building the HTTP client")?;
+    let mut response = client.get(url).send().with_context(|| format!("downloading {url}"))?;
+    let status = response.status();
+    if !status.is_success() {
+        bail!("downloading {url}: HTTP {status}");
+    }
+    let length = response.content_length();
+    if length.is_some_and(|n| n > MAX_DOWNLOAD_BYTES) {
+        bail!("downloading {url}: {} bytes is more than the limit of {MAX_DOWNLOAD_BYTES}", length.unwrap_or(0));
+    }
+    let bar = if progress {
+        let bar = ProgressBar::with_draw_target(length, ProgressDrawTarget::stderr());
+        let template = match length {
+            Some(_) => "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+            None => "{msg} {spinner} {bytes} {bytes_per_sec}",
+        };
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message("price file");
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut body = Vec::with_capacity(usize::try_from(length.unwrap_or(0)).unwrap_or(0));
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = response.read(&mut chunk).with_context(|| format!("reading the body of {url}"))?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(chunk.get(..n).unwrap_or_default());
+        bar.inc(n as u64);
+        if body.len() as u64 > MAX_DOWNLOAD_BYTES {
+            bar.abandon();
+            bail!("downloading {url}: the body is larger than the limit of {MAX_DOWNLOAD_BYTES} bytes");
         }
     }
+    bar.finish_and_clear();
+    if let Some(n) = length.filter(|&n| n != body.len() as u64) {
+        bail!("downloading {url}: got {} of {n} bytes", body.len());
+    }
+    Ok(body)
 }
 
 /// The command that regenerates the catalog for these arguments (without `--check`).

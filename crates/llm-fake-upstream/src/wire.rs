@@ -274,15 +274,7 @@ pub mod bedrock {
 
     /// CRC-32 (IEEE 802.3), as the event-stream framing uses it.
     pub fn crc32(bytes: &[u8]) -> u32 {
-        let mut crc = 0xFFFF_FFFFu32;
-        for &b in bytes {
-            crc ^= u32::from(b);
-            for _ in 0..8 {
-                let mask = (crc & 1).wrapping_neg();
-                crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
-            }
-        }
-        !crc
+        crc32fast::hash(bytes)
     }
 }
 

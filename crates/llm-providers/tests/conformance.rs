@@ -25,7 +25,7 @@ enum Dialect {
     Bedrock,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Target {
     provider: &'static str,
     model: &'static str,
@@ -234,6 +234,12 @@ fn every_registered_provider_is_a_target() {
     assert_eq!(unique.len(), targets.len(), "each provider is one target");
 }
 
+/// The targets that stream: without the `bedrock` feature (its event-stream decoder) Bedrock does not, which
+/// `bedrock_streaming_needs_the_feature` checks.
+fn stream_targets() -> Vec<Target> {
+    targets().into_iter().filter(|t| cfg!(feature = "bedrock") || t.provider != "bedrock").collect()
+}
+
 fn client(t: &Target, server: &FakeUpstream, retry: RetryPolicy, timeouts: Timeouts) -> ProviderClient {
     let mut b = ProviderClient::builder(t.provider)
         .api_key(ApiKey::new(KEY))
@@ -368,7 +374,7 @@ async fn plain_chat_for_every_provider() {
 
 #[tokio::test]
 async fn streaming_gives_the_same_response_as_chat() {
-    for t in targets() {
+    for t in stream_targets() {
         let p = t.provider;
         let server = FakeUpstream::start().await.unwrap();
         server.push(chat_reply(&t, "Lisbon is 21 °C and sunny.", 37, 9));
@@ -402,7 +408,7 @@ async fn streaming_gives_the_same_response_as_chat() {
 
 #[tokio::test]
 async fn dropping_a_stream_midway_is_safe() {
-    for t in targets() {
+    for t in stream_targets() {
         let p = t.provider;
         let server = FakeUpstream::start().await.unwrap();
         server.push(stream_reply(&t, &["a", "b", "c"], 1, 3).chunk_gap(Duration::from_millis(30)));
@@ -531,7 +537,7 @@ async fn http_errors_map_to_kinds() {
 
 #[tokio::test]
 async fn retries_count_and_wait() {
-    for t in targets() {
+    for t in stream_targets() {
         let p = t.provider;
         // Two retryable failures, then success: three requests.
         let server = FakeUpstream::start().await.unwrap();
@@ -643,7 +649,7 @@ async fn retry_hints_and_quota_errors() {
 
 #[tokio::test]
 async fn timeouts_are_typed() {
-    for t in targets() {
+    for t in stream_targets() {
         let p = t.provider;
         // A reply slower than the request timeout.
         let server = FakeUpstream::start().await.unwrap();
@@ -668,7 +674,7 @@ async fn timeouts_are_typed() {
 
 #[tokio::test]
 async fn broken_connections_and_bodies_are_typed_errors() {
-    for t in targets() {
+    for t in stream_targets() {
         let p = t.provider;
         let server = FakeUpstream::start().await.unwrap();
         let c = client(&t, &server, fast_retry(0), short_timeouts());
@@ -774,7 +780,7 @@ async fn errors_inside_streams() {
             ErrorKind::RateLimited,
         ),
     ];
-    for (t, reply, kind) in cases {
+    for (t, reply, kind) in cases.into_iter().filter(|(t, _, _)| stream_targets().contains(t)) {
         let p = t.provider;
         let server = FakeUpstream::start().await.unwrap();
         server.push(reply);
@@ -791,6 +797,20 @@ async fn errors_inside_streams() {
         assert_eq!(e.kind(), &kind, "{p}: {e}");
         assert_eq!(e.provider().map(|id| id.as_str()), Some(p), "{p}");
     }
+}
+
+/// Without the `bedrock` feature there is no event-stream decoder: a streamed Bedrock call is a config error,
+/// before any request is sent.
+#[cfg(not(feature = "bedrock"))]
+#[tokio::test]
+async fn bedrock_streaming_needs_the_feature() {
+    let t = targets().into_iter().find(|t| t.provider == "bedrock").unwrap();
+    let server = FakeUpstream::start().await.unwrap();
+    let c = client(&t, &server, fast_retry(0), short_timeouts());
+    let e = c.stream(&request(&t)).await.err().unwrap();
+    assert_eq!(e.kind(), &ErrorKind::Config, "{e}");
+    assert!(e.message().contains("needs the `bedrock` feature"), "{e}");
+    assert!(server.requests().is_empty());
 }
 
 #[tokio::test]
@@ -888,7 +908,7 @@ fn api_base_replaces_origin_and_path_prefix() {
 /// where they belong, with their own headers.
 #[tokio::test]
 async fn one_client_sends_each_call_to_its_own_url() {
-    for t in targets() {
+    for t in stream_targets() {
         let server = FakeUpstream::start().await.unwrap();
         let c = client(&t, &server, fast_retry(0), short_timeouts());
         let p = t.provider;

@@ -161,6 +161,10 @@ impl Adapter for BedrockAdapter {
     }
 
     fn build(&self, request: &ChatRequest, model: &str, stream: bool) -> Result<HttpCall> {
+        #[cfg(not(feature = "bedrock"))]
+        if stream {
+            return Err(crate::framing::no_event_stream().with_provider("bedrock").with_model(model));
+        }
         let body = encode::encode_request(request, model).map_err(|e| e.with_model(model))?;
         let mut call = HttpCall::new(self.url(model, stream), serde_json::to_vec(&body)?)
             .with_header("content-type", "application/json");

@@ -1,8 +1,16 @@
 //! The AWS binary event-stream framing (`application/vnd.amazon.eventstream`, Bedrock's `converse-stream`).
 //!
 //! A message is: total length (u32 BE), headers length (u32 BE), prelude CRC-32, headers, payload, message
-//! CRC-32. Both CRCs are checked. Header values of every type are skipped correctly; string values are kept.
+//! CRC-32. Frames are decoded by `aws-smithy-eventstream` (feature `bedrock`), which checks both CRCs and parses
+//! header values of every type; string-valued headers are kept. This module adds what the crate leaves to its
+//! caller: the byte buffer of a stream cut anywhere, and a per-message size limit checked on the prelude, before
+//! the message is buffered.
 
+#[cfg(feature = "bedrock")]
+use aws_smithy_eventstream::frame::{DecodedFrame, MessageFrameDecoder};
+#[cfg(feature = "bedrock")]
+use bytes::BytesMut;
+#[cfg(feature = "bedrock")]
 use llm_core::{Error, Result};
 
 /// One decoded message.
@@ -22,21 +30,30 @@ impl EventMessage {
 }
 
 /// The largest message accepted by default (the AWS limit is 16 MB).
+#[cfg(feature = "bedrock")]
 const MAX_MESSAGE: usize = 16 * 1024 * 1024;
 
+/// Total length, headers length, prelude CRC.
+#[cfg(feature = "bedrock")]
+const PRELUDE: usize = 12;
+
 /// Incremental decoder. A message longer than its limit is refused as soon as its prelude arrives.
+#[cfg(feature = "bedrock")]
 #[derive(Debug)]
 pub struct EventStreamDecoder {
-    buf: Vec<u8>,
+    buf: BytesMut,
+    frames: MessageFrameDecoder,
     max_message: usize,
 }
 
+#[cfg(feature = "bedrock")]
 impl Default for EventStreamDecoder {
     fn default() -> Self {
         Self::new()
     }
 }
 
+#[cfg(feature = "bedrock")]
 impl EventStreamDecoder {
     /// A decoder at the start of a stream, accepting messages of up to 16 MiB.
     pub fn new() -> Self {
@@ -45,45 +62,56 @@ impl EventStreamDecoder {
 
     /// A decoder accepting messages of up to `max` bytes.
     pub fn with_max_message_bytes(max: usize) -> Self {
-        Self { buf: Vec::new(), max_message: max }
+        Self { buf: BytesMut::new(), frames: MessageFrameDecoder::new(), max_message: max }
     }
 
     /// Feeds bytes and appends every complete message to `out`. A corrupt frame is a decode error.
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<EventMessage>) -> Result<()> {
         self.buf.extend_from_slice(bytes);
-        let mut start = 0;
-        loop {
-            let rest = &self.buf[start..];
-            if rest.len() < 12 {
+        while let Some(total) = self.next_length()? {
+            if self.buf.len() < total {
                 break;
             }
-            let total = be32(&rest[0..4]) as usize;
-            let headers_len = be32(&rest[4..8]) as usize;
-            if total < 16 || headers_len > total - 16 {
-                return Err(Error::decode(format!("event stream: bad frame lengths {total}/{headers_len}")));
-            }
-            if crc32(&rest[0..8]) != be32(&rest[8..12]) {
-                return Err(Error::decode("event stream: prelude checksum mismatch"));
-            }
-            if total > self.max_message {
-                return Err(Error::decode(format!(
-                    "an event-stream message of {total} bytes is larger than the limit of {} bytes (max_event_bytes)",
-                    self.max_message
-                )));
-            }
-            if rest.len() < total {
-                break;
-            }
-            if crc32(&rest[..total - 4]) != be32(&rest[total - 4..total]) {
-                return Err(Error::decode("event stream: message checksum mismatch"));
-            }
-            let headers = parse_headers(&rest[12..12 + headers_len])?;
-            let payload = rest[12 + headers_len..total - 4].to_vec();
-            out.push(EventMessage { headers, payload });
-            start += total;
+            // The whole message is buffered, so the frame decoder reads it in one call and keeps no state.
+            let message = match self.frames.decode_frame(&mut self.buf) {
+                Ok(DecodedFrame::Complete(m)) => m,
+                Ok(DecodedFrame::Incomplete) => {
+                    return Err(Error::decode("event stream: a buffered message did not decode"));
+                }
+                Err(e) => return Err(Error::decode(format!("event stream: {e}"))),
+            };
+            let headers = message
+                .headers()
+                .iter()
+                .filter_map(|h| Some((h.name().as_str().to_owned(), h.value().as_string().ok()?.as_str().to_owned())))
+                .collect();
+            out.push(EventMessage { headers, payload: message.payload().to_vec() });
         }
-        self.buf.drain(..start);
         Ok(())
+    }
+
+    /// The total length of the next message once its prelude has arrived, after checking the prelude's CRC and
+    /// the size limit.
+    fn next_length(&self) -> Result<Option<usize>> {
+        let Some(prelude) = self.buf.get(..PRELUDE) else {
+            return Ok(None);
+        };
+        let word = |i: usize| prelude.get(i..i + 4).and_then(|b| b.try_into().ok()).map(u32::from_be_bytes);
+        let (Some(total), Some(crc)) = (word(0), word(8)) else {
+            return Ok(None);
+        };
+        if crc32fast::hash(&prelude[..8]) != crc {
+            return Err(Error::decode("event stream: prelude checksum mismatch"));
+        }
+        let total = usize::try_from(total).unwrap_or(usize::MAX);
+        if total > self.max_message {
+            return Err(Error::decode(format!(
+                "an event-stream message of {total} bytes is larger than the limit of {} bytes (max_event_bytes)",
+                self.max_message
+            )));
+        }
+        // A length shorter than the prelude is the frame decoder's error to report, on what has arrived.
+        Ok(Some(total.max(PRELUDE)))
     }
 
     /// True when bytes of an incomplete message are left over.
@@ -92,61 +120,11 @@ impl EventStreamDecoder {
     }
 }
 
-fn be32(b: &[u8]) -> u32 {
-    u32::from_be_bytes([b[0], b[1], b[2], b[3]])
-}
-
-fn parse_headers(mut b: &[u8]) -> Result<Vec<(String, String)>> {
-    let bad = || Error::decode("event stream: malformed headers");
-    let mut out = Vec::new();
-    while !b.is_empty() {
-        let name_len = usize::from(b[0]);
-        let name = b.get(1..1 + name_len).ok_or_else(bad)?;
-        let name = String::from_utf8_lossy(name).into_owned();
-        b = &b[1 + name_len..];
-        let (&kind, rest) = b.split_first().ok_or_else(bad)?;
-        b = rest;
-        let fixed = match kind {
-            0 | 1 => Some(0),
-            2 => Some(1),
-            3 => Some(2),
-            4 => Some(4),
-            5 | 8 => Some(8),
-            9 => Some(16),
-            6 | 7 => None,
-            _ => return Err(bad()),
-        };
-        match fixed {
-            Some(n) => b = b.get(n..).ok_or_else(bad)?,
-            None => {
-                let len = b.get(0..2).map(|l| usize::from(u16::from_be_bytes([l[0], l[1]]))).ok_or_else(bad)?;
-                let value = b.get(2..2 + len).ok_or_else(bad)?;
-                if kind == 7 {
-                    out.push((name, String::from_utf8_lossy(value).into_owned()));
-                }
-                b = &b[2 + len..];
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// CRC-32 (IEEE 802.3).
-pub(crate) fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            let mask = (crc & 1).wrapping_neg();
-            crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
-        }
-    }
-    !crc
-}
-
-#[cfg(test)]
+#[cfg(all(test, feature = "bedrock"))]
 mod tests {
     use super::*;
+    use aws_smithy_eventstream::frame::write_message_to;
+    use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
     use llm_fake_upstream::wire::bedrock;
 
     #[test]
@@ -175,9 +153,26 @@ mod tests {
         bytes[last] ^= 1;
         let err = EventStreamDecoder::new().feed(&bytes, &mut Vec::new()).unwrap_err();
         assert_eq!(err.kind(), &llm_core::ErrorKind::Decode);
-        let err = EventStreamDecoder::new().feed(&[0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0], &mut Vec::new()).unwrap_err();
+        assert!(err.message().contains("message checksum"), "{}", err.message());
+        // A total length of 1 with a valid prelude CRC.
+        let mut short = vec![0, 0, 0, 1, 0, 0, 0, 0];
+        short.extend(crc32fast::hash(&short).to_be_bytes());
+        let err = EventStreamDecoder::new().feed(&short, &mut Vec::new()).unwrap_err();
         assert_eq!(err.kind(), &llm_core::ErrorKind::Decode);
-        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(err.message(), "event stream: invalid message length");
+        // Lengths too short for a prelude and a message CRC (valid prelude CRCs), padded to the stated length.
+        for total in 12u32..16 {
+            let mut frame = total.to_be_bytes().to_vec();
+            frame.extend([0, 0, 0, 0]);
+            frame.extend(crc32fast::hash(&frame).to_be_bytes());
+            frame.resize(total as usize, 0);
+            let err = EventStreamDecoder::new().feed(&frame, &mut Vec::new()).unwrap_err();
+            assert_eq!(err.kind(), &llm_core::ErrorKind::Decode, "{total}");
+            assert!(err.message().starts_with("event stream: "), "{total}: {}", err.message());
+        }
+        // The same prelude with a wrong CRC is refused before anything else.
+        let err = EventStreamDecoder::new().feed(&[0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0], &mut Vec::new()).unwrap_err();
+        assert_eq!(err.message(), "event stream: prelude checksum mismatch");
     }
 
     #[test]
@@ -196,5 +191,106 @@ mod tests {
         let mut out = Vec::new();
         EventStreamDecoder::with_max_message_bytes(bytes.len()).feed(&bytes, &mut out).unwrap();
         assert_eq!(out.len(), 1);
+    }
+
+    /// A frame written by aws-smithy-eventstream's encoder (independent of the fake upstream's), with headers of
+    /// several types; only the string ones are kept.
+    fn smithy_frame(event: &str, payload: &[u8]) -> Result<Vec<u8>, aws_smithy_eventstream::error::Error> {
+        let message = Message::new(payload.to_vec())
+            .add_header(Header::new(":message-type", HeaderValue::String("event".into())))
+            .add_header(Header::new(":event-type", HeaderValue::String(event.to_owned().into())))
+            .add_header(Header::new("flag", HeaderValue::Bool(true)))
+            .add_header(Header::new("n", HeaderValue::Int64(-7)))
+            .add_header(Header::new("id", HeaderValue::Uuid(42)))
+            .add_header(Header::new(":content-type", HeaderValue::String("application/json".into())));
+        let mut out = Vec::new();
+        write_message_to(&message, &mut out)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn decodes_frames_from_the_aws_encoder() {
+        let mut bytes = smithy_frame("messageStart", br#"{"role":"assistant"}"#).unwrap();
+        bytes.extend(smithy_frame("contentBlockDelta", br#"{"contentBlockIndex":0,"delta":{"text":"hi"}}"#).unwrap());
+        for piece in [1, 7, 12, 4096] {
+            let (mut d, mut out) = (EventStreamDecoder::new(), Vec::new());
+            for c in bytes.chunks(piece) {
+                d.feed(c, &mut out).unwrap();
+            }
+            assert!(!d.has_partial());
+            let headers = [
+                (":message-type".to_owned(), "event".to_owned()),
+                (":event-type".to_owned(), "messageStart".to_owned()),
+                (":content-type".to_owned(), "application/json".to_owned()),
+            ];
+            assert_eq!(out.len(), 2);
+            assert_eq!(
+                out[0],
+                EventMessage { headers: headers.to_vec(), payload: br#"{"role":"assistant"}"#.to_vec() }
+            );
+            assert_eq!(out[1].header(":event-type"), Some("contentBlockDelta"));
+            assert_eq!(out[1].payload, br#"{"contentBlockIndex":0,"delta":{"text":"hi"}}"#);
+        }
+    }
+
+    #[test]
+    fn a_bad_crc_from_the_aws_encoder_is_a_decode_error_and_good_frames_before_it_are_kept() {
+        let good = smithy_frame("messageStart", b"{}").unwrap();
+        let mut bad = smithy_frame("contentBlockDelta", br#"{"delta":{"text":"x"}}"#).unwrap();
+        let at = bad.len() - 6; // a payload byte: the message CRC no longer matches
+        bad[at] ^= 0x20;
+        let (mut d, mut out) = (EventStreamDecoder::new(), Vec::new());
+        let err = d.feed(&[good, bad].concat(), &mut out).unwrap_err();
+        assert_eq!(err.kind(), &llm_core::ErrorKind::Decode);
+        assert!(err.message().starts_with("event stream: message checksum 0x"), "{}", err.message());
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].header(":event-type"), Some("messageStart"));
+        // A corrupt prelude (its headers length) is caught from the first 12 bytes.
+        let mut bad = smithy_frame("messageStart", b"{}").unwrap();
+        bad[7] ^= 1;
+        let err = EventStreamDecoder::new().feed(&bad[..12], &mut Vec::new()).unwrap_err();
+        assert_eq!(err.message(), "event stream: prelude checksum mismatch");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, ..Default::default() })]
+
+        /// AWS-encoded frames with a corrupted byte or a cut, fed in arbitrary pieces: never a panic, and the
+        /// same messages (or the same error) whole and in pieces.
+        #[test]
+        fn damaged_frames_never_panic_and_pieces_change_nothing(
+            payloads in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64), 1..4),
+            flip in proptest::option::of((proptest::prelude::any::<proptest::sample::Index>(), 1u8..=255)),
+            cut in proptest::option::of(proptest::prelude::any::<proptest::sample::Index>()),
+            piece in 1usize..40,
+        ) {
+            let mut bytes = Vec::new();
+            for (i, p) in payloads.iter().enumerate() {
+                bytes.extend(smithy_frame(&format!("e{i}"), p).unwrap());
+            }
+            if let Some((at, mask)) = flip {
+                let at = at.index(bytes.len());
+                bytes[at] ^= mask;
+            }
+            if let Some(cut) = cut {
+                bytes.truncate(cut.index(bytes.len()));
+            }
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            let ra = EventStreamDecoder::with_max_message_bytes(4096).feed(&bytes, &mut a);
+            let mut d = EventStreamDecoder::with_max_message_bytes(4096);
+            let rb = bytes.chunks(piece).try_for_each(|c| d.feed(c, &mut b));
+            proptest::prop_assert_eq!(ra.is_ok(), rb.is_ok());
+            if let (Err(ea), Err(eb)) = (&ra, &rb) {
+                proptest::prop_assert_eq!(ea.kind(), &llm_core::ErrorKind::Decode);
+                proptest::prop_assert_eq!(ea.message(), eb.message());
+            }
+            proptest::prop_assert_eq!(&a, &b);
+            if flip.is_none() && cut.is_none() {
+                proptest::prop_assert_eq!(a.len(), payloads.len());
+                for (m, p) in a.iter().zip(&payloads) {
+                    proptest::prop_assert_eq!(&m.payload, p);
+                }
+            }
+        }
     }
 }

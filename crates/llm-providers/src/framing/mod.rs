@@ -4,7 +4,9 @@ pub mod eventstream;
 pub mod ndjson;
 pub mod sse;
 
-pub use eventstream::{EventMessage, EventStreamDecoder};
+pub use eventstream::EventMessage;
+#[cfg(feature = "bedrock")]
+pub use eventstream::EventStreamDecoder;
 pub use ndjson::LineSplitter;
 pub use sse::{SseEvent, SseParser};
 
@@ -35,7 +37,11 @@ pub enum Framing {
 pub(crate) enum Framer {
     Sse(SseParser, Vec<SseEvent>),
     Ndjson(LineSplitter, Vec<Vec<u8>>),
+    #[cfg(feature = "bedrock")]
     Aws(EventStreamDecoder, Vec<EventMessage>),
+    /// The AWS event stream without the `bedrock` feature: every byte is an error.
+    #[cfg(not(feature = "bedrock"))]
+    NoAws,
 }
 
 impl Framer {
@@ -44,9 +50,12 @@ impl Framer {
         match framing {
             Framing::Sse => Self::Sse(SseParser::with_max_event_bytes(max_event_bytes), Vec::new()),
             Framing::Ndjson => Self::Ndjson(LineSplitter::with_max_line_bytes(max_event_bytes), Vec::new()),
+            #[cfg(feature = "bedrock")]
             Framing::AwsEventStream => {
                 Self::Aws(EventStreamDecoder::with_max_message_bytes(max_event_bytes), Vec::new())
             }
+            #[cfg(not(feature = "bedrock"))]
+            Framing::AwsEventStream => Self::NoAws,
         }
     }
 
@@ -67,6 +76,9 @@ impl Framer {
                 }
                 out.extend(buf.drain(..).map(Frame::Line));
             }
+            #[cfg(not(feature = "bedrock"))]
+            Self::NoAws => return Err(no_event_stream()),
+            #[cfg(feature = "bedrock")]
             Self::Aws(p, buf) => {
                 match bytes {
                     Some(b) => p.feed(b, buf)?,
@@ -83,4 +95,12 @@ impl Framer {
         }
         Ok(())
     }
+}
+
+/// Decoding the AWS event stream needs the `bedrock` feature.
+#[cfg(not(feature = "bedrock"))]
+pub(crate) fn no_event_stream() -> llm_core::Error {
+    llm_core::Error::config(
+        "streaming from bedrock needs the `bedrock` feature of llm-providers (its event-stream decoder)",
+    )
 }
