@@ -219,10 +219,12 @@ pub(crate) struct PeriodStarts {
 
 impl PeriodStarts {
     pub fn at(now: Timestamp) -> Self {
+        // one calendar conversion for the three (what `Period::start_of` computes for each)
+        let day = now.day();
         Self {
-            daily: Period::Daily.start_of(now).as_secs(),
-            weekly: Period::Weekly.start_of(now).as_secs(),
-            monthly: Period::Monthly.start_of(now).as_secs(),
+            daily: day.start().as_secs(),
+            weekly: day.week_start().start().as_secs(),
+            monthly: day.month_start().start().as_secs(),
         }
     }
 
@@ -445,6 +447,8 @@ mod tests {
         assert_eq!(Period::Weekly.start_of(t).to_string(), "2024-02-26T00:00:00.000000Z");
         assert_eq!(Period::Monthly.start_of(t).to_string(), "2024-02-01T00:00:00.000000Z");
         assert_eq!(Period::Monthly.next_start(t).unwrap().to_string(), "2024-03-01T00:00:00.000000Z");
+        let starts = PeriodStarts::at(t);
+        assert_eq!((starts.daily, starts.weekly, starts.monthly), (1_709_164_800, 1_708_905_600, 1_706_745_600));
         let monday: Timestamp = "2026-11-30T00:00:00Z".parse().unwrap();
         assert_eq!(Period::Weekly.start_of(monday), monday);
         assert_eq!(Period::Weekly.start_of(monday.plus_micros(-1)).to_string(), "2026-11-23T00:00:00.000000Z");

@@ -8,6 +8,7 @@ use jiff::tz::Offset;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A point in time: microseconds since the Unix epoch, UTC. Serializes as RFC 3339 text
 /// (`2026-11-28T21:12:35.123456Z`).
@@ -28,9 +29,14 @@ impl Timestamp {
         Self(secs.saturating_mul(1_000_000))
     }
 
-    /// The current time.
+    /// The current time (the system clock read directly: half the cost of `jiff::Timestamp::now`, which
+    /// this hot path does not need).
     pub fn now() -> Self {
-        Self::from(jiff::Timestamp::now())
+        let micros = match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(d) => i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
+            Err(e) => -i64::try_from(e.duration().as_micros()).unwrap_or(i64::MAX),
+        };
+        Self(micros)
     }
 
     /// Microseconds since the epoch.
