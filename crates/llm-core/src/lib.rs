@@ -23,7 +23,6 @@
 //! assert_eq!(resp.usage, Some(Usage::new(20, 2).with_cache_read(0)));
 //! ```
 
-pub mod calendar;
 mod cost;
 mod error;
 mod ids;

@@ -68,6 +68,16 @@ fn cost_threshold_reasoning(bencher: Bencher) {
     bencher.bench(|| c.cost_per_token(black_box("gemini/gemini-2.5-pro"), None, black_box(&usage), &opts));
 }
 
+/// Off-peak windows restricted to weekdays in `Asia/Shanghai` (the weekday is read in that zone on every call;
+/// Wednesday 08:00 UTC, no window open).
+#[divan::bench]
+fn cost_off_peak_weekday_zone(bencher: Bencher) {
+    let c = Catalog::embedded();
+    let usage = Usage::new(1000, 500).with_cache_read(200);
+    let opts = options();
+    bencher.bench(|| c.cost_per_token(black_box("tencent/deepseek-v4.1-flash"), None, black_box(&usage), &opts));
+}
+
 /// A service tier (`_priority` keys with fallbacks).
 #[divan::bench]
 fn cost_service_tier(bencher: Bencher) {

@@ -1,7 +1,10 @@
-//! The little calendar arithmetic off-peak pricing needs: RFC 3339 instants, UTC time of day, ISO weekdays.
-//! (No time-zone database: the zones the price file names are fixed-offset, see [`zone_offset_seconds`].)
+//! Time for pricing, on jiff: RFC 3339 instants ([`BillingTime`]), ISO weekdays in an IANA time zone for
+//! off-peak windows, and `YYYY-MM-DD` dates. Zones come from the IANA database compiled into the binary
+//! (jiff's `tzdb-bundle-always`): nothing is read from the host, and a name the database lacks is an error.
 
-use llm_core::calendar::{civil_from_days, days_from_civil, days_in_month};
+use jiff::civil::Date;
+use jiff::tz::{Offset, TimeZone, TimeZoneDatabase};
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// An instant, as whole seconds since the Unix epoch (UTC).
@@ -19,7 +22,7 @@ impl BillingTime {
         self.0
     }
 
-    /// Now, from the system clock.
+    /// Now, from the system clock (read directly: cheaper than `jiff::Timestamp::now`).
     pub fn now() -> Self {
         let secs = match SystemTime::now().duration_since(UNIX_EPOCH) {
             Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
@@ -29,101 +32,56 @@ impl BillingTime {
     }
 
     /// Parses an RFC 3339 date-time (`2025-06-04T08:00:00Z`, `2025-06-04T10:00:00+02:00`, fractional seconds
-    /// allowed and dropped). `None` when the text is not one.
+    /// allowed and dropped) with jiff's parser, which also takes the ISO 8601 forms RFC 3339 is a profile of.
+    /// `None` when the text is not one (a date alone or a date-time without an offset is not an instant).
     pub fn parse_rfc3339(text: &str) -> Option<Self> {
-        let t = text.trim();
-        let b = t.as_bytes();
-        if b.len() < 20 {
-            return None;
-        }
-        let num = |from: usize, to: usize| -> Option<i64> {
-            let s = t.get(from..to)?;
-            if !s.bytes().all(|c| c.is_ascii_digit()) {
-                return None;
-            }
-            s.parse().ok()
-        };
-        let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
-        if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !matches!(b.get(10), Some(b'T' | b't' | b' ')) {
-            return None;
-        }
-        let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
-        if b.get(13) != Some(&b':') || b.get(16) != Some(&b':') {
-            return None;
-        }
-        let (month, day) = (u32::try_from(month).ok()?, u32::try_from(day).ok()?);
-        if day < 1 || day > days_in_month(year, month) {
-            return None;
-        }
-        if hour > 23 || minute > 59 || second > 60 {
-            return None;
-        }
-        let mut rest = t.get(19..)?;
-        if let Some(frac) = rest.strip_prefix('.') {
-            let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-            if digits == 0 {
-                return None;
-            }
-            rest = frac.get(digits..)?;
-        }
-        let offset = match rest {
-            "Z" | "z" => 0,
-            _ => {
-                let sign = match rest.as_bytes().first() {
-                    Some(b'+') => 1,
-                    Some(b'-') => -1,
-                    _ => return None,
-                };
-                if rest.len() != 6 || rest.as_bytes().get(3) != Some(&b':') {
-                    return None;
-                }
-                let oh: i64 = rest.get(1..3)?.parse().ok()?;
-                let om: i64 = rest.get(4..6)?.parse().ok()?;
-                if oh > 23 || om > 59 {
-                    return None;
-                }
-                sign * (oh * 3600 + om * 60)
-            }
-        };
-        let days = days_from_civil(year, month, day);
-        Some(Self(days * 86_400 + hour * 3600 + minute * 60 + second - offset))
+        text.trim().parse::<jiff::Timestamp>().ok().map(Self::from)
     }
 
-    /// The ISO weekday (1 = Monday … 7 = Sunday) at a fixed offset from UTC.
-    pub(crate) fn iso_weekday(self, offset_seconds: i64) -> u8 {
-        let days = (self.0 + offset_seconds).div_euclid(86_400);
-        // 1970-01-01 was a Thursday (4)
-        u8::try_from((days + 3).rem_euclid(7) + 1).unwrap_or(1)
+    /// This instant as a jiff timestamp, clamped to jiff's range (years -9999 to 9999).
+    fn timestamp(self) -> jiff::Timestamp {
+        jiff::Timestamp::from_second(self.0).unwrap_or(if self.0 < 0 {
+            jiff::Timestamp::MIN
+        } else {
+            jiff::Timestamp::MAX
+        })
     }
 
-    /// The UTC calendar date as `(year, month, day)`.
-    pub(crate) fn utc_date(self) -> (i64, u32, u32) {
-        civil_from_days(self.0.div_euclid(86_400))
+    /// The ISO weekday (1 = Monday … 7 = Sunday) on the calendar of `zone` at this instant (daylight saving
+    /// time included).
+    pub(crate) fn iso_weekday(self, zone: &TimeZone) -> u8 {
+        let weekday = zone.to_datetime(self.timestamp()).weekday();
+        u8::try_from(weekday.to_monday_one_offset()).unwrap_or(1)
     }
+
+    /// The UTC calendar date.
+    pub(crate) fn utc_date(self) -> Date {
+        Offset::UTC.to_datetime(self.timestamp()).date()
+    }
+}
+
+impl From<jiff::Timestamp> for BillingTime {
+    /// The whole second a jiff timestamp falls in (rounded down).
+    fn from(t: jiff::Timestamp) -> Self {
+        let s = t.as_second();
+        Self(if t.subsec_nanosecond() < 0 { s - 1 } else { s })
+    }
+}
+
+/// The time zone named by an IANA identifier (`Asia/Shanghai`, `America/Los_Angeles`; case-insensitive), from
+/// the database compiled into the binary. A name it does not hold is an error: never UTC in disguise.
+pub(crate) fn zone(name: &str) -> Result<TimeZone, jiff::Error> {
+    static BUNDLED: OnceLock<TimeZoneDatabase> = OnceLock::new();
+    BUNDLED.get_or_init(TimeZoneDatabase::bundled).get(name.trim())
 }
 
 /// Parses `YYYY-MM-DD`.
-pub(crate) fn parse_date(text: &str) -> Option<(i64, u32, u32)> {
-    let mut parts = text.split('-');
-    let y: i64 = parts.next()?.parse().ok()?;
-    let m: u32 = parts.next()?.parse().ok()?;
-    let d: u32 = parts.next()?.parse().ok()?;
-    if parts.next().is_some() || d < 1 || d > days_in_month(y, m) {
+pub(crate) fn parse_date(text: &str) -> Option<Date> {
+    let t = text.trim();
+    if t.len() != 10 {
         return None;
     }
-    Some((y, m, d))
-}
-
-/// The UTC offset of the IANA zones off-peak rules name. Only fixed-offset zones are listed (no daylight saving
-/// since decades); an unknown zone reads as UTC, which is what LiteLLM does for a zone it cannot load.
-pub(crate) fn zone_offset_seconds(zone: &str) -> i64 {
-    match zone.trim() {
-        "Asia/Shanghai" | "Asia/Chongqing" | "Asia/Harbin" | "Asia/Hong_Kong" | "Asia/Macau" | "Asia/Taipei"
-        | "Asia/Singapore" | "Asia/Kuala_Lumpur" | "Asia/Manila" | "PRC" => 8 * 3600,
-        "Asia/Tokyo" | "Asia/Seoul" | "Japan" => 9 * 3600,
-        "Asia/Kolkata" | "Asia/Calcutta" => 5 * 3600 + 1800,
-        _ => 0,
-    }
+    t.parse().ok()
 }
 
 /// Parses `HH:MM` into minutes since midnight.
@@ -140,32 +98,81 @@ pub(crate) fn parse_hh_mm(text: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jiff::civil::date;
 
-    #[test]
-    fn rfc3339() {
-        let t = BillingTime::parse_rfc3339("2025-06-04T08:00:00Z").unwrap();
-        assert_eq!(t.unix_seconds(), 1_749_024_000);
-        assert_eq!(t.iso_weekday(0), 3); // a Wednesday
-        assert_eq!(BillingTime::parse_rfc3339("2025-06-04T10:00:00.123+02:00"), Some(t));
-        assert_eq!(t.utc_date(), (2025, 6, 4));
-        for bad in ["2025-06-04", "2025-13-01T00:00:00Z", "2025-02-30T00:00:00Z", "2025-06-04T08:00:00", "x"] {
-            assert_eq!(BillingTime::parse_rfc3339(bad), None, "{bad}");
-        }
-        // Saturday 2025-06-07 20:00 UTC is Sunday in Shanghai
-        let sat = BillingTime::parse_rfc3339("2025-06-07T20:00:00Z").unwrap();
-        assert_eq!(sat.iso_weekday(0), 6);
-        assert_eq!(sat.iso_weekday(zone_offset_seconds("Asia/Shanghai")), 7);
+    fn at(text: &str) -> BillingTime {
+        BillingTime::parse_rfc3339(text).unwrap()
     }
 
     #[test]
-    fn dates_round_trip() {
-        for days in [-1_000_000, -1, 0, 1, 19_000, 2_000_000] {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
+    fn rfc3339() {
+        let t = at("2025-06-04T08:00:00Z");
+        assert_eq!(t.unix_seconds(), 1_749_024_000);
+        assert_eq!(t.iso_weekday(&TimeZone::UTC), 3); // a Wednesday
+        assert_eq!(BillingTime::parse_rfc3339("2025-06-04T10:00:00.123+02:00"), Some(t));
+        assert_eq!(BillingTime::parse_rfc3339(" 2025-06-04t08:00:00z "), Some(t));
+        assert_eq!(t.utc_date(), date(2025, 6, 4));
+        for bad in ["2025-06-04", "2025-13-01T00:00:00Z", "2025-02-30T00:00:00Z", "2025-06-04T08:00:00", "x", ""] {
+            assert_eq!(BillingTime::parse_rfc3339(bad), None, "{bad}");
         }
-        assert_eq!(parse_date("2024-02-29"), Some((2024, 2, 29)));
+        // fractions are dropped toward the past, before the epoch too
+        assert_eq!(at("1969-12-31T23:59:59.5Z").unix_seconds(), -1);
+        assert_eq!(at("1970-01-01T00:00:00.999Z").unix_seconds(), 0);
+        // out of jiff's range: clamped, never a panic
+        assert_eq!(BillingTime::from_unix_seconds(i64::MAX).utc_date(), date(9999, 12, 30));
+        assert!((1..=7).contains(&BillingTime::from_unix_seconds(i64::MIN).iso_weekday(&TimeZone::UTC)));
+    }
+
+    #[test]
+    fn weekdays_in_real_zones() {
+        let shanghai = zone("Asia/Shanghai").unwrap();
+        // Saturday 2025-06-07 20:00 UTC is Sunday 04:00 in Shanghai
+        let sat = at("2025-06-07T20:00:00Z");
+        assert_eq!((sat.iso_weekday(&TimeZone::UTC), sat.iso_weekday(&shanghai)), (6, 7));
+        assert_eq!(at("2025-06-07T15:59:59Z").iso_weekday(&shanghai), 6);
+        assert_eq!(at("2025-06-07T16:00:00Z").iso_weekday(&shanghai), 7);
+        // America/Los_Angeles is UTC-8 in winter and UTC-7 in summer (DST from 2025-03-09 02:00 local): Monday
+        // starts at 08:00 UTC before the change and at 07:00 UTC after it
+        let la = zone("america/los_angeles").unwrap();
+        assert_eq!(at("2025-03-03T07:59:59Z").iso_weekday(&la), 7);
+        assert_eq!(at("2025-03-03T08:00:00Z").iso_weekday(&la), 1);
+        assert_eq!(at("2025-03-10T06:59:59Z").iso_weekday(&la), 7);
+        assert_eq!(at("2025-03-10T07:00:00Z").iso_weekday(&la), 1);
+        // and back to UTC-8 after 2025-11-02
+        assert_eq!(at("2025-11-03T07:59:59Z").iso_weekday(&la), 7);
+        assert_eq!(at("2025-11-03T08:00:00Z").iso_weekday(&la), 1);
+        // the zones the old fixed-offset table knew, links included
+        for (name, monday_starts) in [
+            ("Asia/Shanghai", "2025-06-08T16:00:00Z"),
+            ("PRC", "2025-06-08T16:00:00Z"),
+            ("Asia/Tokyo", "2025-06-08T15:00:00Z"),
+            ("Japan", "2025-06-08T15:00:00Z"),
+            ("Asia/Kolkata", "2025-06-08T18:30:00Z"),
+            ("Asia/Calcutta", "2025-06-08T18:30:00Z"),
+            ("UTC", "2025-06-09T00:00:00Z"),
+        ] {
+            let z = zone(name).unwrap();
+            let t = at(monday_starts);
+            assert_eq!(t.iso_weekday(&z), 1, "{name}");
+            assert_eq!(BillingTime::from_unix_seconds(t.unix_seconds() - 1).iso_weekday(&z), 7, "{name}");
+        }
+    }
+
+    #[test]
+    fn unknown_zones_are_errors() {
+        for bad in ["Mars/Olympus_Mons", "", "Asia/Shanghai2", "+08:00"] {
+            assert!(zone(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dates_and_hours() {
+        assert_eq!(parse_date("2024-02-29"), Some(date(2024, 2, 29)));
         assert_eq!(parse_date("2023-02-29"), None);
+        assert_eq!(parse_date("2024-02-29T00:00:00"), None);
+        assert_eq!(parse_date("20240229"), None);
         assert_eq!(parse_hh_mm("16:30"), Some(990));
+        assert_eq!(parse_hh_mm("9:05"), Some(545));
         assert_eq!(parse_hh_mm("24:00"), None);
     }
 }

@@ -246,37 +246,16 @@ pub(crate) fn should_retry(headers: &HeaderMap) -> Option<bool> {
     }
 }
 
-/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) into Unix seconds. Fields out of range (a year
-/// outside 1970–9999, day 32, hour 24, ...) make it `None`; the arithmetic is checked.
+/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110's HTTP date) into Unix seconds with jiff's
+/// `strftime`-style parser. A field out of range (a year outside 1970–9999, day 32, hour 24, ...) or trailing
+/// text makes it `None`; the weekday is read but not checked against the date (servers get it wrong).
 fn parse_http_date(s: &str) -> Option<u64> {
-    let parts: Vec<&str> = s.split_whitespace().collect();
-    if parts.len() != 6 || parts[5] != "GMT" {
-        return None;
-    }
-    let day: i64 = parts[1].parse().ok().filter(|d| (1..=31).contains(d))?;
-    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        .iter()
-        .position(|m| *m == parts[2])?;
-    let year: i64 = parts[3].parse().ok().filter(|y| (1970..=9999).contains(y))?;
-    let hms: Vec<i64> = parts[4].split(':').map(|x| x.parse().ok()).collect::<Option<_>>()?;
-    let [h, mi, sec] = hms[..] else {
-        return None;
-    };
-    if !((0..24).contains(&h) && (0..60).contains(&mi) && (0..=60).contains(&sec)) {
-        return None;
-    }
-    // Days from civil (Howard Hinnant's algorithm); with the ranges above nothing can overflow, and the
-    // arithmetic is checked all the same.
-    let m = i64::try_from(month).ok()? + 1;
-    let y = if m <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.checked_sub(era.checked_mul(400)?)?;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe.checked_mul(365)?.checked_add(yoe / 4 - yoe / 100 + doy)?;
-    let days = era.checked_mul(146_097)?.checked_add(doe)?.checked_sub(719_468)?;
-    let secs = days.checked_mul(86_400)?.checked_add(h * 3600 + mi * 60 + sec)?;
-    u64::try_from(secs).ok()
+    const EPOCH: jiff::civil::DateTime = jiff::civil::DateTime::constant(1970, 1, 1, 0, 0, 0, 0);
+    let mut parsed = jiff::fmt::strtime::parse("%a, %d %b %Y %H:%M:%S GMT", s.trim()).ok()?;
+    parsed.set_weekday(None);
+    // civil arithmetic, not a `Timestamp`: jiff's instants end on 9999-12-30, its civil dates on 9999-12-31
+    let at = parsed.to_datetime().ok()?;
+    u64::try_from(at.duration_since(EPOCH).as_secs()).ok()
 }
 
 /// Builds the error for a non-success HTTP answer.
@@ -458,6 +437,15 @@ mod tests {
         assert_eq!(header("retry-after", "Fri, 31 Dec 2030 24:00:00 GMT"), None);
         assert_eq!(header("retry-after", "Fri, 31 Dec 2030 23:59:59:00 GMT"), None);
         assert_eq!(parse_http_date("Fri, 31 Dec 9999 23:59:59 GMT"), Some(253_402_300_799));
+        assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
+        assert_eq!(parse_http_date("Wed, 31 Dec 1969 23:59:59 GMT"), None);
+        assert_eq!(parse_http_date("Mon, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777), "weekday not checked");
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 09:49:37 +0100"), None, "IMF-fixdate is in GMT");
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT x"), None);
+        assert_eq!(parse_http_date("Sun, 06 Nov 94 08:49:37 GMT"), None);
+        assert_eq!(parse_http_date("Sun, 29 Feb 1995 08:49:37 GMT"), None);
+        assert_eq!(parse_http_date("Sun, 06 Foo 1994 08:49:37 GMT"), None);
+        assert_eq!(parse_http_date(""), None);
         // A date a minute ahead of "now" is a minute.
         let mut h = HeaderMap::new();
         h.insert("retry-after", HeaderValue::from_static("Sun, 06 Nov 1994 08:50:37 GMT"));

@@ -184,11 +184,7 @@ impl Period {
             Self::Total => None,
             Self::Daily => Some(day.plus(1).start()),
             Self::Weekly => Some(day.week_start().plus(7).start()),
-            Self::Monthly => {
-                let (y, m, _) = day.ymd();
-                let (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-                Day::from_ymd(y, m, 1).map(Day::start)
-            }
+            Self::Monthly => day.next_month_start().map(Day::start),
         }
     }
 }
@@ -223,10 +219,12 @@ pub(crate) struct PeriodStarts {
 
 impl PeriodStarts {
     pub fn at(now: Timestamp) -> Self {
+        // one calendar conversion for the three (what `Period::start_of` computes for each)
+        let day = now.day();
         Self {
-            daily: Period::Daily.start_of(now).as_secs(),
-            weekly: Period::Weekly.start_of(now).as_secs(),
-            monthly: Period::Monthly.start_of(now).as_secs(),
+            daily: day.start().as_secs(),
+            weekly: day.week_start().start().as_secs(),
+            monthly: day.month_start().start().as_secs(),
         }
     }
 
@@ -444,5 +442,18 @@ mod tests {
         assert_eq!(Period::Weekly.next_start(t).unwrap().to_string(), "2027-01-04T00:00:00.000000Z");
         assert_eq!(Period::Total.start_of(t), Timestamp::EPOCH);
         assert_eq!(Period::Total.next_start(t), None);
+        // a leap February, a Monday, the first of a month, the last microsecond of a day
+        let t: Timestamp = "2024-02-29T12:00:00Z".parse().unwrap();
+        assert_eq!(Period::Weekly.start_of(t).to_string(), "2024-02-26T00:00:00.000000Z");
+        assert_eq!(Period::Monthly.start_of(t).to_string(), "2024-02-01T00:00:00.000000Z");
+        assert_eq!(Period::Monthly.next_start(t).unwrap().to_string(), "2024-03-01T00:00:00.000000Z");
+        let starts = PeriodStarts::at(t);
+        assert_eq!((starts.daily, starts.weekly, starts.monthly), (1_709_164_800, 1_708_905_600, 1_706_745_600));
+        let monday: Timestamp = "2026-11-30T00:00:00Z".parse().unwrap();
+        assert_eq!(Period::Weekly.start_of(monday), monday);
+        assert_eq!(Period::Weekly.start_of(monday.plus_micros(-1)).to_string(), "2026-11-23T00:00:00.000000Z");
+        assert_eq!(Period::Daily.next_start(monday.plus_micros(-1)), Some(monday));
+        assert_eq!(Period::Monthly.start_of(monday).to_string(), "2026-11-01T00:00:00.000000Z");
+        assert_eq!(Period::Monthly.next_start(monday).unwrap().to_string(), "2026-12-01T00:00:00.000000Z");
     }
 }

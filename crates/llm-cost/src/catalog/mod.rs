@@ -15,7 +15,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::json::{self, Json};
 use crate::time::{self, BillingTime};
 
-pub(crate) use model::{FxHashMap, ModelData, Number, OffPeak, RawRow, StdRates};
+pub(crate) use model::{FxHashMap, ModelData, Number, OffPeak, RawRow, StdRates, WeekdayZone};
 pub use model::{ModelInfo, PriceTier};
 pub(crate) use model::{has_nonstandard_suffix, threshold_of, unique_thresholds};
 pub use normalize::{
@@ -576,7 +576,7 @@ fn bare_set_of<'a>(
     key: &'a str,
     provider: &'a str,
     row: &Row,
-    today: (i64, u32, u32),
+    today: jiff::civil::Date,
 ) -> Option<(u8, &'a str, &'a str)> {
     let strip = |k: &'a str| k.strip_prefix("vertex_ai/").unwrap_or(k);
     let retired = || {
@@ -703,6 +703,32 @@ mod tests {
         c.apply_overrides(r#"{"my-model": null, "new": {"litellm_provider": "groq"}}"#).unwrap();
         assert!(c.get("my-model").is_none());
         assert_eq!(c.get("new").unwrap().provider(), Some("groq"));
+    }
+
+    #[test]
+    fn off_peak_zones_must_be_in_the_bundled_database() {
+        let row = |zone: &str| {
+            format!(
+                r#"{{"m": {{"litellm_provider": "deepseek", "input_cost_per_token": 1e-6, "off_peak_pricing":
+                {{"weekday_timezone": {zone}, "windows": [], "input_cost_per_token": 1e-7}}}}}}"#
+            )
+        };
+        let err = Catalog::from_json(&row(r#""Asia/Shangai""#)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidCatalog);
+        assert_eq!(
+            err.to_string(),
+            r#"model "m": off_peak_pricing.weekday_timezone: unknown IANA time zone "Asia/Shangai""#
+        );
+        let err = validate_catalog(&row("8")).unwrap_err();
+        assert_eq!(err.to_string(), r#"model "m": off_peak_pricing.weekday_timezone: unknown IANA time zone a number"#);
+        assert!(Catalog::from_json(&row(r#""Asia/Shanghai""#)).is_ok());
+        assert!(Catalog::from_json(&row(r#""America/Los_Angeles""#)).is_ok());
+        assert!(Catalog::from_json(&row("null")).is_ok());
+        let mut c = Catalog::from_json(&row("null")).unwrap();
+        assert_eq!(
+            c.register_model("x", r#"{"off_peak_pricing": {"weekday_timezone": "UTC+8"}}"#).unwrap_err().kind(),
+            ErrorKind::InvalidCatalog
+        );
     }
 
     #[test]

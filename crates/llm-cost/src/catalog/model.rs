@@ -87,10 +87,20 @@ pub(crate) struct OffPeak {
     pub(crate) hours_utc: Vec<String>,
     /// Windows restricted to weekdays.
     pub(crate) windows: Vec<OffPeakWindow>,
-    /// The IANA zone whose calendar decides the weekday.
-    pub(crate) weekday_timezone: Option<String>,
+    /// The IANA zone whose calendar decides the weekday (UTC when absent), resolved when the row is read.
+    pub(crate) weekday_timezone: Option<WeekdayZone>,
     /// The replacement rates.
     pub(crate) rates: Vec<(Box<str>, Decimal)>,
+}
+
+/// An off-peak block's `weekday_timezone`, looked up in the bundled IANA database.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum WeekdayZone {
+    /// A zone the database holds.
+    Known(jiff::tz::TimeZone),
+    /// A name it does not hold. Catalog validation refuses it on every load; were a row to carry one all the
+    /// same, its weekday-restricted windows never open (standard rates), rather than reading the zone as UTC.
+    Unknown(String),
 }
 
 impl OffPeak {
@@ -298,7 +308,10 @@ fn parse_off_peak(v: &Json<'_>) -> Option<OffPeak> {
             op.windows.push(OffPeakWindow { hours_utc: window_strings(rule.get("hours_utc")), weekdays });
         }
     }
-    op.weekday_timezone = v.get("weekday_timezone").and_then(Json::as_str).map(str::to_owned);
+    op.weekday_timezone = v.get("weekday_timezone").and_then(Json::as_str).map(|name| match crate::time::zone(name) {
+        Ok(zone) => WeekdayZone::Known(zone),
+        Err(_) => WeekdayZone::Unknown(name.to_owned()),
+    });
     for (k, val) in json::sorted_members(v) {
         if matches!(val, Json::Bool(_)) {
             continue;

@@ -495,6 +495,25 @@ fn check_field(key: &str, field: &str, value: &Json<'_>, drift: &mut Vec<String>
             }
             for (k, v) in json::sorted_members(value) {
                 let nested = format!("{field}.{k}");
+                if field == "off_peak_pricing" && k == "weekday_timezone" {
+                    // an IANA name the bundled database holds; an unknown zone would silently become UTC
+                    let known = match v {
+                        Json::Null => true,
+                        Json::Str(name) => crate::time::zone(name).is_ok(),
+                        _ => false,
+                    };
+                    if !known {
+                        let found = match v {
+                            Json::Str(name) => format!("{name:?}"),
+                            other => other.type_name().to_owned(),
+                        };
+                        return Err(Error::new(
+                            ErrorKind::InvalidCatalog,
+                            format!("model {key:?}: {nested}: unknown IANA time zone {found}"),
+                        ));
+                    }
+                    continue;
+                }
                 if field == "provider_specific_entry" {
                     // numbers here are multipliers (`us: 1.1`, `fast: 2`) or small counts; strings that read as
                     // numbers are read as multipliers too, other strings and objects are settings

@@ -13,10 +13,13 @@
 //! then off-peak windows, which replace rates. Finally the OpenAI data-residency and Vertex regional uplifts
 //! multiply everything.
 
+use jiff::tz::TimeZone;
 use llm_core::{CostBreakdown, Usage, Usd};
 use rust_decimal::Decimal;
 
-use crate::catalog::{ModelData, OffPeak, StdRates, has_nonstandard_suffix, threshold_of, unique_thresholds};
+use crate::catalog::{
+    ModelData, OffPeak, StdRates, WeekdayZone, has_nonstandard_suffix, threshold_of, unique_thresholds,
+};
 use crate::error::Result;
 use crate::time::{self, BillingTime};
 
@@ -219,16 +222,21 @@ pub(crate) fn open_off_peak(d: &ModelData, t: BillingTime) -> Option<&OffPeak> {
     if !op.hours_utc.is_empty() && within(&op.hours_utc) {
         return Some(op);
     }
-    let offset = op.weekday_timezone.as_deref().map_or(0, time::zone_offset_seconds);
-    let weekday = t.iso_weekday(offset);
+    // the weekday on the calendar of `weekday_timezone` (UTC when absent), computed once and only when needed
+    let mut weekday = None;
     for w in &op.windows {
         if w.hours_utc.is_empty() {
             continue;
         }
-        if let Some(days) = &w.weekdays
-            && !days.contains(&weekday)
-        {
-            continue;
+        if let Some(days) = &w.weekdays {
+            let day = *weekday.get_or_insert_with(|| match &op.weekday_timezone {
+                None => Some(t.iso_weekday(&TimeZone::UTC)),
+                Some(WeekdayZone::Known(zone)) => Some(t.iso_weekday(zone)),
+                Some(WeekdayZone::Unknown(_)) => None,
+            });
+            if !day.is_some_and(|d| days.contains(&d)) {
+                continue;
+            }
         }
         if within(&w.hours_utc) {
             return Some(op);
@@ -673,6 +681,37 @@ mod tests {
         // Friday 16:00 UTC is Saturday 00:00 in Shanghai: only the weekend window (read in that zone) is open
         assert!(open("2025-06-06T16:00:00Z"));
         assert!(open("2025-06-07T12:00:00Z"), "Saturday, all day");
+    }
+
+    #[test]
+    fn off_peak_weekdays_follow_daylight_saving_time() {
+        // a Sunday-only window in Los Angeles: Sunday starts at 08:00 UTC in winter (UTC-8), at 07:00 UTC in
+        // summer (UTC-7; DST began 2025-03-09 at 02:00 local)
+        let d = data(
+            r#"{"off_peak_pricing": {"weekday_timezone": "America/Los_Angeles",
+                "windows": [{"hours_utc": "00:00-00:00", "weekdays": [7]}], "input_cost_per_token": 1e-7}}"#,
+        );
+        let open = |t: &str| open_off_peak(&d, at(t)).is_some();
+        assert!(!open("2025-03-02T07:59:59Z"), "Saturday 23:59:59 PST");
+        assert!(open("2025-03-02T08:00:00Z"), "Sunday 00:00 PST");
+        assert!(!open("2025-03-09T07:59:59Z"), "Saturday 23:59:59 PST, the night of the change");
+        assert!(open("2025-03-09T08:00:00Z"), "Sunday 00:00 PST");
+        assert!(open("2025-03-10T06:59:59Z"), "Sunday 23:59:59 PDT");
+        assert!(!open("2025-03-10T07:00:00Z"), "Monday 00:00 PDT");
+        assert!(!open("2025-06-08T06:59:59Z"), "Saturday 23:59:59 PDT");
+        assert!(open("2025-06-08T07:00:00Z"), "Sunday 00:00 PDT");
+    }
+
+    #[test]
+    fn an_unknown_zone_is_never_read_as_utc() {
+        // validation refuses the name on load (see normalize); a row carrying one all the same opens no
+        // weekday window, where the old fixed-offset table read it as UTC and opened Saturday's
+        let d = data(
+            r#"{"off_peak_pricing": {"weekday_timezone": "Mars/Olympus_Mons", "hours_utc": "03:00-04:00",
+                "windows": [{"hours_utc": "00:00-00:00", "weekdays": [6]}], "input_cost_per_token": 1e-7}}"#,
+        );
+        assert!(open_off_peak(&d, at("2025-06-07T12:00:00Z")).is_none());
+        assert!(open_off_peak(&d, at("2025-06-07T03:30:00Z")).is_some(), "daily windows need no zone");
     }
 
     #[test]

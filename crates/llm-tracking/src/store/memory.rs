@@ -171,7 +171,7 @@ impl Store for MemoryStore {
 
     async fn rollups(&self, dim: &str, from: Option<Day>, to: Option<Day>) -> Result<Vec<RollupRow>> {
         let g = self.lock();
-        let lo = (dim.to_owned(), from.unwrap_or(Day::from_days(i64::MIN / 2)), String::new());
+        let lo = (dim.to_owned(), from.unwrap_or(Day::MIN), String::new());
         Ok(g.rollups
             .range(lo..)
             .take_while(|((d, day, _), _)| d == dim && to.is_none_or(|t| *day <= t))
