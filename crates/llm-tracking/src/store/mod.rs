@@ -365,3 +365,41 @@ mod tests {
         assert!(parse_usd("abc").is_err());
     }
 }
+
+/// Gives each budget row its reservations, from `budget_reservations` rows (`id`, `scope`, `period`, `amount`
+/// as text, `period_start`, `expires_us`) of either SQL store.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn attach_holds<R>(rows: &mut [BudgetRow], holds: &[R]) -> Result<()>
+where
+    R: sqlx::Row,
+    for<'r> &'r str: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    for h in holds {
+        let scope: String = h.try_get("scope")?;
+        let period: String = h.try_get("period")?;
+        if let Some(row) =
+            rows.iter_mut().find(|r| r.budget.period.as_str() == period && r.budget.scope.to_string() == scope)
+        {
+            row.holds.push(Hold {
+                id: h.try_get("id")?,
+                amount: parse_usd(&h.try_get::<String, _>("amount")?)?,
+                period_start: h.try_get("period_start")?,
+                expires_us: h.try_get("expires_us")?,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The budgets' statuses now: each row refreshed (a period that ended reads as reset, expired reservations
+/// drop out) and summarized.
+pub(crate) fn statuses(rows: &mut [BudgetRow], starts: &PeriodStarts, now: Timestamp) -> Vec<BudgetStatus> {
+    rows.iter_mut()
+        .map(|b| {
+            b.refresh(starts, now);
+            b.status()
+        })
+        .collect()
+}

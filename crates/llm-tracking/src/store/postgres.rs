@@ -16,7 +16,7 @@ use llm_core::Usd;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{PgConnection, Row};
 
-use super::{BudgetRow, Hold, SCHEMA_VERSION, Store, parse_usd, redact_url, reserve_rows};
+use super::{BudgetRow, SCHEMA_VERSION, Store, parse_usd, redact_url, reserve_rows};
 use crate::budget::{Budget, BudgetStatus, Period, PeriodStarts, Reservation, ReserveOutcome, Scope};
 use crate::error::{Error, ErrorKind, Result};
 use crate::record::CallRecord;
@@ -217,28 +217,9 @@ async fn lock_budgets(conn: &mut PgConnection, scopes: &[Scope], now: Timestamp)
         .bind(now.as_micros())
         .fetch_all(&mut *conn)
         .await?;
-        attach_holds(&mut rows, &holds)?;
+        super::attach_holds(&mut rows, &holds)?;
     }
     Ok(rows)
-}
-
-/// Gives each budget row its reservations.
-fn attach_holds(rows: &mut [BudgetRow], holds: &[PgRow]) -> Result<()> {
-    for h in holds {
-        let scope: String = h.try_get("scope")?;
-        let period: String = h.try_get("period")?;
-        if let Some(row) =
-            rows.iter_mut().find(|r| r.budget.period.as_str() == period && r.budget.scope.to_string() == scope)
-        {
-            row.holds.push(Hold {
-                id: h.try_get("id")?,
-                amount: parse_usd(&h.try_get::<String, _>("amount")?)?,
-                period_start: h.try_get("period_start")?,
-                expires_us: h.try_get("expires_us")?,
-            });
-        }
-    }
-    Ok(())
 }
 
 fn budget_row(row: &PgRow) -> Result<BudgetRow> {
@@ -492,14 +473,8 @@ impl Store for PostgresStore {
         .bind(now.as_micros())
         .fetch_all(&self.pool)
         .await?;
-        attach_holds(&mut rows, &holds)?;
-        Ok(rows
-            .iter_mut()
-            .map(|b| {
-                b.refresh(&starts, now);
-                b.status()
-            })
-            .collect())
+        super::attach_holds(&mut rows, &holds)?;
+        Ok(super::statuses(&mut rows, &starts, now))
     }
 
     async fn reserve(

@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
-use super::{BudgetRow, Hold, Store, parse_usd, reserve_rows};
+use super::{BudgetRow, Store, parse_usd, reserve_rows};
 use crate::budget::{Budget, BudgetStatus, Period, PeriodStarts, Reservation, ReserveOutcome, Scope};
 use crate::error::{Error, ErrorKind, Result};
 use crate::record::CallRecord;
@@ -356,27 +356,8 @@ async fn load_budgets(conn: &mut SqliteConnection, scopes: &[Scope], now: Timest
     .bind(now.as_micros())
     .fetch_all(&mut *conn)
     .await?;
-    attach_holds(&mut rows, &holds)?;
+    super::attach_holds(&mut rows, &holds)?;
     Ok(rows)
-}
-
-/// Gives each budget row its reservations.
-fn attach_holds(rows: &mut [BudgetRow], holds: &[sqlx::sqlite::SqliteRow]) -> Result<()> {
-    for h in holds {
-        let scope: String = h.try_get("scope")?;
-        let period: String = h.try_get("period")?;
-        if let Some(row) =
-            rows.iter_mut().find(|r| r.budget.period.as_str() == period && r.budget.scope.to_string() == scope)
-        {
-            row.holds.push(Hold {
-                id: h.try_get("id")?,
-                amount: parse_usd(&h.try_get::<String, _>("amount")?)?,
-                period_start: h.try_get("period_start")?,
-                expires_us: h.try_get("expires_us")?,
-            });
-        }
-    }
-    Ok(())
 }
 
 fn budget_row(row: &sqlx::sqlite::SqliteRow) -> Result<BudgetRow> {
@@ -618,14 +599,8 @@ impl Store for SqliteStore {
         .bind(now.as_micros())
         .fetch_all(&self.reader)
         .await?;
-        attach_holds(&mut rows, &holds)?;
-        Ok(rows
-            .iter_mut()
-            .map(|b| {
-                b.refresh(&starts, now);
-                b.status()
-            })
-            .collect())
+        super::attach_holds(&mut rows, &holds)?;
+        Ok(super::statuses(&mut rows, &starts, now))
     }
 
     async fn reserve(
