@@ -347,25 +347,6 @@ pub(crate) fn reserve_rows<'a>(
     (ReserveOutcome::Reserved(reservation), rows)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pending_migrations_run_from_the_database_version_and_refuse_a_newer_one() {
-        let all = ["m1", "m2", "m3"];
-        let pending = |current| pending_migrations(&all, current).map(Iterator::collect::<Vec<_>>);
-        assert_eq!(pending(None).unwrap(), [(1, "m1"), (2, "m2"), (3, "m3")]);
-        assert_eq!(pending(Some(1)).unwrap(), [(2, "m2"), (3, "m3")]);
-        assert_eq!(pending(Some(3)).unwrap(), []);
-        let err = pending(Some(4)).unwrap_err();
-        assert_eq!(err.kind(), &crate::error::ErrorKind::Schema);
-        assert_eq!(err.to_string(), "schema: the database schema is version 4, newer than this build's 3");
-        assert_eq!(parse_usd("0.0000025").unwrap().to_string(), "0.0000025");
-        assert!(parse_usd("abc").is_err());
-    }
-}
-
 /// Gives each budget row its reservations, from `budget_reservations` rows (`id`, `scope`, `period`, `amount`
 /// as text, `period_start`, `expires_us`) of either SQL store.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -402,4 +383,23 @@ pub(crate) fn statuses(rows: &mut [BudgetRow], starts: &PeriodStarts, now: Times
             b.status()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_migrations_run_from_the_database_version_and_refuse_a_newer_one() {
+        let all = ["m1", "m2", "m3"];
+        let pending = |current| pending_migrations(&all, current).map(Iterator::collect::<Vec<_>>);
+        assert_eq!(pending(None).unwrap(), [(1, "m1"), (2, "m2"), (3, "m3")]);
+        assert_eq!(pending(Some(1)).unwrap(), [(2, "m2"), (3, "m3")]);
+        assert_eq!(pending(Some(3)).unwrap(), []);
+        let err = pending(Some(4)).unwrap_err();
+        assert_eq!(err.kind(), &crate::error::ErrorKind::Schema);
+        assert_eq!(err.to_string(), "schema: the database schema is version 4, newer than this build's 3");
+        assert_eq!(parse_usd("0.0000025").unwrap().to_string(), "0.0000025");
+        assert!(parse_usd("abc").is_err());
+    }
 }
