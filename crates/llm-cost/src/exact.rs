@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde::de::{Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 /// The deepest nesting the reader accepts.
@@ -212,28 +212,64 @@ pub(crate) fn skim<'a>(text: &'a str, wanted: &[&'static str]) -> Result<Vec<Ski
             aliases: Vec::new(),
         };
         if item.is_object {
-            let Members(fields) = serde_json::from_str(value).map_err(|e| JsonError::at(text, value, &e))?;
-            for (field, v) in fields {
-                let v = v.get();
-                if let Some(w) = wanted.iter().find(|w| **w == field)
-                    && v.starts_with('"')
-                {
-                    let Text(s) = serde_json::from_str(v).map_err(|e| JsonError::at(text, v, &e))?;
-                    item.fields.retain(|(f, _)| f != w);
-                    item.fields.push((w, s));
-                } else if field == "aliases" && v.starts_with('[') {
-                    let names: Vec<&RawValue> = serde_json::from_str(v).map_err(|e| JsonError::at(text, v, &e))?;
-                    item.aliases = names
-                        .into_iter()
-                        .filter(|n| n.get().starts_with('"'))
-                        .filter_map(|n| serde_json::from_str::<Text<'a>>(n.get()).ok().map(|t| t.0))
-                        .collect();
-                }
-            }
+            let seed = RowFields { wanted, fields: Vec::new(), aliases: Vec::new() };
+            let mut de = serde_json::Deserializer::from_str(value);
+            let (fields, aliases) = seed.deserialize(&mut de).map_err(|e| JsonError::at(text, value, &e))?;
+            item.fields = fields;
+            item.aliases = aliases;
         }
         out.push(item);
     }
     Ok(out)
+}
+
+/// The wanted string fields and the `aliases` strings of one row, read in one pass (other values are skipped
+/// without being kept).
+struct RowFields<'w, 'a> {
+    wanted: &'w [&'static str],
+    fields: Vec<(&'static str, Cow<'a, str>)>,
+    aliases: Vec<Cow<'a, str>>,
+}
+
+type RowFieldsOut<'a> = (Vec<(&'static str, Cow<'a, str>)>, Vec<Cow<'a, str>>);
+
+impl<'de> DeserializeSeed<'de> for RowFields<'_, 'de> {
+    type Value = RowFieldsOut<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RowFields<'_, 'de> {
+    type Value = RowFieldsOut<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Self::Value, A::Error> {
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+            if let Some(w) = self.wanted.iter().find(|w| **w == key) {
+                let v: &'de RawValue = map.next_value()?;
+                if v.get().starts_with('"') {
+                    let Text(s) = serde_json::from_str(v.get()).map_err(serde::de::Error::custom)?;
+                    self.fields.retain(|(f, _)| f != w);
+                    self.fields.push((w, s));
+                }
+            } else if key == "aliases" {
+                let v: &'de RawValue = map.next_value()?;
+                if v.get().starts_with('[') {
+                    let names: Vec<&RawValue> = serde_json::from_str(v.get()).map_err(serde::de::Error::custom)?;
+                    self.aliases = names
+                        .into_iter()
+                        .filter(|n| n.get().starts_with('"'))
+                        .filter_map(|n| serde_json::from_str::<Text<'de>>(n.get()).ok().map(|t| t.0))
+                        .collect();
+                }
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok((self.fields, self.aliases))
+    }
 }
 
 /// Writes `s` as a JSON string literal (serde_json's escaping).
