@@ -194,11 +194,75 @@ pub(crate) struct Skimmed<'a> {
 
 /// Reads a top-level object without building its values: each member's key and value span, and the string
 /// fields named in `wanted` of object values. Checks the syntax of the whole text.
+///
+/// One pass: serde_json reads the top-level object once, each row through [`RowFields`] (the index fields
+/// taken, every other value skipped). A row's span is recovered from where its key and the next key sit in
+/// the text (keys without escapes borrow from it; between them JSON allows only whitespace, `:` and `,`).
+/// When that cannot be done (an escaped top-level key) or the one pass fails, the text is read again the
+/// slower way ([`skim_twice`]), which also gives the error.
 pub(crate) fn skim<'a>(text: &'a str, wanted: &[&'static str]) -> Result<Vec<Skimmed<'a>>, JsonError> {
-    let start = text.trim_start_matches([' ', '\t', '\n', '\r']);
+    let start = text.trim_start_matches(WS);
     if !start.starts_with('{') {
         return Err(JsonError::new(text, start, "expected a JSON object"));
     }
+    let mut de = serde_json::Deserializer::from_str(text);
+    let Ok(rows) = TopLevel { wanted }.deserialize(&mut de).and_then(|rows| de.end().map(|()| rows)) else {
+        return skim_twice(text, wanted);
+    };
+    let Some(spans) = spans_between_keys(text, &rows) else { return skim_twice(text, wanted) };
+    Ok(rows
+        .into_iter()
+        .zip(spans)
+        .map(|(row, span)| Skimmed {
+            key: row.key,
+            span,
+            is_object: row.is_object,
+            fields: row.fields,
+            aliases: row.aliases,
+        })
+        .collect())
+}
+
+const WS: [char; 4] = [' ', '\t', '\n', '\r'];
+
+/// The byte range of each member's value, from the positions of the (borrowed) keys: after key `i` come
+/// whitespace, `:`, whitespace and the value; before key `i + 1`'s quote, whitespace, `,` and whitespace; after
+/// the last value, whitespace, `}` and whitespace. `None` when a key does not borrow from `text` or the
+/// separators are not where they must be.
+fn spans_between_keys(text: &str, rows: &[RowOut<'_>]) -> Option<Vec<std::ops::Range<usize>>> {
+    let base = text.as_ptr() as usize;
+    let key_at = |row: &RowOut<'_>| -> Option<std::ops::Range<usize>> {
+        let Cow::Borrowed(k) = &row.key else { return None };
+        let at = (k.as_ptr() as usize).checked_sub(base)?;
+        let quoted = at >= 1 && text.as_bytes().get(at - 1) == Some(&b'"');
+        (quoted && text.as_bytes().get(at + k.len()) == Some(&b'"')).then_some(at..at + k.len())
+    };
+    let mut out = Vec::with_capacity(rows.len());
+    let mut next = key_at(rows.first()?)?;
+    for i in 0..rows.len() {
+        let key = next.clone();
+        // after the key's closing quote
+        let after = text.get(key.end + 1..)?.trim_start_matches(WS).strip_prefix(':')?.trim_start_matches(WS);
+        let start = text.len() - after.len();
+        let before = match rows.get(i + 1) {
+            Some(row) => {
+                next = key_at(row)?;
+                // up to the next key's opening quote
+                text.get(..next.start - 1)?.trim_end_matches(WS).strip_suffix(',')?
+            }
+            None => text.trim_end_matches(WS).strip_suffix('}')?,
+        };
+        let end = before.trim_end_matches(WS).len();
+        if end <= start {
+            return None;
+        }
+        out.push(start..end);
+    }
+    Some(out)
+}
+
+/// [`skim`] in two reads: the members as raw values, then each object row's fields.
+fn skim_twice<'a>(text: &'a str, wanted: &[&'static str]) -> Result<Vec<Skimmed<'a>>, JsonError> {
     let Members(members) = serde_json::from_str(text).map_err(|e| JsonError::at(text, text, &e))?;
     let mut out = Vec::with_capacity(members.len());
     for (key, raw) in members {
@@ -221,6 +285,89 @@ pub(crate) fn skim<'a>(text: &'a str, wanted: &[&'static str]) -> Result<Vec<Ski
         out.push(item);
     }
     Ok(out)
+}
+
+/// One top-level member as [`skim`]'s single pass reads it.
+struct RowOut<'a> {
+    key: Cow<'a, str>,
+    is_object: bool,
+    fields: Vec<(&'static str, Cow<'a, str>)>,
+    aliases: Vec<Cow<'a, str>>,
+}
+
+/// The top-level object: each member's key, and its value read by [`RowValue`].
+struct TopLevel<'w> {
+    wanted: &'w [&'static str],
+}
+
+impl<'de> DeserializeSeed<'de> for TopLevel<'_> {
+    type Value = Vec<RowOut<'de>>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TopLevel<'_> {
+    type Value = Vec<RowOut<'de>>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::with_capacity(map.size_hint().unwrap_or(1024));
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+            let (is_object, fields, aliases) = map.next_value_seed(RowValue { wanted: self.wanted })?;
+            out.push(RowOut { key, is_object, fields, aliases });
+        }
+        Ok(out)
+    }
+}
+
+/// A top-level value: an object is read by [`RowFields`], anything else skipped.
+struct RowValue<'w> {
+    wanted: &'w [&'static str],
+}
+
+type RowValueOut<'a> = (bool, Vec<(&'static str, Cow<'a, str>)>, Vec<Cow<'a, str>>);
+
+impl<'de> DeserializeSeed<'de> for RowValue<'_> {
+    type Value = RowValueOut<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RowValue<'_> {
+    type Value = RowValueOut<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let (fields, aliases) =
+            RowFields { wanted: self.wanted, fields: Vec::new(), aliases: Vec::new() }.visit_map(map)?;
+        Ok((true, fields, aliases))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok((false, Vec::new(), Vec::new()))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok((false, Vec::new(), Vec::new()))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok((false, Vec::new(), Vec::new()))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok((false, Vec::new(), Vec::new()))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok((false, Vec::new(), Vec::new()))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok((false, Vec::new(), Vec::new()))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok((false, Vec::new(), Vec::new()))
+    }
 }
 
 /// The wanted string fields and the `aliases` strings of one row, read in one pass (other values are skipped
@@ -449,6 +596,32 @@ mod tests {
         assert_eq!(err.line, 2, "{err}");
         let err = skim("[1]", &[]).unwrap_err();
         assert_eq!(err.message, "expected a JSON object");
+        // numbers serde_json cannot hold as f64 are skipped, not refused (the one pass falls back to two reads)
+        let skimmed = skim("{\"a\": {\"mode\": 1e999}, \"b\": 1e999 }", &["mode"]).unwrap();
+        assert_eq!(skimmed[1].span.clone(), 28..33);
+        let err = skim("{\"a\": {\"mode\": \"x\",}}", &["mode"]).unwrap_err();
+        assert_eq!((err.message.as_str(), err.line, err.column), ("key must be a string", 1, 20), "{err}");
+    }
+
+    #[test]
+    fn one_pass_skim_agrees_with_two_reads() {
+        let texts = [
+            r#"{"m": {"mode": "chat", "mode": "embedding"}, "m": 1}"#,
+            " {\n\t\"a\" :\r\n {\"litellm_provider\": \"x\", \"aliases\": [\"b\", 1, \"c\\u0041\"]} ,\n\"odd\":[1,[2]],\"s\":\"str\" , \"n\" : null\n} \n",
+            r#"{"esc\u0041ped": {"mode": "chat"}, "b": {"mode": "x"}}"#,
+            r#"{"a": "}", "b": ",", "c": {"k": "\","}}"#,
+            "{}",
+            crate::catalog::EMBEDDED_CATALOG,
+        ];
+        for text in texts {
+            let wanted = ["litellm_provider", "mode", "deprecation_date", "alias_of"];
+            let one = skim(text, &wanted).unwrap();
+            assert_eq!(one, skim_twice(text, &wanted).unwrap(), "{text:.200}");
+            for m in &one {
+                let value = &text[m.span.clone()];
+                assert!(serde_json::from_str::<&RawValue>(value).is_ok_and(|r| r.get() == value), "{value:?}");
+            }
+        }
     }
 
     #[test]
