@@ -20,8 +20,9 @@ use std::sync::{Arc, LazyLock};
 
 use crate::catalog::{Catalog, FxHashMap, ModelData, ModelInfo, RawRow};
 use crate::error::{Error, ErrorKind, Result};
-use crate::json::{self, Json};
+use crate::exact::{self, Json};
 use crate::names::{BEDROCK_REGIONS, JSON_PROVIDERS, PROVIDER_LIST};
+use crate::pattern::Pattern;
 
 /// A model name resolved to its provider: LiteLLM's `get_llm_provider`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,30 +87,19 @@ fn bedrock_arn_model(model: &str) -> &str {
     if model.to_lowercase().contains("arn") { model.rsplit('/').next().unwrap_or(model) } else { model }
 }
 
+/// LiteLLM's `re.sub` patterns for model names, compiled once (the same engine as the price file's rules).
+static THROUGHPUT_SUFFIX: LazyLock<Pattern> = LazyLock::new(|| Pattern::exact(r"(:\d+):\d+k$"));
+static CONTEXT_SUFFIX: LazyLock<Pattern> = LazyLock::new(|| Pattern::exact(r"\[\w+\]$"));
+static TRAILING_VERSION: LazyLock<Pattern> = LazyLock::new(|| Pattern::exact(r"-\d+$"));
+static DATED_SUFFIX: LazyLock<Pattern> = LazyLock::new(|| Pattern::exact(r"-\d{4}-\d{2}-\d{2}$"));
+static FINETUNE_SUFFIX: LazyLock<Pattern> = LazyLock::new(|| Pattern::exact(r"(:[^:]*){3}$"));
+
 /// `strip_bedrock_throughput_suffix`: `model:1:51k` → `model:1`, `model[1m]` → `model`.
 fn strip_bedrock_throughput_suffix(model: &str) -> Cow<'_, str> {
-    let mut m: Cow<'_, str> = Cow::Borrowed(model);
-    // (:\d+):\d+k$
-    if let Some(body) = m.strip_suffix('k')
-        && let Some((head, digits)) = body.rsplit_once(':')
-        && !digits.is_empty()
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && let Some((_, ver)) = head.rsplit_once(':')
-        && !ver.is_empty()
-        && ver.bytes().all(|b| b.is_ascii_digit())
-    {
-        m = Cow::Owned(head.to_owned());
+    match THROUGHPUT_SUFFIX.replace(model, "$1") {
+        Cow::Borrowed(m) => CONTEXT_SUFFIX.replace(m, ""),
+        Cow::Owned(m) => Cow::Owned(CONTEXT_SUFFIX.replace(&m, "").into_owned()),
     }
-    // \[\w+\]$
-    if let Some(body) = m.strip_suffix(']')
-        && let Some(i) = body.rfind('[')
-    {
-        let inner = body.get(i + 1..).unwrap_or("");
-        if !inner.is_empty() && inner.chars().all(|c| c.is_alphanumeric() || c == '_') {
-            m = Cow::Owned(body.get(..i).unwrap_or("").to_owned());
-        }
-    }
-    m
 }
 
 /// `get_bedrock_base_model`.
@@ -142,44 +132,27 @@ pub(crate) fn bedrock_base_model(model: &str) -> String {
 }
 
 /// `-\d+$` removed (Vertex, Gemini and Databricks stable versions).
-fn strip_trailing_version(model: &str) -> &str {
-    let digits = model.bytes().rev().take_while(u8::is_ascii_digit).count();
-    if digits == 0 {
-        return model;
-    }
-    let head = model.get(..model.len() - digits).unwrap_or(model);
-    head.strip_suffix('-').unwrap_or(model)
+fn strip_trailing_version(model: &str) -> Cow<'_, str> {
+    TRAILING_VERSION.replace(model, "")
 }
 
 /// `-\d{4}-\d{2}-\d{2}$` removed.
-fn strip_dated_suffix(model: &str) -> &str {
-    let b = model.as_bytes();
-    if b.len() < 11 {
-        return model;
-    }
-    let tail = &b[b.len() - 11..];
-    let shape = [b'-', 0, 0, 0, 0, b'-', 0, 0, b'-', 0, 0];
-    let ok = tail.iter().zip(shape).all(|(c, s)| if s == 0 { c.is_ascii_digit() } else { *c == s });
-    if ok { model.get(..model.len() - 11).unwrap_or(model) } else { model }
+fn strip_dated_suffix(model: &str) -> Cow<'_, str> {
+    DATED_SUFFIX.replace(model, "")
 }
 
 /// `(:[^:]*){3}$` removed: `ft:gpt-3.5-turbo:org:suffix:id` → `ft:gpt-3.5-turbo`.
-fn strip_finetune(model: &str) -> &str {
-    let colons: Vec<usize> = model.match_indices(':').map(|(i, _)| i).collect();
-    if colons.len() < 3 {
-        return model;
-    }
-    let cut = colons[colons.len() - 3];
-    model.get(..cut).unwrap_or(model)
+fn strip_finetune(model: &str) -> Cow<'_, str> {
+    FINETUNE_SUFFIX.replace(model, "")
 }
 
 /// `_strip_model_name`.
 fn strip_model_name<'a>(model: &'a str, provider: Option<&str>) -> Cow<'a, str> {
     match provider {
         Some("bedrock" | "bedrock_converse") => Cow::Owned(bedrock_base_model(model)),
-        Some("vertex_ai" | "gemini" | "databricks") => Cow::Borrowed(strip_trailing_version(model)),
-        _ if model.contains("ft:") => Cow::Borrowed(strip_finetune(model)),
-        _ => Cow::Borrowed(strip_dated_suffix(model)),
+        Some("vertex_ai" | "gemini" | "databricks") => strip_trailing_version(model),
+        _ if model.contains("ft:") => strip_finetune(model),
+        _ => strip_dated_suffix(model),
     }
 }
 
@@ -604,7 +577,7 @@ fn azure_llm(model: &str) -> Option<&'static str> {
 /// A model info made of the matching capability rules' fields, with the requested provider.
 fn generalized(name: &str, caps: Vec<(String, String)>, provider: Option<&str>) -> ModelInfo {
     let mut members: Vec<(Cow<'_, str>, Json<'_>)> = Vec::new();
-    let parsed: Vec<(String, Option<Json<'_>>)> = caps.iter().map(|(k, v)| (k.clone(), json::parse(v).ok())).collect();
+    let parsed: Vec<(String, Option<Json<'_>>)> = caps.iter().map(|(k, v)| (k.clone(), exact::parse(v).ok())).collect();
     for (k, v) in parsed {
         if let Some(v) = v {
             members.push((Cow::Owned(k), v));

@@ -12,7 +12,7 @@ pub(crate) mod rules;
 use std::sync::{Arc, LazyLock, Mutex, OnceLock, PoisonError};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::json::{self, Json};
+use crate::exact::{self, Json};
 use crate::time::{self, BillingTime};
 
 pub(crate) use model::{FxHashMap, ModelData, Number, OffPeak, RawRow, StdRates, WeekdayZone};
@@ -67,7 +67,7 @@ impl Row {
     /// The parsed row.
     pub(crate) fn data(&self) -> &Arc<ModelData> {
         self.data.get_or_init(|| {
-            let parsed = json::parse(self.raw.as_str()).unwrap_or(Json::Obj(Vec::new()));
+            let parsed = exact::parse(self.raw.as_str()).unwrap_or(Json::Obj(Vec::new()));
             Arc::new(ModelData::from_json(&parsed, self.raw.clone()))
         })
     }
@@ -215,7 +215,7 @@ impl Catalog {
             // once, so that pricing never has to
             normalize::validate_catalog(text)?;
         }
-        let members = json::skim(text, &SKIMMED_FIELDS).map_err(|e| {
+        let members = exact::skim(text, &SKIMMED_FIELDS).map_err(|e| {
             let kind = ErrorKind::InvalidCatalog;
             let what =
                 if e.message.contains("expected a JSON object") { "is not a JSON object" } else { "is not valid JSON" };
@@ -225,7 +225,7 @@ impl Catalog {
         catalog.version = Arc::from(version);
         // last duplicate wins, as in Python's json module; order of first appearance kept
         let mut order: Vec<&str> = Vec::with_capacity(members.len());
-        let mut last: FxHashMap<&str, &json::Skimmed<'_>> =
+        let mut last: FxHashMap<&str, &exact::Skimmed<'_>> =
             FxHashMap::with_capacity_and_hasher(members.len(), Default::default());
         catalog.entries.reserve(members.len());
         catalog.by_key.reserve(members.len());
@@ -241,10 +241,10 @@ impl Catalog {
             }
         };
         if let Some(block) = last.get("fallback_generalizations") {
-            let parsed = json::parse(text.get(block.span.clone()).unwrap_or("null")).unwrap_or(Json::Null);
+            let parsed = exact::parse(text.get(block.span.clone()).unwrap_or("null")).unwrap_or(Json::Null);
             catalog.rules = Arc::new(Rules::from_json(&parsed));
         }
-        let field = |m: &json::Skimmed<'_>, name: &str| -> Option<String> {
+        let field = |m: &exact::Skimmed<'_>, name: &str| -> Option<String> {
             m.fields.iter().find(|(f, _)| *f == name).map(|(_, v)| v.to_string())
         };
         let mut pointers: Vec<(&str, String)> = Vec::new();
@@ -415,7 +415,7 @@ impl Catalog {
     /// price is an error, as it would price its tokens at $0). Prices are validated like `update-pricing`
     /// validates the upstream file; an error names the model and the key.
     pub fn register_model(&mut self, key: &str, row: &str) -> Result<()> {
-        let parsed = json::parse(row).map_err(|e| {
+        let parsed = exact::parse(row).map_err(|e| {
             Error::new(ErrorKind::InvalidCatalog, format!("model {key:?}: the row is not valid JSON: {e}"))
         })?;
         if !matches!(parsed, Json::Obj(_)) {
@@ -424,18 +424,18 @@ impl Catalog {
         normalize::validate_row(key, &parsed, &normalize::NormalizeOptions::default())?;
         let merged = match self.entry(key) {
             Some(existing) => {
-                let base = json::parse(existing.row.raw.as_str()).map_err(|e| {
+                let base = exact::parse(existing.row.raw.as_str()).map_err(|e| {
                     Error::new(ErrorKind::InvalidCatalog, format!("model {key:?}: stored row unreadable: {e}"))
                 })?;
                 normalize::merge_rows(&base, &parsed)
             }
             None => {
                 let mut text = String::new();
-                json::write_canonical(&mut text, &parsed);
+                exact::write_canonical(&mut text, &parsed);
                 text
             }
         };
-        let merged_json = json::parse(&merged)
+        let merged_json = exact::parse(&merged)
             .map_err(|e| Error::new(ErrorKind::InvalidCatalog, format!("model {key:?}: merge failed: {e}")))?;
         let string = |f: &str| merged_json.get(f).and_then(Json::as_str).map(str::to_owned);
         let row = Arc::new(Row::new(
@@ -462,7 +462,7 @@ impl Catalog {
     /// [`Catalog::register_model`]; `null` removes a model. Every row is validated first: on an error nothing
     /// is applied.
     pub fn apply_overrides(&mut self, overrides: &str) -> Result<()> {
-        let doc = json::parse(overrides)
+        let doc = exact::parse(overrides)
             .map_err(|e| Error::new(ErrorKind::InvalidCatalog, format!("the overrides are not valid JSON: {e}")))?;
         let Json::Obj(members) = &doc else {
             return Err(Error::new(ErrorKind::InvalidCatalog, "the overrides are not a JSON object"));
@@ -485,7 +485,7 @@ impl Catalog {
                 Json::Null => self.remove_model(key),
                 row => {
                     let mut text = String::new();
-                    json::write_canonical(&mut text, row);
+                    exact::write_canonical(&mut text, row);
                     self.register_model(key, &text)?;
                 }
             }
@@ -537,9 +537,9 @@ fn fill_missing(rules: &Rules, key: &str, row: &Row) -> Arc<ModelData> {
         return data.clone();
     }
     let Some(fill) = rules.fill_missing(key, provider) else { return data.clone() };
-    let Ok(Json::Obj(mut members)) = json::parse(data.raw.as_str()) else { return data.clone() };
+    let Ok(Json::Obj(mut members)) = exact::parse(data.raw.as_str()) else { return data.clone() };
     let mut added = false;
-    let fills: Vec<Json<'_>> = fill.iter().map(|(_, v)| json::parse(v).unwrap_or(Json::Null)).collect();
+    let fills: Vec<Json<'_>> = fill.iter().map(|(_, v)| exact::parse(v).unwrap_or(Json::Null)).collect();
     for ((k, _), v) in fill.iter().zip(fills) {
         if !members.iter().any(|(mk, _)| mk == k) {
             members.push((std::borrow::Cow::Owned(k.clone()), v));

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
-use crate::json::{self, Json};
+use crate::exact::{self, Json};
 
 /// The FxHash function (rustc's): fast for the short string keys the catalog is indexed by. Lookups only ever
 /// hash caller input against keys from the catalog, so its lack of DoS resistance costs nothing here.
@@ -193,7 +193,7 @@ impl RawRow {
     /// The canonical compact text of a parsed row.
     pub(crate) fn canonical(row: &Json<'_>) -> RawRow {
         let mut text = String::new();
-        json::write_canonical(&mut text, row);
+        exact::write_canonical(&mut text, row);
         RawRow::Owned(Arc::from(text))
     }
 }
@@ -286,7 +286,7 @@ fn weekday(v: &Json<'_>) -> Option<u8> {
 }
 
 fn rate_list(v: &Json<'_>) -> Vec<(Box<str>, Decimal)> {
-    json::sorted_members(v).into_iter().filter_map(|(k, v)| as_rate(v).map(|d| (Box::from(k), d))).collect()
+    exact::sorted_members(v).into_iter().filter_map(|(k, v)| as_rate(v).map(|d| (Box::from(k), d))).collect()
 }
 
 fn parse_off_peak(v: &Json<'_>) -> Option<OffPeak> {
@@ -312,7 +312,7 @@ fn parse_off_peak(v: &Json<'_>) -> Option<OffPeak> {
         Ok(zone) => WeekdayZone::Known(zone),
         Err(_) => WeekdayZone::Unknown(name.to_owned()),
     });
-    for (k, val) in json::sorted_members(v) {
+    for (k, val) in exact::sorted_members(v) {
         if matches!(val, Json::Bool(_)) {
             continue;
         }
@@ -336,7 +336,7 @@ fn parse_tiers(v: &Json<'_>) -> Option<Vec<PriceTier>> {
                 },
                 _ => None,
             };
-            let rates = json::sorted_members(t)
+            let rates = exact::sorted_members(t)
                 .into_iter()
                 .filter(|(k, _)| *k != "range")
                 .filter_map(|(k, v)| match v {
@@ -355,7 +355,7 @@ impl ModelData {
     /// only.
     pub(crate) fn from_json(row: &Json<'_>, raw: RawRow) -> ModelData {
         let mut d = ModelData { raw, ..ModelData::default() };
-        for (key, value) in json::sorted_members(row) {
+        for (key, value) in exact::sorted_members(row) {
             match (key, value) {
                 (_, Json::Null) => {}
                 ("litellm_provider", Json::Str(s)) => d.provider = Some(Box::from(s.as_ref())),
@@ -589,20 +589,20 @@ impl ModelInfo {
     /// Any field of the row as JSON, `None` when absent. (Numbers become `serde_json` numbers; use
     /// [`ModelInfo::price`] for exact prices.)
     pub fn field(&self, key: &str) -> Option<serde_json::Value> {
-        let row = json::parse(self.data.raw.as_str()).ok()?;
+        let row = exact::parse(self.data.raw.as_str()).ok()?;
         let v = row.get(key)?;
         let mut text = String::new();
-        json::write_canonical(&mut text, v);
+        exact::write_canonical(&mut text, v);
         serde_json::from_str(&text).ok()
     }
 
     /// The whole row as canonical compact JSON: keys sorted, numbers as exact plain decimals (never through
     /// `f64`), so it can be embedded as is (for example with `serde_json::value::RawValue`).
     pub fn to_json(&self) -> String {
-        match json::parse(self.data.raw.as_str()) {
+        match exact::parse(self.data.raw.as_str()) {
             Ok(row) => {
                 let mut text = String::new();
-                json::write_canonical(&mut text, &row);
+                exact::write_canonical(&mut text, &row);
                 text
             }
             Err(_) => "{}".to_owned(),
@@ -635,7 +635,7 @@ mod tests {
 
     #[test]
     fn rows_load_tolerantly() {
-        let row = json::parse(
+        let row = exact::parse(
             r#"{"litellm_provider": "x", "mode": "chat", "max_input_tokens": "1000", "max_output_tokens": 12.5,
                 "input_cost_per_token": "3e-7", "output_cost_per_token": 1, "supports_vision": true,
                 "tiered_pricing": [{"range": [0, 32000], "input_cost_per_token": 1e-6}, "junk"],

@@ -18,8 +18,8 @@ use std::fmt;
 use rust_decimal::Decimal;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::json::{self, Json};
-use crate::regex::Regex;
+use crate::exact::{self, Json};
+use crate::pattern::Pattern;
 
 use super::model::{decimal_from_text, is_price_key};
 
@@ -94,7 +94,7 @@ pub struct Normalized {
 /// assert!(normalize(bad, "{}", &NormalizeOptions::new("1.0.0")).unwrap_err().to_string().contains("\"m\""));
 /// ```
 pub fn normalize(upstream: &str, overrides: &str, options: &NormalizeOptions) -> Result<Normalized> {
-    let doc = json::parse(upstream).map_err(|e| {
+    let doc = exact::parse(upstream).map_err(|e| {
         Error::new(ErrorKind::InvalidCatalog, format!("the upstream price file is not valid JSON: {e}"))
     })?;
     let Json::Obj(members) = &doc else {
@@ -109,23 +109,23 @@ pub fn normalize(upstream: &str, overrides: &str, options: &NormalizeOptions) ->
             drift.push(format!("key {key:?} appears more than once; the last one is kept"));
         }
     }
-    for (key, row) in json::sorted_members(&doc) {
+    for (key, row) in exact::sorted_members(&doc) {
         if key == "sample_spec" {
             continue;
         }
         let mut text = String::new();
-        json::write_canonical(&mut text, row);
+        exact::write_canonical(&mut text, row);
         rows.insert(key.to_owned(), text);
     }
 
     // overrides
     let mut overridden = Vec::new();
-    let ov = json::parse(overrides)
+    let ov = exact::parse(overrides)
         .map_err(|e| Error::new(ErrorKind::InvalidCatalog, format!("the overrides file is not valid JSON: {e}")))?;
     if !matches!(ov, Json::Obj(_)) {
         return Err(Error::new(ErrorKind::InvalidCatalog, "the overrides file is not a JSON object"));
     }
-    for (key, patch) in json::sorted_members(&ov) {
+    for (key, patch) in exact::sorted_members(&ov) {
         match patch {
             Json::Null => {
                 if rows.remove(key).is_some() {
@@ -135,19 +135,19 @@ pub fn normalize(upstream: &str, overrides: &str, options: &NormalizeOptions) ->
             Json::Obj(_) => {
                 let merged = match rows.get(key) {
                     Some(existing) => {
-                        let base = json::parse(existing).map_err(|e| {
+                        let base = exact::parse(existing).map_err(|e| {
                             Error::new(ErrorKind::InvalidCatalog, format!("model {key:?}: unreadable row: {e}"))
                         })?;
                         merge_rows(&base, patch)
                     }
                     None => {
                         let mut t = String::new();
-                        json::write_canonical(&mut t, patch);
+                        exact::write_canonical(&mut t, patch);
                         t
                     }
                 };
                 if rows.get(key) != Some(&merged) {
-                    let fields: Vec<&str> = json::sorted_members(patch).into_iter().map(|(k, _)| k).collect();
+                    let fields: Vec<&str> = exact::sorted_members(patch).into_iter().map(|(k, _)| k).collect();
                     overridden.push(format!("{key}: {}", fields.join(", ")));
                 }
                 rows.insert(key.to_owned(), merged);
@@ -165,7 +165,7 @@ pub fn normalize(upstream: &str, overrides: &str, options: &NormalizeOptions) ->
     let parsed: Vec<(&String, Json<'_>)> = rows
         .iter()
         .map(|(k, t)| {
-            json::parse(t)
+            exact::parse(t)
                 .map(|j| (k, j))
                 .map_err(|e| Error::new(ErrorKind::InvalidCatalog, format!("model {k:?}: unreadable row: {e}")))
         })
@@ -197,7 +197,7 @@ pub fn normalize(upstream: &str, overrides: &str, options: &NormalizeOptions) ->
                     format!("model {key:?}: alias_of must be a string, found {}", target.type_name()),
                 )),
             }
-            for (field, _) in json::sorted_members(row) {
+            for (field, _) in exact::sorted_members(row) {
                 if field != "alias_of" {
                     drift.push(format!("model {key:?}: field {field:?} beside alias_of is ignored by LiteLLM"));
                 }
@@ -210,7 +210,7 @@ pub fn normalize(upstream: &str, overrides: &str, options: &NormalizeOptions) ->
         }
         first = false;
         out.push_str("  ");
-        json::write_str(&mut out, key);
+        exact::write_str(&mut out, key);
         out.push_str(": ");
         write_row(&mut out, row);
     }
@@ -233,7 +233,7 @@ pub fn normalize(upstream: &str, overrides: &str, options: &NormalizeOptions) ->
     let mut version = format!("litellm-{version_label}+{}", sha.get(..12).unwrap_or(&sha));
     if !overridden.is_empty() {
         let mut ov_text = String::new();
-        json::write_canonical(&mut ov_text, &ov);
+        exact::write_canonical(&mut ov_text, &ov);
         version.push_str(&format!(".o{}", crate::sha256_hex(ov_text.as_bytes()).get(..8).unwrap_or("")));
     }
     let models = parsed.len() - usize::from(rows.contains_key("fallback_generalizations"));
@@ -251,9 +251,9 @@ pub fn normalize(upstream: &str, overrides: &str, options: &NormalizeOptions) ->
 
 /// Writes one row: an object one field per line (fields sorted), anything else compact.
 fn write_row(out: &mut String, row: &Json<'_>) {
-    let members = json::sorted_members(row);
+    let members = exact::sorted_members(row);
     if !matches!(row, Json::Obj(_)) || members.is_empty() {
-        json::write_canonical(out, row);
+        exact::write_canonical(out, row);
         return;
     }
     out.push_str("{\n");
@@ -262,7 +262,7 @@ fn write_row(out: &mut String, row: &Json<'_>) {
             out.push_str(",\n");
         }
         out.push_str("    ");
-        json::write_str(out, k);
+        exact::write_str(out, k);
         out.push_str(": ");
         if matches!(*k, "max_input_tokens" | "max_output_tokens" | "max_tokens") {
             // a numeric string limit becomes a number
@@ -278,19 +278,19 @@ fn write_row(out: &mut String, row: &Json<'_>) {
             if let Json::Str(s) = v
                 && let Some(d) = decimal_from_text(s).filter(|_| !s.trim().is_empty())
             {
-                out.push_str(&json::canonical_number(&d.to_string()));
+                out.push_str(&exact::canonical_number(&d.to_string()));
                 continue;
             }
         }
-        json::write_canonical(out, v);
+        exact::write_canonical(out, v);
     }
     out.push_str("\n  }");
 }
 
 /// Merges `patch` into `base` field by field (`null` removes a field) and returns the canonical compact text.
 pub(crate) fn merge_rows(base: &Json<'_>, patch: &Json<'_>) -> String {
-    let mut fields: BTreeMap<&str, &Json<'_>> = json::sorted_members(base).into_iter().collect();
-    for (k, v) in json::sorted_members(patch) {
+    let mut fields: BTreeMap<&str, &Json<'_>> = exact::sorted_members(base).into_iter().collect();
+    for (k, v) in exact::sorted_members(patch) {
         match v {
             Json::Null => {
                 fields.remove(k);
@@ -302,7 +302,7 @@ pub(crate) fn merge_rows(base: &Json<'_>, patch: &Json<'_>) -> String {
     }
     let members = fields.into_iter().map(|(k, v)| (std::borrow::Cow::Borrowed(k), v.clone())).collect();
     let mut out = String::new();
-    json::write_canonical(&mut out, &Json::Obj(members));
+    exact::write_canonical(&mut out, &Json::Obj(members));
     out
 }
 
@@ -334,7 +334,7 @@ fn check_amount(key: &str, field: &str, value: &Json<'_>, (limit, label): (Decim
         Json::Str(s) => s.as_ref(),
         other => return Err(price_error(key, field, format!("expected a number, found {}", other.type_name()))),
     };
-    if json::is_non_finite(text) || is_non_finite_text(text) {
+    if is_non_finite_text(text) {
         return Err(price_error(key, field, format!("{text} is not a finite number")));
     }
     let Some(d) = decimal_from_text(text).filter(|_| !text.trim().is_empty()) else {
@@ -421,7 +421,7 @@ fn check_row(key: &str, row: &Json<'_>, drift: &mut Vec<String>) -> Result<()> {
     if row.get("litellm_provider").is_none() {
         drift.push(format!("model {key:?}: no litellm_provider"));
     }
-    for (field, value) in json::sorted_members(row) {
+    for (field, value) in exact::sorted_members(row) {
         check_field(key, field, value, drift)?;
     }
     Ok(())
@@ -479,7 +479,7 @@ fn check_field(key: &str, field: &str, value: &Json<'_>, drift: &mut Vec<String>
                         format!("model {key:?}: tiered_pricing[{i}].range: expected [start, end] numbers"),
                     ));
                 }
-                for (k, v) in json::sorted_members(tier) {
+                for (k, v) in exact::sorted_members(tier) {
                     if is_price_key(k) {
                         check_price(key, &format!("tiered_pricing[{i}].{k}"), v)?;
                     }
@@ -493,7 +493,7 @@ fn check_field(key: &str, field: &str, value: &Json<'_>, drift: &mut Vec<String>
             if !matches!(value, Json::Obj(_) | Json::Null) {
                 return Err(mistyped("an object"));
             }
-            for (k, v) in json::sorted_members(value) {
+            for (k, v) in exact::sorted_members(value) {
                 let nested = format!("{field}.{k}");
                 if field == "off_peak_pricing" && k == "weekday_timezone" {
                     // an IANA name the bundled database holds; an unknown zone would silently become UTC
@@ -554,7 +554,7 @@ fn validate_rules(block: &Json<'_>, drift: &mut Vec<String>) -> usize {
         let name = rule.get("name").and_then(Json::as_str).map_or_else(|| format!("#{i}"), str::to_owned);
         match rule.get("pattern").and_then(Json::as_str) {
             Some(p) => {
-                if let Err(e) = Regex::new(p) {
+                if let Err(e) = Pattern::check(p) {
                     drift.push(format!("fallback rule {name}: pattern {p:?} is not supported ({e})"));
                 }
             }
@@ -585,7 +585,7 @@ fn validate_rules(block: &Json<'_>, drift: &mut Vec<String>) -> usize {
 /// assert_eq!(err.to_string(), "model \"m\": input_cost_per_token: NaN is not a finite number");
 /// ```
 pub fn validate_catalog(text: &str) -> Result<()> {
-    let doc = json::parse(text)
+    let doc = exact::parse(text)
         .map_err(|e| Error::new(ErrorKind::InvalidCatalog, format!("the price file is not valid JSON: {e}")))?;
     let Json::Obj(members) = &doc else {
         return Err(Error::new(ErrorKind::InvalidCatalog, "the price file is not a JSON object"));
@@ -671,7 +671,7 @@ fn parse_catalog<'a>(text: &'a str, which: &str) -> Result<Json<'a>> {
     if text.trim().is_empty() {
         return Ok(Json::Obj(Vec::new()));
     }
-    json::parse(text)
+    exact::parse(text)
         .map_err(|e| Error::new(ErrorKind::InvalidCatalog, format!("the {which} catalog is not valid JSON: {e}")))
 }
 
@@ -680,9 +680,9 @@ pub fn diff_catalogs(old: &str, new: &str) -> Result<CatalogDiff> {
     let old_doc = parse_catalog(old, "old")?;
     let new_doc = parse_catalog(new, "new")?;
     let old_rows: BTreeMap<&str, &Json<'_>> =
-        json::sorted_members(&old_doc).into_iter().filter(|(k, _)| *k != "sample_spec").collect();
+        exact::sorted_members(&old_doc).into_iter().filter(|(k, _)| *k != "sample_spec").collect();
     let new_rows: BTreeMap<&str, &Json<'_>> =
-        json::sorted_members(&new_doc).into_iter().filter(|(k, _)| *k != "sample_spec").collect();
+        exact::sorted_members(&new_doc).into_iter().filter(|(k, _)| *k != "sample_spec").collect();
     let mut diff = CatalogDiff {
         models: new_rows.keys().filter(|k| **k != "fallback_generalizations").count(),
         ..CatalogDiff::default()
@@ -698,13 +698,13 @@ pub fn diff_catalogs(old: &str, new: &str) -> Result<CatalogDiff> {
         };
         let canon = |v: &Json<'_>| {
             let mut t = String::new();
-            json::write_canonical(&mut t, v);
+            exact::write_canonical(&mut t, v);
             t
         };
         let old_fields: BTreeMap<&str, String> =
-            json::sorted_members(old_row).into_iter().map(|(f, v)| (f, canon(v))).collect();
+            exact::sorted_members(old_row).into_iter().map(|(f, v)| (f, canon(v))).collect();
         let new_fields: BTreeMap<&str, String> =
-            json::sorted_members(new_row).into_iter().map(|(f, v)| (f, canon(v))).collect();
+            exact::sorted_members(new_row).into_iter().map(|(f, v)| (f, canon(v))).collect();
         let mut other: Vec<&str> = Vec::new();
         let all: BTreeSet<&str> = old_fields.keys().chain(new_fields.keys()).copied().collect();
         for f in all {
@@ -746,7 +746,7 @@ mod tests {
                 r#"{"m": {"litellm_provider": "x", "input_cost_per_token": -0.1}}"#,
                 "input_cost_per_token: -0.1 is negative",
             ),
-            (r#"{"m": {"litellm_provider": "x", "input_cost_per_token": NaN}}"#, "NaN is not a finite number"),
+            (r#"{"m": {"litellm_provider": "x", "input_cost_per_token": "NaN"}}"#, "NaN is not a finite number"),
             (
                 r#"{"m": {"litellm_provider": "x", "output_cost_per_token": 2.5}}"#,
                 "absurdly large (per-token limit $0.01)",
@@ -770,6 +770,10 @@ mod tests {
             assert!(err.to_string().contains(want), "{input}: {err}");
             assert!(err.to_string().contains("\"m\"") || err.to_string().contains("\"a\""), "{err}");
         }
+        // a bare NaN (Python's json.dump of a float nan) is not JSON: the file is rejected with its position
+        let err =
+            normalize(r#"{"m": {"litellm_provider": "x", "input_cost_per_token": NaN}}"#, "{}", &opts()).unwrap_err();
+        assert_eq!(err.to_string(), "the upstream price file is not valid JSON: expected value at line 1 column 57");
     }
 
     #[test]

@@ -10,18 +10,18 @@
 //!   leaves out (chat and responses rows only);
 //! - malformed rules (no pattern, a pattern this crate cannot compile, `extends`, mixed kinds) are skipped.
 
-use crate::json::{self, Json};
-use crate::regex::Regex;
+use crate::exact::{self, Json};
+use crate::pattern::Pattern;
 
 #[derive(Debug, Clone)]
 pub(crate) struct RoutingRule {
-    pub(crate) regex: Regex,
+    pub(crate) regex: Pattern,
     pub(crate) provider: String,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct CapabilityRule {
-    pub(crate) regex: Regex,
+    pub(crate) regex: Pattern,
     /// The rule's `model_info` as a JSON object (canonical text), merged member by member.
     pub(crate) members: Vec<(String, String)>,
     pub(crate) fill_missing_for: Vec<String>,
@@ -116,7 +116,7 @@ fn compile(rule: &Json<'_>) -> Result<Compiled, String> {
     if rule.get("extends").is_some() {
         return Err("`extends` is the old rule format".to_owned());
     }
-    let regex = Regex::new(pattern).map_err(|e| format!("pattern {pattern:?}: {e}"))?;
+    let regex = Pattern::new(pattern).map_err(|e| format!("pattern {pattern:?}: {e}"))?;
     let fill_missing_for = match rule.get("fill_missing_for_providers") {
         None => Vec::new(),
         Some(Json::Arr(ps)) => {
@@ -128,11 +128,11 @@ fn compile(rule: &Json<'_>) -> Result<Compiled, String> {
         }
         Some(_) => return Err("`fill_missing_for_providers` must be a list of strings".to_owned()),
     };
-    let members: Vec<(String, String)> = json::sorted_members(model_info)
+    let members: Vec<(String, String)> = exact::sorted_members(model_info)
         .into_iter()
         .map(|(k, v)| {
             let mut text = String::new();
-            json::write_canonical(&mut text, v);
+            exact::write_canonical(&mut text, v);
             (k.to_owned(), text)
         })
         .collect();
@@ -152,13 +152,13 @@ mod tests {
 
     #[test]
     fn rules_classify_and_match() {
-        let block = json::parse(
+        let block = exact::parse(
             r#"{"rules": [
                 {"name": "r", "pattern": "^claude-[a-z]+-\\d+$", "model_info": {"litellm_provider": "anthropic"}},
                 {"name": "c1", "pattern": "claude-", "model_info": {"mode": "chat", "max_input_tokens": 200000},
                  "fill_missing_for_providers": ["anthropic"]},
                 {"name": "c2", "pattern": "claude-x", "model_info": {"max_input_tokens": 100}},
-                {"name": "bad", "pattern": "(?<=x)", "model_info": {}},
+                {"name": "bad", "pattern": "(?<=x", "model_info": {}},
                 {"name": "mixed", "pattern": "x", "model_info": {"litellm_provider": "a", "mode": "chat"}},
                 {"name": "old", "pattern": "x", "model_info": {}, "extends": "y"}
             ]}"#,

@@ -643,10 +643,10 @@ pub(crate) fn dashscope_cost(d: &ModelData, c: &TokenCounts, t: BillingTime) -> 
 mod tests {
     use super::*;
     use crate::catalog::RawRow;
-    use crate::json;
+    use crate::exact;
 
     fn data(row: &str) -> ModelData {
-        let j = json::parse(row).unwrap();
+        let j = exact::parse(row).unwrap();
         ModelData::from_json(&j, RawRow::canonical(&j))
     }
 
