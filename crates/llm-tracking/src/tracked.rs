@@ -380,28 +380,31 @@ struct Capped {
 /// A chat call in flight: if its future is dropped (the caller gave up, a timeout, Ctrl-C in an async
 /// handler), the call is recorded as `cancelled` and its reservation settled at its estimate (the request
 /// was sent and may be billed) on a background task.
+///
+/// It borrows the call's state rather than owning it, so a call's (large) state is not moved in and out of the
+/// guard on every call.
 struct InFlight<'a> {
     tracker: &'a Tracker,
-    parts: Option<(Call, Option<Reservation>)>,
+    call: &'a mut Call,
+    reservation: &'a mut Option<Reservation>,
     estimate: Usd,
+    armed: bool,
 }
 
 impl InFlight<'_> {
-    fn span(&self) -> tracing::Span {
-        self.parts.as_ref().map_or_else(tracing::Span::none, |(c, _)| c.span.clone())
-    }
-
-    /// The call finished: hands back what the guard held.
-    fn disarm(mut self) -> Option<(Call, Option<Reservation>)> {
-        self.parts.take()
+    /// The call finished: nothing to do on drop.
+    fn disarm(mut self) {
+        self.armed = false;
     }
 }
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        let Some((mut call, reservation)) = self.parts.take() else {
+        if !self.armed {
             return;
-        };
+        }
+        let call = &mut *self.call;
+        let reservation = self.reservation.take();
         let reserved = reserved_of(reservation.as_ref());
         let mut r = call.base_record(CallStatus::Cancelled, None, reserved);
         r.error_kind = Some("cancelled".into());
@@ -457,12 +460,12 @@ impl<P: Provider> Tracked<P> {
             let rates = self.tracker.rates(self.pricer().as_ref(), &call.provider, request.model.as_str())?;
             Some(StreamLimit { headroom, rates, prompt_tokens: estimate_prompt_tokens(&request), ascii: 0, other: 0 })
         });
-        let mut guard = InFlight { tracker: &self.tracker, parts: Some((call, reservation)), estimate };
-        let opened = self.inner.stream(&request).instrument(guard.span()).await;
-        let Some((call, reservation)) = guard.parts.take() else {
-            return Err(Error::new(ErrorKind::Other("internal".into()), "the call's state was lost"));
-        };
-        drop(guard);
+        let mut reservation = reservation;
+        let span = call.span.clone();
+        let guard =
+            InFlight { tracker: &self.tracker, call: &mut call, reservation: &mut reservation, estimate, armed: true };
+        let opened = self.inner.stream(&request).instrument(span).await;
+        guard.disarm();
         match opened {
             Ok(inner) => {
                 let mut assembler = StreamAssembler::for_provider(call.provider.clone());
@@ -689,11 +692,16 @@ impl<P: Provider> Provider for Tracked<P> {
             let Admitted { reservation, estimate, capped } = self.reserve_fast(&mut call, request).await?;
             let span = call.span.clone();
             let sent = capped.as_ref().map_or(request, |c| &c.request);
-            let guard = InFlight { tracker: &self.tracker, parts: Some((call, reservation)), estimate };
-            let mut result = self.inner.chat(sent).instrument(span).await;
-            let Some((mut call, reservation)) = guard.disarm() else {
-                return Err(Error::new(ErrorKind::Other("internal".into()), "the call's state was lost"));
+            let mut reservation = reservation;
+            let guard = InFlight {
+                tracker: &self.tracker,
+                call: &mut call,
+                reservation: &mut reservation,
+                estimate,
+                armed: true,
             };
+            let mut result = self.inner.chat(sent).instrument(span).await;
+            guard.disarm();
             if let (Ok(response), Some(c)) = (&mut result, capped.as_ref()) {
                 response.adjustments.push(c.adjustment.clone());
             }
