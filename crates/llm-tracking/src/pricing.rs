@@ -261,10 +261,12 @@ impl Pricer for CatalogPricer {
 /// a character, accented and other scripts fewer; no BPE tokenizer of a current model packs a non-ASCII
 /// character into less than a token).
 pub fn count_tokens(text: &str) -> u64 {
-    // Over the bytes (vectorizes): an ASCII byte is an ASCII character, and every non-ASCII character has
-    // exactly one leading byte (0b11xxxxxx); continuation bytes (0b10xxxxxx) count for nothing.
+    // Most prompts are ASCII: `is_ascii` checks a word at a time, and the count is then the length.
+    if text.is_ascii() {
+        return (text.len() as u64).div_ceil(4);
+    }
     let (ascii, other) =
-        text.bytes().fold((0u64, 0u64), |(a, o), b| (a + u64::from(b < 0x80), o + u64::from(b >= 0xC0)));
+        text.chars().fold((0u64, 0u64), |(a, o), c| if c.is_ascii() { (a + 1, o) } else { (a, o + 1) });
     ascii.div_ceil(4) + other
 }
 
