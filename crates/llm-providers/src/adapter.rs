@@ -100,6 +100,19 @@ pub trait Adapter: Send + Sync + 'static {
     }
 }
 
+/// Everything but RFC 3986's unreserved characters (`A-Z a-z 0-9 - _ . ~`) is percent-encoded.
+const PATH_SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// A model or deployment name as one URL path segment (Bedrock's `us.anthropic...:0`, Azure deployments).
+///
+/// ```
+/// assert_eq!(llm_providers::adapter::encode_path_segment("us.anthropic.claude-v2:1/x y"), "us.anthropic.claude-v2%3A1%2Fx%20y");
+/// ```
+pub fn encode_path_segment(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, PATH_SEGMENT).to_string()
+}
+
 /// The error for a stream that ended before its end marker.
 pub(crate) fn truncated(what: &str) -> Error {
     Error::new(llm_core::ErrorKind::Network, format!("stream ended before {what}"))

@@ -41,23 +41,11 @@ impl AzureAdapter {
             format!(
                 "{}/openai/deployments/{}/chat/completions?api-version={}",
                 self.base,
-                encode_path_segment(deployment),
+                crate::adapter::encode_path_segment(deployment),
                 self.api_version
             )
         }
     }
-}
-
-fn encode_path_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 impl Adapter for AzureAdapter {

@@ -84,20 +84,8 @@ impl BedrockAdapter {
     pub fn url(&self, model: &str, stream: bool) -> String {
         let id = model.strip_prefix("converse/").unwrap_or(model);
         let op = if stream { "converse-stream" } else { "converse" };
-        format!("{}/model/{}/{op}", self.base, encode_segment(id))
+        format!("{}/model/{}/{op}", self.base, crate::adapter::encode_path_segment(id))
     }
-}
-
-fn encode_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(feature = "bedrock")]
