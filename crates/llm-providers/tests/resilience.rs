@@ -46,6 +46,16 @@ struct HintCase {
     requests: usize,
 }
 
+fn hint(
+    name: &'static str,
+    provider: &'static str,
+    reply: Reply,
+    retry_after: Option<Duration>,
+    requests: usize,
+) -> HintCase {
+    HintCase { name, provider, reply, retry_after, requests }
+}
+
 fn rate_limited() -> Reply {
     wire::openai::error(429, "tokens", Some("rate_limit_exceeded"), "Rate limit reached")
 }
@@ -53,105 +63,80 @@ fn rate_limited() -> Reply {
 fn hint_cases() -> Vec<HintCase> {
     let long = Some(MAX_RETRY_HINT);
     vec![
-        HintCase {
-            name: "retry-after-ms 1e30",
-            provider: "openai",
-            reply: rate_limited().header("retry-after-ms", "1e30"),
-            retry_after: long,
-            requests: 1,
-        },
-        HintCase {
-            name: "retry-after-ms NaN",
-            provider: "openai",
-            reply: rate_limited().header("retry-after-ms", "NaN"),
-            retry_after: None,
-            requests: 3,
-        },
-        HintCase {
-            name: "retry-after-ms -5",
-            provider: "openai",
-            reply: rate_limited().header("retry-after-ms", "-5"),
-            retry_after: None,
-            requests: 3,
-        },
-        HintCase {
-            name: "retry-after-ms inf",
-            provider: "openai",
-            reply: rate_limited().header("retry-after-ms", "inf"),
-            retry_after: None,
-            requests: 3,
-        },
-        HintCase {
-            name: "retry-after 99999999999999999999",
-            provider: "openai",
-            reply: rate_limited().header("retry-after", "99999999999999999999"),
-            retry_after: long,
-            requests: 1,
-        },
-        HintCase {
-            name: "retry-after in year 9999",
-            provider: "anthropic",
-            reply: wire::anthropic::error(429, "rate_limit_error", "slow down")
+        hint("retry-after-ms 1e30", "openai", rate_limited().header("retry-after-ms", "1e30"), long, 1),
+        hint("retry-after-ms NaN", "openai", rate_limited().header("retry-after-ms", "NaN"), None, 3),
+        hint("retry-after-ms -5", "openai", rate_limited().header("retry-after-ms", "-5"), None, 3),
+        hint("retry-after-ms inf", "openai", rate_limited().header("retry-after-ms", "inf"), None, 3),
+        hint(
+            "retry-after 99999999999999999999",
+            "openai",
+            rate_limited().header("retry-after", "99999999999999999999"),
+            long,
+            1,
+        ),
+        hint(
+            "retry-after in year 9999",
+            "anthropic",
+            wire::anthropic::error(429, "rate_limit_error", "slow down")
                 .header("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT"),
-            retry_after: long,
-            requests: 1,
-        },
-        HintCase {
-            name: "retry-after in the past",
-            provider: "anthropic",
-            reply: wire::anthropic::error(429, "rate_limit_error", "slow down")
+            long,
+            1,
+        ),
+        hint(
+            "retry-after in the past",
+            "anthropic",
+            wire::anthropic::error(429, "rate_limit_error", "slow down")
                 .header("retry-after", "Sun, 06 Nov 1994 08:49:37 GMT"),
-            retry_after: Some(Duration::ZERO),
-            requests: 3,
-        },
-        HintCase {
-            name: "retry-after in year 99999999999999 (seconds beyond i64)",
-            provider: "anthropic",
-            reply: wire::anthropic::error(429, "rate_limit_error", "slow down")
+            Some(Duration::ZERO),
+            3,
+        ),
+        hint(
+            "retry-after in year 99999999999999 (seconds beyond i64)",
+            "anthropic",
+            wire::anthropic::error(429, "rate_limit_error", "slow down")
                 .header("retry-after", "Fri, 31 Dec 99999999999999 23:59:59 GMT"),
-            retry_after: None,
-            requests: 3,
-        },
-        HintCase {
-            name: "gemini retryDelay 99999999999999999999s",
-            provider: "gemini",
-            reply: Reply::json(
+            None,
+            3,
+        ),
+        hint(
+            "gemini retryDelay 99999999999999999999s",
+            "gemini",
+            Reply::json(
                 429,
                 r#"{"error":{"code":429,"status":"RESOURCE_EXHAUSTED","message":"quota","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"99999999999999999999s"}]}}"#,
             ),
-            retry_after: long,
-            requests: 1,
-        },
-        HintCase {
-            name: "gemini retryDelay in ms",
-            provider: "gemini",
-            reply: Reply::json(
+            long,
+            1,
+        ),
+        hint(
+            "gemini retryDelay in ms",
+            "gemini",
+            Reply::json(
                 429,
                 r#"{"error":{"code":429,"status":"RESOURCE_EXHAUSTED","message":"quota","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"1e300ms"}]}}"#,
             ),
-            retry_after: long,
-            requests: 1,
-        },
-        HintCase {
-            name: "try again in 99999999999999999999999ms",
-            provider: "groq",
-            reply: wire::openai::error(
+            long,
+            1,
+        ),
+        hint(
+            "try again in 99999999999999999999999ms",
+            "groq",
+            wire::openai::error(
                 429,
                 "tokens",
                 Some("rate_limit_exceeded"),
                 "Rate limit reached. Please try again in 99999999999999999999999ms. Visit the docs.",
             ),
-            retry_after: long,
-            requests: 1,
-        },
-        HintCase {
-            name: "bedrock throttling with retry-after-ms 1e30",
-            provider: "bedrock",
-            reply: wire::bedrock::error(429, "ThrottlingException", "Too many requests")
-                .header("retry-after-ms", "1e30"),
-            retry_after: long,
-            requests: 1,
-        },
+            long,
+            1,
+        ),
+        hint(
+            "bedrock throttling with retry-after-ms 1e30",
+            "bedrock",
+            wire::bedrock::error(429, "ThrottlingException", "Too many requests").header("retry-after-ms", "1e30"),
+            long,
+            1,
+        ),
     ]
 }
 

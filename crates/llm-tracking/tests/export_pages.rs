@@ -19,15 +19,10 @@ async fn paged_export_has_no_duplicates_or_gaps() {
     #[cfg(feature = "sqlite")]
     stores.push(Arc::new(llm_tracking::store::SqliteStore::open(dir.path().join("paged.db")).await.unwrap()));
     #[cfg(feature = "postgres")]
-    let pg = match common::pg_url() {
-        Some(url) => {
-            let schema = format!("llmtrk_{}", &llm_tracking::new_id()[..16]);
-            let s = llm_tracking::store::PostgresStore::connect_with(&url, Some(&schema), 2).await.unwrap();
-            stores.push(Arc::new(s.clone()));
-            Some(s)
-        }
-        None => None,
-    };
+    let pg = common::pg_store_in_own_schema().await;
+    if let Some(s) = &pg {
+        stores.push(Arc::new(s.clone()));
+    }
     let base: llm_tracking::Timestamp = "2025-03-01T00:00:00Z".parse().unwrap();
     let mut records: Vec<Arc<CallRecord>> = Vec::new();
     for i in 0..50u32 {

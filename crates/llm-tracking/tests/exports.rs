@@ -105,15 +105,10 @@ async fn no_api_key_anywhere() {
     #[cfg(feature = "sqlite")]
     stores.push(Arc::new(llm_tracking::store::SqliteStore::open(&db).await.unwrap()));
     #[cfg(feature = "postgres")]
-    let pg = match common::pg_url() {
-        Some(url) => {
-            let schema = format!("llmtrk_{}", &llm_tracking::new_id()[..16]);
-            let s = llm_tracking::store::PostgresStore::connect_with(&url, Some(&schema), 2).await.unwrap();
-            stores.push(Arc::new(s.clone()));
-            Some(s)
-        }
-        None => None,
-    };
+    let pg = common::pg_store_in_own_schema().await;
+    if let Some(s) = &pg {
+        stores.push(Arc::new(s.clone()));
+    }
     stores.push(Arc::new(llm_tracking::MemoryStore::new()));
 
     let key = ApiKey::new(KEY);

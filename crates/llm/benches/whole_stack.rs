@@ -121,6 +121,19 @@ fn request() -> ChatRequest {
     ChatRequest::new("gpt-4o-mini", vec![Message::system("Be brief."), Message::user("Hello!")]).with_max_tokens(64)
 }
 
+/// One chat call with a raw reqwest client and serde_json: the baseline every row is compared with.
+async fn raw_call(client: &reqwest::Client, url: &str) -> serde_json::Value {
+    let resp = client
+        .post(url)
+        .header("content-type", "application/json")
+        .bearer_auth("sk-bench")
+        .body(raw_body(false))
+        .send()
+        .await
+        .unwrap();
+    serde_json::from_slice::<serde_json::Value>(&resp.bytes().await.unwrap()).unwrap()
+}
+
 fn raw_body(stream: bool) -> Vec<u8> {
     let mut v = serde_json::json!({
         "model": "gpt-4o-mini",
@@ -146,18 +159,7 @@ mod chat {
     fn raw_reqwest() -> serde_json::Value {
         let s = &*SETUP;
         let url = format!("{}/v1/chat/completions", s.chat.url());
-        s.rt.block_on(async {
-            let resp = s
-                .raw
-                .post(&url)
-                .header("content-type", "application/json")
-                .bearer_auth("sk-bench")
-                .body(raw_body(false))
-                .send()
-                .await
-                .unwrap();
-            serde_json::from_slice::<serde_json::Value>(&resp.bytes().await.unwrap()).unwrap()
-        })
+        s.rt.block_on(raw_call(&s.raw, &url))
     }
 
     #[divan::bench]
@@ -293,15 +295,7 @@ mod cold {
         let url = format!("{}/v1/chat/completions", s.chat.url());
         s.rt.block_on(async {
             let raw = reqwest::Client::builder().tcp_nodelay(true).build().unwrap();
-            let resp = raw
-                .post(&url)
-                .header("content-type", "application/json")
-                .bearer_auth("sk-bench")
-                .body(raw_body(false))
-                .send()
-                .await
-                .unwrap();
-            serde_json::from_slice::<serde_json::Value>(&resp.bytes().await.unwrap()).unwrap()
+            raw_call(&raw, &url).await
         })
     }
 

@@ -264,3 +264,11 @@ pub fn via(url: &str, addr: std::net::SocketAddr) -> String {
     let path = hostpath.find('/').map_or("", |i| &hostpath[i..]);
     format!("{scheme}://{cred}{addr}{path}")
 }
+
+/// A PostgreSQL store in a schema of its own (drop it with `drop_schema`), when a server is found ([`pg_url`]).
+#[cfg(feature = "postgres")]
+pub async fn pg_store_in_own_schema() -> Option<llm_tracking::store::PostgresStore> {
+    let url = pg_url()?;
+    let schema = format!("llmtrk_{}", &llm_tracking::new_id()[..16]);
+    Some(llm_tracking::store::PostgresStore::connect_with(&url, Some(&schema), 2).await.unwrap())
+}
