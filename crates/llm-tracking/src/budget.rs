@@ -457,3 +457,15 @@ mod tests {
         assert_eq!(Period::Monthly.next_start(monday).unwrap().to_string(), "2026-12-01T00:00:00.000000Z");
     }
 }
+
+/// What [`Store::reserve`](crate::Store::reserve) is asked to hold: `estimate` on every budget of the scopes,
+/// taken at `now` and kept until it is settled or `expires` passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hold {
+    /// The amount held on each budget.
+    pub estimate: Usd,
+    /// When the reservation is made (it decides the budget period).
+    pub now: Timestamp,
+    /// When the lease ends if the reservation is never settled.
+    pub expires: Timestamp,
+}

@@ -9,7 +9,7 @@ use tokio::sync::Mutex;
 use crate::error::Result;
 use crate::hooks::{Hook, HookError};
 use crate::record::CallRecord;
-use crate::store::Store;
+use crate::store::{RecordPage, Store};
 use crate::time::Timestamp;
 
 /// A hook that appends every record as one JSON line to a file (created if missing).
@@ -94,7 +94,7 @@ pub async fn export_jsonl_paged(
     let mut line: Vec<u8> = Vec::with_capacity(1024);
     loop {
         let after = cursor.as_ref().map(|(t, id)| (*t, id.as_str()));
-        let records = store.records_after(from, to, after, page).await?;
+        let records = store.records_after(RecordPage { from, to, after, limit: page }).await?;
         for r in &records {
             line.clear();
             serde_json::to_writer(&mut line, r)?;

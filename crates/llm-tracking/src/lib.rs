@@ -62,13 +62,15 @@ mod writer;
 #[cfg(feature = "webhook")]
 pub use alert::WebhookSink;
 pub use alert::{Alert, AlertKind, AlertSink};
-pub use budget::{Budget, BudgetStatus, FailMode, Period, Refusal, Reservation, ReserveOutcome, Scope, UnpricedPolicy};
+pub use budget::{
+    Budget, BudgetStatus, FailMode, Hold, Period, Refusal, Reservation, ReserveOutcome, Scope, UnpricedPolicy,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use hooks::{CallStart, Hook, HookError, HookStats, StreamChunk};
 pub use pricing::{CatalogPricer, FixedPricer, Pricer, Rates, count_tokens, estimate_prompt_tokens};
 pub use record::{CallContent, CallRecord, CallStatus, new_id};
 pub use report::{GroupBy, Report, ReportQuery, ReportRow, RollupRow, Totals};
-pub use store::{MemoryStore, Store, open};
+pub use store::{MemoryStore, RecordPage, Store, open};
 pub use time::{Day, ParseTimeError, Timestamp};
 pub use tracked::{KNOWN_METADATA, StreamCost, Tracked};
 pub use tracker::{Tracker, TrackerBuilder, TrackerStats};

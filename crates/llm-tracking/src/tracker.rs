@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 
 use crate::alert::{Alert, AlertKind, AlertSink};
 use crate::budget::{
-    Budget, BudgetStatus, FailMode, Period, Refusal, Reservation, ReserveOutcome, Scope, UnpricedPolicy,
+    Budget, BudgetStatus, FailMode, Hold, Period, Refusal, Reservation, ReserveOutcome, Scope, UnpricedPolicy,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::hooks::{Hook, HookEvent, HookSet, HookStats};
@@ -597,7 +597,7 @@ impl Tracker {
         if self.known_unbudgeted(scopes) {
             return Ok(Some(Reservation::new(Vec::new(), Usd::ZERO, now, false)));
         }
-        match self.reserve_bounded(scopes, estimate, now, self.lease_end(now)).await {
+        match self.reserve_bounded(scopes, Hold { estimate, now, expires: self.lease_end(now) }).await {
             Ok(ReserveOutcome::Reserved(r)) => {
                 if !r.budgeted {
                     self.remember_unbudgeted(scopes);
@@ -654,19 +654,13 @@ impl Tracker {
 
     /// Reserves in the store, waiting at most the budget timeout; a reservation that completes later (after
     /// the timeout, or after the call was cancelled while waiting) is released on a background task.
-    async fn reserve_bounded(
-        &self,
-        scopes: &[Scope],
-        estimate: Usd,
-        now: Timestamp,
-        expires: Timestamp,
-    ) -> Result<ReserveOutcome> {
+    async fn reserve_bounded(&self, scopes: &[Scope], hold: Hold) -> Result<ReserveOutcome> {
         if self.inner.local_store {
-            return self.inner.store.reserve(scopes, estimate, now, expires).await;
+            return self.inner.store.reserve(scopes, hold).await;
         }
         let store = self.inner.store.clone();
         let owned = scopes.to_vec();
-        let task = tokio::spawn(async move { store.reserve(&owned, estimate, now, expires).await });
+        let task = tokio::spawn(async move { store.reserve(&owned, hold).await });
         let mut pending = LateRelease { task: Some(task), tracker: self.clone() };
         let Some(task) = pending.task.as_mut() else {
             return Err(Error::store("budget check failed"));

@@ -20,6 +20,7 @@ async fn paged_export_has_no_duplicates_or_gaps() {
     stores.push(Arc::new(llm_tracking::store::SqliteStore::open(dir.path().join("paged.db")).await.unwrap()));
     #[cfg(feature = "postgres")]
     let pg = common::pg_store_in_own_schema().await;
+    #[cfg(feature = "postgres")]
     if let Some(s) = &pg {
         stores.push(Arc::new(s.clone()));
     }

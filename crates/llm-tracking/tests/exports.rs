@@ -13,8 +13,10 @@ use async_trait::async_trait;
 use common::*;
 use llm_core::mock::MockProvider;
 use llm_core::{ApiKey, ChatRequest, ChatResponse, ChatStream, Error, ErrorKind, Provider, ProviderId, collect_stream};
+#[cfg(feature = "webhook")]
+use llm_tracking::Scope;
 use llm_tracking::export::{JsonlSink, export_jsonl};
-use llm_tracking::{Budget, CallRecord, Hook, HookError, Period, Scope, Store, Tracker};
+use llm_tracking::{Budget, CallRecord, Hook, HookError, Period, Store, Tracker};
 use serde_json::json;
 
 const KEY: &str = "sk-live-PLANTED0123456789abcdefXYZ";
@@ -106,6 +108,7 @@ async fn no_api_key_anywhere() {
     stores.push(Arc::new(llm_tracking::store::SqliteStore::open(&db).await.unwrap()));
     #[cfg(feature = "postgres")]
     let pg = common::pg_store_in_own_schema().await;
+    #[cfg(feature = "postgres")]
     if let Some(s) = &pg {
         stores.push(Arc::new(s.clone()));
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use common::*;
 use llm_core::{Cost, CostBreakdown, CostStatus, Usage};
 use llm_tracking::{
-    Budget, CallRecord, Day, GroupBy, MemoryStore, Period, ReportQuery, ReserveOutcome, Scope, Store, Timestamp,
+    Budget, CallRecord, Day, GroupBy, Hold, MemoryStore, Period, ReportQuery, ReserveOutcome, Scope, Store, Timestamp,
 };
 
 fn record(
@@ -95,12 +95,18 @@ async fn conformance(store: &dyn Store, label: &str) {
         .unwrap();
     store.set_budget(&Budget::new(Scope::Global, Period::Total).with_soft(usd("100"))).await.unwrap();
     let scopes = vec![Scope::Global, Scope::User("alice".into())];
-    let ReserveOutcome::Reserved(r1) =
-        store.reserve(&scopes, usd("0.6"), now, now.plus_micros(3_600_000_000)).await.unwrap()
+    let ReserveOutcome::Reserved(r1) = store
+        .reserve(&scopes, Hold { estimate: usd("0.6"), now: now, expires: now.plus_micros(3_600_000_000) })
+        .await
+        .unwrap()
     else {
         panic!("{label}")
     };
-    match store.reserve(&scopes, usd("0.6"), now, now.plus_micros(3_600_000_000)).await.unwrap() {
+    match store
+        .reserve(&scopes, Hold { estimate: usd("0.6"), now: now, expires: now.plus_micros(3_600_000_000) })
+        .await
+        .unwrap()
+    {
         ReserveOutcome::Refused(refusal) => {
             assert_eq!(refusal.scope, Scope::User("alice".into()), "{label}");
             assert_eq!(refusal.committed, usd("0.6"), "{label}");
@@ -115,7 +121,10 @@ async fn conformance(store: &dyn Store, label: &str) {
     // Refused reservations left nothing behind; a different user is not limited by alice's budget.
     assert!(matches!(
         store
-            .reserve(&[Scope::Global, Scope::User("bob".into())], usd("5"), now, now.plus_micros(3_600_000_000))
+            .reserve(
+                &[Scope::Global, Scope::User("bob".into())],
+                Hold { estimate: usd("5"), now: now, expires: now.plus_micros(3_600_000_000) }
+            )
             .await
             .unwrap(),
         ReserveOutcome::Reserved(_)
@@ -145,7 +154,7 @@ async fn conformance(store: &dyn Store, label: &str) {
     store.set_budget(&Budget::new(lease[0].clone(), Period::Total).with_max(usd("1"))).await.unwrap();
     let second = |t: Timestamp, s: i64| t.plus_micros(s * 1_000_000);
     assert!(matches!(
-        store.reserve(&lease, usd("0.9"), now, second(now, 1)).await.unwrap(),
+        store.reserve(&lease, Hold { estimate: usd("0.9"), now: now, expires: second(now, 1) }).await.unwrap(),
         ReserveOutcome::Reserved(_)
     ));
     let held = |list: Vec<llm_tracking::BudgetStatus>| {
@@ -154,12 +163,17 @@ async fn conformance(store: &dyn Store, label: &str) {
     };
     assert_eq!(held(store.budgets(now).await.unwrap()), (usd("0"), usd("0.9"), 1, Some(second(now, 1))), "{label}");
     assert!(matches!(
-        store.reserve(&lease, usd("0.9"), second(now, 0), second(now, 1)).await.unwrap(),
+        store
+            .reserve(&lease, Hold { estimate: usd("0.9"), now: second(now, 0), expires: second(now, 1) })
+            .await
+            .unwrap(),
         ReserveOutcome::Refused(_)
     ));
     let later = second(now, 2);
     assert_eq!(held(store.budgets(later).await.unwrap()), (usd("0"), usd("0"), 0, None), "{label}");
-    let ReserveOutcome::Reserved(r) = store.reserve(&lease, usd("0.9"), later, second(later, 1)).await.unwrap() else {
+    let ReserveOutcome::Reserved(r) =
+        store.reserve(&lease, Hold { estimate: usd("0.9"), now: later, expires: second(later, 1) }).await.unwrap()
+    else {
         panic!("{label}: the expired reservation still counts")
     };
     assert_eq!(held(store.budgets(later).await.unwrap()), (usd("0"), usd("0.9"), 1, Some(second(later, 1))), "{label}");
@@ -254,8 +268,13 @@ async fn sqlite_migrates_a_version_1_database() {
     let now = Timestamp::now();
     let leaky = store.budgets(now).await.unwrap().remove(0);
     assert_eq!((leaky.spent, leaky.reserved, leaky.reservations), (usd("0.2"), usd("0"), 0));
-    let ReserveOutcome::Reserved(r) =
-        store.reserve(&[Scope::User("leaky".into())], usd("0.7"), now, now.plus_micros(60_000_000)).await.unwrap()
+    let ReserveOutcome::Reserved(r) = store
+        .reserve(
+            &[Scope::User("leaky".into())],
+            Hold { estimate: usd("0.7"), now: now, expires: now.plus_micros(60_000_000) },
+        )
+        .await
+        .unwrap()
     else {
         panic!("the whole remaining budget is free again")
     };
@@ -384,8 +403,13 @@ async fn postgres_migrates_a_version_2_schema() {
     let now = Timestamp::now();
     let leaky = store.budgets(now).await.unwrap().remove(0);
     assert_eq!((leaky.spent, leaky.reserved, leaky.reservations), (usd("0.2"), usd("0"), 0));
-    let ReserveOutcome::Reserved(r) =
-        store.reserve(&[Scope::User("leaky".into())], usd("0.8"), now, now.plus_micros(60_000_000)).await.unwrap()
+    let ReserveOutcome::Reserved(r) = store
+        .reserve(
+            &[Scope::User("leaky".into())],
+            Hold { estimate: usd("0.8"), now: now, expires: now.plus_micros(60_000_000) },
+        )
+        .await
+        .unwrap()
     else {
         panic!("the whole remaining budget is free again")
     };

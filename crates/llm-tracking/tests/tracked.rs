@@ -13,8 +13,8 @@ use futures_util::StreamExt;
 use llm_core::mock::{MockError, MockProvider, MockReply};
 use llm_core::{CostStatus, ErrorKind, Message, Provider, Usage, collect_stream};
 use llm_tracking::{
-    Budget, CallRecord, CallStatus, FailMode, GroupBy, Hook, HookError, MemoryStore, Period, ReportQuery, Scope, Store,
-    Tracker,
+    Budget, CallRecord, CallStatus, FailMode, GroupBy, Hold, Hook, HookError, MemoryStore, Period, ReportQuery, Scope,
+    Store, Tracker,
 };
 use serde_json::json;
 
@@ -497,17 +497,27 @@ async fn budget_periods_reset() {
     let day2: llm_tracking::Timestamp = "2026-11-29T00:00:01Z".parse().unwrap();
     store.set_budget(&Budget::new(Scope::Tag("t".into()), Period::Daily).with_max(usd("1"))).await.unwrap();
     let scopes = vec![Scope::Global, Scope::Tag("t".into())];
-    let r = match store.reserve(&scopes, usd("0.6"), day1, day1.plus_micros(3_600_000_000)).await.unwrap() {
+    let r = match store
+        .reserve(&scopes, Hold { estimate: usd("0.6"), now: day1, expires: day1.plus_micros(3_600_000_000) })
+        .await
+        .unwrap()
+    {
         llm_tracking::ReserveOutcome::Reserved(r) => r,
         other => panic!("{other:?}"),
     };
     store.settle(&r, usd("0.9"), day1).await.unwrap();
     assert!(matches!(
-        store.reserve(&scopes, usd("0.2"), day1, day1.plus_micros(3_600_000_000)).await.unwrap(),
+        store
+            .reserve(&scopes, Hold { estimate: usd("0.2"), now: day1, expires: day1.plus_micros(3_600_000_000) })
+            .await
+            .unwrap(),
         llm_tracking::ReserveOutcome::Refused(_)
     ));
     assert!(matches!(
-        store.reserve(&scopes, usd("0.2"), day2, day2.plus_micros(3_600_000_000)).await.unwrap(),
+        store
+            .reserve(&scopes, Hold { estimate: usd("0.2"), now: day2, expires: day2.plus_micros(3_600_000_000) })
+            .await
+            .unwrap(),
         llm_tracking::ReserveOutcome::Reserved(_)
     ));
     let b = store.budgets(day2).await.unwrap();

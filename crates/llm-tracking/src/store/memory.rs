@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use llm_core::Usd;
 
-use super::{BudgetRow, Store, reserve_rows};
-use crate::budget::{Budget, BudgetStatus, Period, PeriodStarts, Reservation, ReserveOutcome, Scope};
+use super::{BudgetRow, RecordPage, Store, reserve_rows};
+use crate::budget::{Budget, BudgetStatus, Hold, Period, PeriodStarts, Reservation, ReserveOutcome, Scope};
 use crate::error::Result;
 use crate::record::CallRecord;
 use crate::report::{RollupRow, Totals, rollup_deltas};
@@ -137,13 +137,8 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    async fn reserve(
-        &self,
-        scopes: &[Scope],
-        estimate: Usd,
-        now: Timestamp,
-        expires: Timestamp,
-    ) -> Result<ReserveOutcome> {
+    async fn reserve(&self, scopes: &[Scope], hold: Hold) -> Result<ReserveOutcome> {
+        let Hold { estimate, now, expires } = hold;
         let mut g = self.budgets_lock();
         if g.is_empty() {
             return Ok(ReserveOutcome::Reserved(Reservation::new(Vec::new(), estimate, now, false)));
@@ -197,13 +192,8 @@ impl Store for MemoryStore {
         Ok(out)
     }
 
-    async fn records_after(
-        &self,
-        from: Option<Timestamp>,
-        to: Option<Timestamp>,
-        after: Option<(Timestamp, &str)>,
-        limit: usize,
-    ) -> Result<Vec<CallRecord>> {
+    async fn records_after(&self, page: RecordPage<'_>) -> Result<Vec<CallRecord>> {
+        let RecordPage { from, to, after, limit } = page;
         let order =
             |a: &&Arc<CallRecord>, b: &&Arc<CallRecord>| a.start_time.cmp(&b.start_time).then_with(|| a.id.cmp(&b.id));
         let g = self.lock();

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use llm_core::Usd;
 
-use crate::budget::{Budget, BudgetStatus, Period, PeriodStarts, Refusal, Reservation, ReserveOutcome, Scope};
+use crate::budget::{Budget, BudgetStatus, Hold, Period, PeriodStarts, Refusal, Reservation, ReserveOutcome, Scope};
 use crate::error::{Error, Result};
 use crate::record::CallRecord;
 use crate::report::{GroupBy, Report, ReportQuery, RollupRow, Totals, build_report};
@@ -31,6 +31,19 @@ pub use sqlite::SqliteStore;
 /// The schema version the PostgreSQL store creates and migrates to (the SQLite store's is
 /// `SqliteStore::SCHEMA_VERSION`).
 pub const SCHEMA_VERSION: i64 = 4;
+
+/// One page of a keyset scan over the records ([`Store::records_after`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RecordPage<'a> {
+    /// Start of the window (inclusive); `None` for the first record.
+    pub from: Option<Timestamp>,
+    /// End of the window (exclusive); `None` for no end.
+    pub to: Option<Timestamp>,
+    /// The cursor: the `(start_time, id)` of the last record of the previous page.
+    pub after: Option<(Timestamp, &'a str)>,
+    /// The most records to return.
+    pub limit: usize,
+}
 
 /// A place for records, rollups and budgets. Every method is atomic on its own.
 #[async_trait]
@@ -71,13 +84,7 @@ pub trait Store: Send + Sync + 'static {
     /// (`spent + reserved + estimate > max`, or `spent + reserved >= max`). The reservation is kept on its own
     /// until it is settled or `expires` passes; reservations whose lease has ended no longer count in
     /// `reserved` and are reclaimed here, in the same transaction.
-    async fn reserve(
-        &self,
-        scopes: &[Scope],
-        estimate: Usd,
-        now: Timestamp,
-        expires: Timestamp,
-    ) -> Result<ReserveOutcome>;
+    async fn reserve(&self, scopes: &[Scope], hold: Hold) -> Result<ReserveOutcome>;
 
     /// Releases a reservation (by its id) and adds the actual cost to every budget of its scopes; returns the
     /// budgets after the update (for alerts).
@@ -89,19 +96,14 @@ pub trait Store: Send + Sync + 'static {
     /// Records whose start time is in `[from, to)`, oldest first, at most `limit`.
     async fn records(&self, from: Option<Timestamp>, to: Option<Timestamp>, limit: usize) -> Result<Vec<CallRecord>>;
 
-    /// One page of a keyset scan: records whose start time is in `[from, to)` and that come strictly after
-    /// `after` (a record's `(start_time, id)`) in `(start_time, id)` order, at most `limit`, in that order.
-    /// Paging on the last record's key visits every record once, however many share a start time.
+    /// One page of a keyset scan: the records of [`RecordPage`]'s window that come strictly after its cursor,
+    /// in `(start_time, id)` order, at most its `limit`. Paging on the last record's key visits every record
+    /// once, however many share a start time.
     ///
     /// The default goes through [`Store::records`] (asking for more until it gets past the cursor); the
     /// stores of this crate answer it with one indexed query.
-    async fn records_after(
-        &self,
-        from: Option<Timestamp>,
-        to: Option<Timestamp>,
-        after: Option<(Timestamp, &str)>,
-        limit: usize,
-    ) -> Result<Vec<CallRecord>> {
+    async fn records_after(&self, page: RecordPage<'_>) -> Result<Vec<CallRecord>> {
+        let RecordPage { from, to, after, limit } = page;
         let start = match (from, after) {
             (Some(f), Some((t, _))) => Some(f.max(t)),
             (f, a) => f.or(a.map(|(t, _)| t)),
@@ -198,7 +200,7 @@ pub fn redact_url(url: &str) -> String {
 
 /// One live reservation on one budget, as the stores keep it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Hold {
+pub(crate) struct LiveHold {
     pub id: String,
     pub amount: Usd,
     /// The start of the budget period it was made in: it counts only in that period.
@@ -212,7 +214,7 @@ pub(crate) struct Hold {
 pub(crate) struct BudgetRow {
     pub budget: Budget,
     pub spent: Usd,
-    pub holds: Vec<Hold>,
+    pub holds: Vec<LiveHold>,
     pub period_start: i64,
 }
 
@@ -340,7 +342,7 @@ pub(crate) fn reserve_rows<'a>(
     let id = if budgeted { crate::record::new_id_at(now) } else { String::new() };
     for r in rows.iter_mut() {
         let period_start = r.period_start;
-        r.holds.push(Hold { id: id.clone(), amount: estimate, period_start, expires_us: expires.as_micros() });
+        r.holds.push(LiveHold { id: id.clone(), amount: estimate, period_start, expires_us: expires.as_micros() });
     }
     let reservation =
         Reservation::new(scopes.to_vec(), estimate, now, budgeted).with_lease(id, expires).with_headroom(headroom);
@@ -363,7 +365,7 @@ where
         if let Some(row) =
             rows.iter_mut().find(|r| r.budget.period.as_str() == period && r.budget.scope.to_string() == scope)
         {
-            row.holds.push(Hold {
+            row.holds.push(LiveHold {
                 id: h.try_get("id")?,
                 amount: parse_usd(&h.try_get::<String, _>("amount")?)?,
                 period_start: h.try_get("period_start")?,

@@ -16,8 +16,8 @@ use llm_core::Usd;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{PgConnection, Row};
 
-use super::{BudgetRow, SCHEMA_VERSION, Store, parse_usd, redact_url, reserve_rows};
-use crate::budget::{Budget, BudgetStatus, Period, PeriodStarts, Reservation, ReserveOutcome, Scope};
+use super::{BudgetRow, RecordPage, SCHEMA_VERSION, Store, parse_usd, redact_url, reserve_rows};
+use crate::budget::{Budget, BudgetStatus, Hold, Period, PeriodStarts, Reservation, ReserveOutcome, Scope};
 use crate::error::{Error, ErrorKind, Result};
 use crate::record::CallRecord;
 use crate::report::{RollupRow, Totals, rollup_deltas};
@@ -477,13 +477,8 @@ impl Store for PostgresStore {
         Ok(super::statuses(&mut rows, &starts, now))
     }
 
-    async fn reserve(
-        &self,
-        scopes: &[Scope],
-        estimate: Usd,
-        now: Timestamp,
-        expires: Timestamp,
-    ) -> Result<ReserveOutcome> {
+    async fn reserve(&self, scopes: &[Scope], hold: Hold) -> Result<ReserveOutcome> {
+        let Hold { estimate, now, expires } = hold;
         let starts = PeriodStarts::at(now);
         let mut tx = self.pool.begin().await?;
         let mut rows = lock_budgets(&mut tx, scopes, now).await?;
@@ -579,13 +574,8 @@ impl Store for PostgresStore {
         rows.iter().map(|s| serde_json::from_str(s).map_err(Error::from)).collect()
     }
 
-    async fn records_after(
-        &self,
-        from: Option<Timestamp>,
-        to: Option<Timestamp>,
-        after: Option<(Timestamp, &str)>,
-        limit: usize,
-    ) -> Result<Vec<CallRecord>> {
+    async fn records_after(&self, page: RecordPage<'_>) -> Result<Vec<CallRecord>> {
+        let RecordPage { from, to, after, limit } = page;
         let rows: Vec<String> = sqlx::query_scalar(
             "SELECT record::text FROM spend_log WHERE start_us >= $1 AND start_us < $2 \
              AND (start_us > $3 OR (start_us = $3 AND id > $4)) ORDER BY start_us, id LIMIT $5",

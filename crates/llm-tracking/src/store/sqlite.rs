@@ -22,8 +22,8 @@ use std::collections::{BTreeMap, HashSet};
 
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
-use super::{BudgetRow, Store, parse_usd, reserve_rows};
-use crate::budget::{Budget, BudgetStatus, Period, PeriodStarts, Reservation, ReserveOutcome, Scope};
+use super::{BudgetRow, RecordPage, Store, parse_usd, reserve_rows};
+use crate::budget::{Budget, BudgetStatus, Hold, Period, PeriodStarts, Reservation, ReserveOutcome, Scope};
 use crate::error::{Error, ErrorKind, Result};
 use crate::record::CallRecord;
 use crate::report::{RollupRow, Totals, rollup_deltas};
@@ -603,13 +603,8 @@ impl Store for SqliteStore {
         Ok(super::statuses(&mut rows, &starts, now))
     }
 
-    async fn reserve(
-        &self,
-        scopes: &[Scope],
-        estimate: Usd,
-        now: Timestamp,
-        expires: Timestamp,
-    ) -> Result<ReserveOutcome> {
+    async fn reserve(&self, scopes: &[Scope], hold: Hold) -> Result<ReserveOutcome> {
+        let Hold { estimate, now, expires } = hold;
         if !self.has_budgets(scopes).await? {
             return Ok(ReserveOutcome::Reserved(Reservation::new(Vec::new(), estimate, now, false)));
         }
@@ -707,13 +702,8 @@ impl Store for SqliteStore {
         rows.iter().map(|s| serde_json::from_str(s).map_err(Error::from)).collect()
     }
 
-    async fn records_after(
-        &self,
-        from: Option<Timestamp>,
-        to: Option<Timestamp>,
-        after: Option<(Timestamp, &str)>,
-        limit: usize,
-    ) -> Result<Vec<CallRecord>> {
+    async fn records_after(&self, page: RecordPage<'_>) -> Result<Vec<CallRecord>> {
+        let RecordPage { from, to, after, limit } = page;
         let rows: Vec<String> = sqlx::query_scalar(
             "SELECT record FROM spend_log WHERE start_us >= $1 AND start_us < $2 \
              AND (start_us > $3 OR (start_us = $3 AND id > $4)) ORDER BY start_us, id LIMIT $5",

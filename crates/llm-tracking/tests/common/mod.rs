@@ -8,8 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use llm_core::{ChatRequest, ChatResponse, ChatStream, Message, Provider, ProviderId, Usd};
 use llm_tracking::{
-    Budget, BudgetStatus, CallRecord, CallStart, FixedPricer, Hook, HookError, Period, Reservation, ReserveOutcome,
-    RollupRow, Scope, Store, StreamChunk, Timestamp,
+    Budget, BudgetStatus, CallRecord, CallStart, FixedPricer, Hold, Hook, HookError, Period, Reservation,
+    ReserveOutcome, RollupRow, Scope, Store, StreamChunk, Timestamp,
 };
 
 /// The PostgreSQL server the tests use: `LLM_TEST_PG_URL` when it is set, else the local server at
@@ -145,15 +145,9 @@ impl Store for Flaky {
         self.check()?;
         self.inner.budgets(now).await
     }
-    async fn reserve(
-        &self,
-        scopes: &[Scope],
-        estimate: Usd,
-        now: Timestamp,
-        expires: Timestamp,
-    ) -> llm_tracking::Result<ReserveOutcome> {
+    async fn reserve(&self, scopes: &[Scope], hold: Hold) -> llm_tracking::Result<ReserveOutcome> {
         self.check()?;
-        self.inner.reserve(scopes, estimate, now, expires).await
+        self.inner.reserve(scopes, hold).await
     }
     async fn settle(
         &self,
