@@ -7,9 +7,10 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
-use llm_core::{Cost, CostBreakdown, CostStatus, Usage};
+use llm_core::{Cost, CostBreakdown, CostStatus, Usage, Usd};
 use llm_tracking::{
-    Budget, CallRecord, Day, GroupBy, Hold, MemoryStore, Period, ReportQuery, ReserveOutcome, Scope, Store, Timestamp,
+    Budget, CallRecord, Day, GroupBy, Hold, MemoryStore, Period, ReportQuery, Reservation, ReserveOutcome, Scope,
+    Store, Timestamp,
 };
 
 fn record(
@@ -96,14 +97,14 @@ async fn conformance(store: &dyn Store, label: &str) {
     store.set_budget(&Budget::new(Scope::Global, Period::Total).with_soft(usd("100"))).await.unwrap();
     let scopes = vec![Scope::Global, Scope::User("alice".into())];
     let ReserveOutcome::Reserved(r1) = store
-        .reserve(&scopes, Hold { estimate: usd("0.6"), now: now, expires: now.plus_micros(3_600_000_000) })
+        .reserve(&scopes, Hold { estimate: usd("0.6"), now, expires: now.plus_micros(3_600_000_000) })
         .await
         .unwrap()
     else {
         panic!("{label}")
     };
     match store
-        .reserve(&scopes, Hold { estimate: usd("0.6"), now: now, expires: now.plus_micros(3_600_000_000) })
+        .reserve(&scopes, Hold { estimate: usd("0.6"), now, expires: now.plus_micros(3_600_000_000) })
         .await
         .unwrap()
     {
@@ -123,7 +124,7 @@ async fn conformance(store: &dyn Store, label: &str) {
         store
             .reserve(
                 &[Scope::Global, Scope::User("bob".into())],
-                Hold { estimate: usd("5"), now: now, expires: now.plus_micros(3_600_000_000) }
+                Hold { estimate: usd("5"), now, expires: now.plus_micros(3_600_000_000) }
             )
             .await
             .unwrap(),
@@ -154,7 +155,7 @@ async fn conformance(store: &dyn Store, label: &str) {
     store.set_budget(&Budget::new(lease[0].clone(), Period::Total).with_max(usd("1"))).await.unwrap();
     let second = |t: Timestamp, s: i64| t.plus_micros(s * 1_000_000);
     assert!(matches!(
-        store.reserve(&lease, Hold { estimate: usd("0.9"), now: now, expires: second(now, 1) }).await.unwrap(),
+        store.reserve(&lease, Hold { estimate: usd("0.9"), now, expires: second(now, 1) }).await.unwrap(),
         ReserveOutcome::Reserved(_)
     ));
     let held = |list: Vec<llm_tracking::BudgetStatus>| {
@@ -265,19 +266,7 @@ async fn sqlite_migrates_a_version_1_database() {
     assert_eq!(llm_tracking::store::SqliteStore::SCHEMA_VERSION, 4);
     assert_eq!(store.count_records().await.unwrap(), 3);
     // Version 4: the leaked sum is gone (reservations are kept one by one now), the spend stays.
-    let now = Timestamp::now();
-    let leaky = store.budgets(now).await.unwrap().remove(0);
-    assert_eq!((leaky.spent, leaky.reserved, leaky.reservations), (usd("0.2"), usd("0"), 0));
-    let ReserveOutcome::Reserved(r) = store
-        .reserve(
-            &[Scope::User("leaky".into())],
-            Hold { estimate: usd("0.7"), now: now, expires: now.plus_micros(60_000_000) },
-        )
-        .await
-        .unwrap()
-    else {
-        panic!("the whole remaining budget is free again")
-    };
+    let (now, r) = leaked_sum_is_gone(&store, usd("0.7")).await;
     let leaky = store.budgets(now).await.unwrap().remove(0);
     assert_eq!((leaky.reserved, leaky.reservations, leaky.earliest_expiry), (usd("0.7"), 1, Some(r.expires)));
     store.settle(&r, usd("0.1"), now).await.unwrap();
@@ -400,19 +389,7 @@ async fn postgres_migrates_a_version_2_schema() {
         .await
         .unwrap();
     assert_eq!(reserved, "0");
-    let now = Timestamp::now();
-    let leaky = store.budgets(now).await.unwrap().remove(0);
-    assert_eq!((leaky.spent, leaky.reserved, leaky.reservations), (usd("0.2"), usd("0"), 0));
-    let ReserveOutcome::Reserved(r) = store
-        .reserve(
-            &[Scope::User("leaky".into())],
-            Hold { estimate: usd("0.8"), now: now, expires: now.plus_micros(60_000_000) },
-        )
-        .await
-        .unwrap()
-    else {
-        panic!("the whole remaining budget is free again")
-    };
+    let (_, r) = leaked_sum_is_gone(&store, usd("0.8")).await;
     let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM budget_reservations WHERE id = $1")
         .bind(&r.id)
         .fetch_one(store.pool())
@@ -644,4 +621,18 @@ async fn an_unwritable_sqlite_store_fails_the_flush_in_bounded_time() {
         let stats = tracker.stats();
         assert_eq!((stats.records_lost, stats.records_persisted, stats.write_errors), (2, 0, 3), "{case}");
     }
+}
+
+/// After the migration to version 4, the `leaky` budget keeps its spend (0.2) and no reservation, and `estimate`
+/// can be reserved on it again; returns when and the reservation.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+async fn leaked_sum_is_gone(store: &dyn Store, estimate: Usd) -> (Timestamp, Reservation) {
+    let now = Timestamp::now();
+    let leaky = store.budgets(now).await.unwrap().remove(0);
+    assert_eq!((leaky.spent, leaky.reserved, leaky.reservations), (usd("0.2"), usd("0"), 0));
+    let hold = Hold { estimate, now, expires: now.plus_micros(60_000_000) };
+    let ReserveOutcome::Reserved(r) = store.reserve(&[Scope::User("leaky".into())], hold).await.unwrap() else {
+        panic!("the whole remaining budget is free again")
+    };
+    (now, r)
 }
