@@ -317,9 +317,10 @@ mod tests {
     #[tokio::test]
     async fn persisted_records_go_back_to_the_callers_and_an_idle_writer_drops_them() {
         let store = Arc::new(MemoryStore::new());
-        // Steps of the test must not look idle to the writer even on a loaded machine (seen failing at 400 ms).
-        let (writer, task) =
-            Writer::start(store.clone(), WriterConfig { interval: Duration::from_secs(2), ..config() });
+        // Steps of the test must not look idle to the writer even on a loaded machine, and the tenth push must
+        // not wake it (a batch of 10 would be written, and one record dropped by that push, racing the check).
+        let cfg = WriterConfig { interval: Duration::from_secs(2), batch_size: 100, ..config() };
+        let (writer, task) = Writer::start(store.clone(), cfg);
         let records: Vec<_> = (0..10).map(record).collect();
         let weak: Vec<_> = records.iter().map(Arc::downgrade).collect();
         for r in records {
