@@ -349,6 +349,34 @@ pub(crate) fn reserve_rows<'a>(
     (ReserveOutcome::Reserved(reservation), rows)
 }
 
+/// One page of records from either SQL store: `select` is the store's `SELECT <record as text> FROM spend_log`,
+/// the keyset condition, order and limit are added here.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) async fn sql_records_page<'q, DB, E>(select: &str, page: RecordPage<'q>, pool: E) -> Result<Vec<CallRecord>>
+where
+    DB: sqlx::Database,
+    E: sqlx::Executor<'q, Database = DB>,
+    (String,): for<'r> sqlx::FromRow<'r, DB::Row>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+{
+    let RecordPage { from, to, after, limit } = page;
+    let sql = format!(
+        "{select} WHERE start_us >= $1 AND start_us < $2 \
+         AND (start_us > $3 OR (start_us = $3 AND id > $4)) ORDER BY start_us, id LIMIT $5"
+    );
+    let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(from.map_or(i64::MIN, Timestamp::as_micros))
+        .bind(to.map_or(i64::MAX, Timestamp::as_micros))
+        .bind(after.map_or(i64::MIN, |(t, _)| t.as_micros()))
+        .bind(after.map_or("", |(_, id)| id))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(|s| serde_json::from_str(s).map_err(Error::from)).collect()
+}
+
 /// Gives each budget row its reservations, from `budget_reservations` rows (`id`, `scope`, `period`, `amount`
 /// as text, `period_start`, `expires_us`) of either SQL store.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

@@ -575,19 +575,7 @@ impl Store for PostgresStore {
     }
 
     async fn records_after(&self, page: RecordPage<'_>) -> Result<Vec<CallRecord>> {
-        let RecordPage { from, to, after, limit } = page;
-        let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT record::text FROM spend_log WHERE start_us >= $1 AND start_us < $2 \
-             AND (start_us > $3 OR (start_us = $3 AND id > $4)) ORDER BY start_us, id LIMIT $5",
-        )
-        .bind(from.map_or(i64::MIN, Timestamp::as_micros))
-        .bind(to.map_or(i64::MAX, Timestamp::as_micros))
-        .bind(after.map_or(i64::MIN, |(t, _)| t.as_micros()))
-        .bind(after.map_or("", |(_, id)| id))
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(|s| serde_json::from_str(s).map_err(Error::from)).collect()
+        super::sql_records_page("SELECT record::text FROM spend_log", page, &self.pool).await
     }
 
     async fn count_records(&self) -> Result<u64> {
