@@ -61,7 +61,7 @@ mod writer;
 
 #[cfg(feature = "webhook")]
 pub use alert::WebhookSink;
-pub use alert::{Alert, AlertKind, AlertSink};
+pub use alert::{Alert, AlertKind, AlertSink, MAX_ALERT_WAIT, slack_body};
 pub use budget::{
     Budget, BudgetStatus, FailMode, Hold, Period, Refusal, Reservation, ReserveOutcome, Scope, UnpricedPolicy,
 };

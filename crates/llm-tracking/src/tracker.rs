@@ -290,6 +290,7 @@ pub(crate) struct Counters {
     pub pending_settles: AtomicU64,
     pub alerts_sent: AtomicU64,
     pub alert_errors: AtomicU64,
+    pub alerts_deduplicated: AtomicU64,
 }
 
 pub(crate) struct Inner {
@@ -348,6 +349,8 @@ pub struct TrackerStats {
     pub alerts_sent: u64,
     /// Alerts that failed to deliver.
     pub alert_errors: u64,
+    /// Alerts not sent because another process sharing the store had sent them.
+    pub alerts_deduplicated: u64,
     /// Per-hook counters.
     pub hooks: Vec<HookStats>,
 }
@@ -455,6 +458,7 @@ impl Tracker {
             settle_errors: load(&c.settle_errors),
             alerts_sent: load(&c.alerts_sent),
             alert_errors: load(&c.alert_errors),
+            alerts_deduplicated: load(&c.alerts_deduplicated),
             hooks: self.inner.hooks.stats(),
         }
     }
@@ -779,14 +783,37 @@ impl Tracker {
         };
         let this = self.clone();
         handle.spawn(async move {
+            let store = &this.inner.store;
+            // Once across the processes sharing the store; a store that cannot answer does not stop the alert.
+            let claimed = match store.claim_alert(&alert, Timestamp::now()).await {
+                Ok(false) => {
+                    this.inner.counters.alerts_deduplicated.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                Ok(true) => true,
+                Err(e) => {
+                    tracing::warn!(store = store.name(), error = %e, "alert claim failed; sending anyway");
+                    false
+                }
+            };
+            let mut delivered = false;
             for sink in &this.inner.alert_sinks {
                 match sink.send(&alert).await {
-                    Ok(()) => this.inner.counters.alerts_sent.fetch_add(1, Ordering::Relaxed),
+                    Ok(()) => {
+                        delivered = true;
+                        this.inner.counters.alerts_sent.fetch_add(1, Ordering::Relaxed)
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "budget alert failed");
                         this.inner.counters.alert_errors.fetch_add(1, Ordering::Relaxed)
                     }
                 };
+            }
+            if claimed
+                && !delivered
+                && let Err(e) = store.release_alert(&alert).await
+            {
+                tracing::warn!(store = store.name(), error = %e, "alert claim could not be released");
             }
         });
     }

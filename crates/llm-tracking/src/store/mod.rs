@@ -10,6 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use llm_core::Usd;
 
+use crate::alert::Alert;
 use crate::budget::{Budget, BudgetStatus, Hold, Period, PeriodStarts, Refusal, Reservation, ReserveOutcome, Scope};
 use crate::error::{Error, Result};
 use crate::record::CallRecord;
@@ -30,7 +31,7 @@ pub use sqlite::SqliteStore;
 
 /// The schema version the PostgreSQL store creates and migrates to (the SQLite store's is
 /// `SqliteStore::SCHEMA_VERSION`).
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// One page of a keyset scan over the records ([`Store::records_after`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -75,6 +76,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// Removes a budget; returns whether it existed.
     async fn remove_budget(&self, scope: &Scope, period: Period) -> Result<bool>;
+
+    /// Claims the sending of `alert` (its budget, period start and kind) for this process, once across every
+    /// process that shares the store: `false` when it was claimed before. The default claims every time (a
+    /// store of one process: the tracker already sends an alert once per process).
+    async fn claim_alert(&self, alert: &Alert, now: Timestamp) -> Result<bool> {
+        let _ = (alert, now);
+        Ok(true)
+    }
+
+    /// Gives a claim back when no sink could deliver its alert, so a later crossing (in any process) sends it.
+    async fn release_alert(&self, alert: &Alert) -> Result<()> {
+        let _ = alert;
+        Ok(())
+    }
 
     /// Every budget with its spend in the current period (periods that ended read as reset) and its live
     /// reservations (expired ones do not count).
@@ -375,6 +390,53 @@ where
         .fetch_all(pool)
         .await?;
     rows.iter().map(|s| serde_json::from_str(s).map_err(Error::from)).collect()
+}
+
+/// Claims an alert in either SQL store's `budget_alerts` table (see [`Store::claim_alert`]).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) async fn sql_claim_alert<'q, DB, E>(alert: &'q Alert, now: Timestamp, pool: E) -> Result<bool>
+where
+    DB: sqlx::Database,
+    E: sqlx::Executor<'q, Database = DB>,
+    (i64,): for<'r> sqlx::FromRow<'r, DB::Row>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+{
+    let claimed: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO budget_alerts (scope, period, period_start, kind, sent_us) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT DO NOTHING RETURNING sent_us",
+    )
+    .bind(alert.scope.to_string())
+    .bind(alert.period.as_str())
+    .bind(alert.period_start.as_micros())
+    .bind(alert.kind.as_str())
+    .bind(now.as_micros())
+    .fetch_optional(pool)
+    .await?;
+    Ok(claimed.is_some())
+}
+
+/// Removes an alert's claim from either SQL store (see [`Store::release_alert`]).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) async fn sql_release_alert<'q, DB, E>(alert: &'q Alert, pool: E) -> Result<()>
+where
+    DB: sqlx::Database,
+    E: sqlx::Executor<'q, Database = DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+{
+    sqlx::query("DELETE FROM budget_alerts WHERE scope = $1 AND period = $2 AND period_start = $3 AND kind = $4")
+        .bind(alert.scope.to_string())
+        .bind(alert.period.as_str())
+        .bind(alert.period_start.as_micros())
+        .bind(alert.kind.as_str())
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 /// Gives each budget row its reservations, from `budget_reservations` rows (`id`, `scope`, `period`, `amount`

@@ -17,6 +17,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{PgConnection, Row};
 
 use super::{BudgetRow, RecordPage, SCHEMA_VERSION, Store, parse_usd, redact_url, reserve_rows};
+use crate::alert::Alert;
 use crate::budget::{Budget, BudgetStatus, Hold, Period, PeriodStarts, Reservation, ReserveOutcome, Scope};
 use crate::error::{Error, ErrorKind, Result};
 use crate::record::CallRecord;
@@ -33,7 +34,7 @@ const _: () = assert!(MIGRATIONS.len() as i64 == SCHEMA_VERSION);
 ///    died) is reclaimed; `budgets.reserved` is no longer used (set to 0: what it held cannot be told apart
 ///    from the leaked reservations this version reclaims).
 /// 4. A random per-store salt for API-key fingerprints (`llm_store_secret`), used when no secret is configured.
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     r#"
 CREATE TABLE IF NOT EXISTS spend_log (
     id TEXT PRIMARY KEY,
@@ -101,6 +102,16 @@ CREATE TABLE IF NOT EXISTS llm_store_secret (id INT PRIMARY KEY CHECK (id = 1), 
 INSERT INTO llm_store_secret (id, secret)
     VALUES (1, encode(sha256(convert_to(gen_random_uuid()::text || gen_random_uuid()::text || clock_timestamp()::text, 'UTF8')), 'hex'))
     ON CONFLICT (id) DO NOTHING;
+"#,
+    r#"
+CREATE TABLE IF NOT EXISTS budget_alerts (
+    scope TEXT NOT NULL,
+    period TEXT NOT NULL,
+    period_start BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    sent_us BIGINT NOT NULL,
+    PRIMARY KEY (scope, period, period_start, kind)
+);
 "#,
 ];
 
@@ -572,6 +583,14 @@ impl Store for PostgresStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|s| serde_json::from_str(s).map_err(Error::from)).collect()
+    }
+
+    async fn claim_alert(&self, alert: &Alert, now: Timestamp) -> Result<bool> {
+        super::sql_claim_alert(alert, now, &self.pool).await
+    }
+
+    async fn release_alert(&self, alert: &Alert) -> Result<()> {
+        super::sql_release_alert(alert, &self.pool).await
     }
 
     async fn records_after(&self, page: RecordPage<'_>) -> Result<Vec<CallRecord>> {

@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, HashSet};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::{BudgetRow, RecordPage, Store, parse_usd, reserve_rows};
+use crate::alert::Alert;
 use crate::budget::{Budget, BudgetStatus, Hold, Period, PeriodStarts, Reservation, ReserveOutcome, Scope};
 use crate::error::{Error, ErrorKind, Result};
 use crate::record::CallRecord;
@@ -41,7 +42,7 @@ use crate::time::{Day, Timestamp};
 /// 4. Reservations are kept one by one, with a lease (`budget_reservations`), so an expired one (its process
 ///    died) is reclaimed; `budgets.reserved` is no longer used (set to 0: what it held cannot be told apart
 ///    from the leaked reservations this version reclaims).
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     r#"
 CREATE TABLE IF NOT EXISTS spend_log (
     id TEXT PRIMARY KEY,
@@ -130,6 +131,16 @@ CREATE TABLE budget_reservations (
 CREATE INDEX budget_reservations_budget ON budget_reservations (scope, period);
 CREATE INDEX budget_reservations_expiry ON budget_reservations (expires_us);
 UPDATE budgets SET reserved = '0';
+"#,
+    r#"
+CREATE TABLE budget_alerts (
+    scope TEXT NOT NULL,
+    period TEXT NOT NULL,
+    period_start INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    sent_us INTEGER NOT NULL,
+    PRIMARY KEY (scope, period, period_start, kind)
+);
 "#,
 ];
 
@@ -700,6 +711,14 @@ impl Store for SqliteStore {
         .fetch_all(&self.reader)
         .await?;
         rows.iter().map(|s| serde_json::from_str(s).map_err(Error::from)).collect()
+    }
+
+    async fn claim_alert(&self, alert: &Alert, now: Timestamp) -> Result<bool> {
+        super::sql_claim_alert(alert, now, &self.writer).await
+    }
+
+    async fn release_alert(&self, alert: &Alert) -> Result<()> {
+        super::sql_release_alert(alert, &self.writer).await
     }
 
     async fn records_after(&self, page: RecordPage<'_>) -> Result<Vec<CallRecord>> {

@@ -266,3 +266,55 @@ pub async fn pg_store_in_own_schema() -> Option<llm_tracking::store::PostgresSto
     let schema = format!("llmtrk_{}", &llm_tracking::new_id()[..16]);
     Some(llm_tracking::store::PostgresStore::connect_with(&url, Some(&schema), 2).await.unwrap())
 }
+
+/// A webhook receiver on 127.0.0.1: keeps every request body, answers 200 `ok`.
+pub async fn webhook_server() -> (String, Arc<Mutex<Vec<String>>>) {
+    scripted_webhook(Vec::new()).await
+}
+
+/// A webhook receiver on 127.0.0.1 that keeps every request body and answers the n-th request with the n-th
+/// scripted `(status, extra header lines)` (200 `ok` once the script is used up).
+pub async fn scripted_webhook(script: Vec<(u16, &'static str)>) -> (String, Arc<Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let keep = bodies.clone();
+    let script = Arc::new(Mutex::new(std::collections::VecDeque::from(script)));
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else { return };
+            let (keep, script) = (keep.clone(), script.clone());
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let n = sock.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).to_string();
+                    let Some(end) = text.find("\r\n\r\n") else { continue };
+                    let len = text[..end]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap())
+                        })
+                        .unwrap_or(0);
+                    if buf.len() >= end + 4 + len {
+                        keep.lock().unwrap().push(text[end + 4..end + 4 + len].to_owned());
+                        let (status, headers) = script.lock().unwrap().pop_front().unwrap_or((200, ""));
+                        let reply =
+                            format!("HTTP/1.1 {status} X\r\n{headers}content-length: 2\r\nconnection: close\r\n\r\nok");
+                        let _ = sock.write_all(reply.as_bytes()).await;
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, bodies)
+}
