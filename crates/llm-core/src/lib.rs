@@ -30,6 +30,7 @@ mod message;
 #[cfg(feature = "mock")]
 pub mod mock;
 pub mod openai;
+pub mod responses;
 mod provider;
 mod report;
 mod request;
