@@ -30,11 +30,11 @@ mod message;
 #[cfg(feature = "mock")]
 pub mod mock;
 pub mod openai;
-pub mod responses;
 mod provider;
 mod report;
 mod request;
 mod response;
+pub mod responses;
 mod stream;
 mod usage;
 mod vocab;

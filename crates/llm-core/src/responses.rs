@@ -614,9 +614,17 @@ pub fn failure_error(code: Option<&str>, message: &str) -> Error {
         "rate_limit_exceeded" => ErrorKind::RateLimited,
         "insufficient_quota" => ErrorKind::QuotaExceeded,
         "context_length_exceeded" => ErrorKind::ContextLength,
-        "invalid_prompt" | "invalid_request_error" | "invalid_image" | "invalid_image_format" | "empty_image_file"
-        | "invalid_base64_image" | "image_too_large" | "image_too_small" | "unsupported_image_media_type"
-        | "invalid_image_url" | "image_content_policy_violation" => ErrorKind::InvalidRequest,
+        "invalid_prompt"
+        | "invalid_request_error"
+        | "invalid_image"
+        | "invalid_image_format"
+        | "empty_image_file"
+        | "invalid_base64_image"
+        | "image_too_large"
+        | "image_too_small"
+        | "unsupported_image_media_type"
+        | "invalid_image_url"
+        | "image_content_policy_violation" => ErrorKind::InvalidRequest,
         "vector_store_timeout" => ErrorKind::Timeout,
         _ => ErrorKind::Server,
     };
@@ -797,8 +805,7 @@ impl ResponsesEvent {
 
 /// A streamed Responses call: its semantic events in order, ending with `response.completed` or
 /// `response.incomplete`; a `response.failed` or `error` event, or a stream cut short, arrives as an `Err`.
-pub type ResponsesStream =
-    std::pin::Pin<Box<dyn futures_core::Stream<Item = Result<ResponsesEvent>> + Send + 'static>>;
+pub type ResponsesStream = std::pin::Pin<Box<dyn futures_core::Stream<Item = Result<ResponsesEvent>> + Send + 'static>>;
 
 /// The adjustment kind that reports a chat call served through the Responses API.
 pub const BRIDGE_ADJUSTMENT: &str = "responses_api_bridge";
@@ -1013,7 +1020,11 @@ pub fn finish_reason(r: &ResponsesResponse) -> FinishReason {
             _ => FinishReason::Length,
         };
     }
-    if r.output.iter().any(|i| matches!(i, Item::FunctionCall(_))) { FinishReason::ToolCalls } else { FinishReason::Stop }
+    if r.output.iter().any(|i| matches!(i, Item::FunctionCall(_))) {
+        FinishReason::ToolCalls
+    } else {
+        FinishReason::Stop
+    }
 }
 
 /// The chat response a Responses answer stands for: one choice whose text is the output text, whose tool
@@ -1027,8 +1038,11 @@ pub fn to_chat_response(r: &ResponsesResponse) -> Result<ChatResponse> {
         return Err(e);
     }
     let text = r.output_text();
-    let calls: Vec<ToolCall> =
-        r.function_calls().into_iter().map(|f| ToolCall::new(f.call_id.clone(), f.name.clone(), f.arguments.clone())).collect();
+    let calls: Vec<ToolCall> = r
+        .function_calls()
+        .into_iter()
+        .map(|f| ToolCall::new(f.call_id.clone(), f.name.clone(), f.arguments.clone()))
+        .collect();
     let reasoning = r.reasoning_items();
     let summary: Vec<String> = reasoning.iter().map(|i| i.summary_text()).filter(|s| !s.is_empty()).collect();
     let refusal: String = r
@@ -1053,8 +1067,12 @@ pub fn to_chat_response(r: &ResponsesResponse) -> Result<ChatResponse> {
     message.reasoning = (!summary.is_empty()).then(|| summary.join("\n\n"));
     message.reasoning_signature = reasoning_signature(&reasoning);
     message.refusal = (!refusal.is_empty()).then_some(refusal);
-    let mut out =
-        ChatResponse::new(r.id.clone(), r.model.clone(), vec![Choice::new(0, message, Some(finish_reason(r)))], r.normalized_usage());
+    let mut out = ChatResponse::new(
+        r.id.clone(),
+        r.model.clone(),
+        vec![Choice::new(0, message, Some(finish_reason(r)))],
+        r.normalized_usage(),
+    );
     out.created = r.created_at;
     out.service_tier = r.service_tier.clone();
     Ok(out)
@@ -1074,8 +1092,12 @@ mod tests {
         .unwrap();
         let n = u.to_usage();
         assert_eq!((n.prompt_tokens, n.completion_tokens, n.total_tokens), (5120, 1450, 6570));
-        assert_eq!((n.cache_read_tokens, n.cache_write_tokens, n.reasoning_tokens), (Some(4864), Some(256), Some(1216)));
-        let bare: ResponsesUsage = serde_json::from_str(r#"{"input_tokens": 3, "output_tokens": 4, "total_tokens": 7}"#).unwrap();
+        assert_eq!(
+            (n.cache_read_tokens, n.cache_write_tokens, n.reasoning_tokens),
+            (Some(4864), Some(256), Some(1216))
+        );
+        let bare: ResponsesUsage =
+            serde_json::from_str(r#"{"input_tokens": 3, "output_tokens": 4, "total_tokens": 7}"#).unwrap();
         assert_eq!(bare.to_usage().cache_read_tokens, None, "not reported stays None");
     }
 
@@ -1092,8 +1114,14 @@ mod tests {
         let r = request_from_chat(&req, "o1-pro").unwrap();
         let v = serde_json::to_value(&r).unwrap();
         assert_eq!(v["input"][0], json!({"type": "message", "role": "system", "content": "Be brief."}));
-        assert_eq!(v["input"][2], json!({"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "gAAA"}));
-        assert_eq!(v["input"][3], json!({"type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}"}));
+        assert_eq!(
+            v["input"][2],
+            json!({"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "gAAA"})
+        );
+        assert_eq!(
+            v["input"][3],
+            json!({"type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}"})
+        );
         assert_eq!(v["input"][4], json!({"type": "function_call_output", "call_id": "call_1", "output": "42"}));
         assert_eq!(v["max_output_tokens"], 100);
         assert_eq!(v["text"]["format"], json!({"type": "json_schema", "name": "a", "schema": {"type": "object"}}));
@@ -1121,7 +1149,8 @@ mod tests {
 
     #[test]
     fn unknown_items_and_events_are_kept() {
-        let item: Item = serde_json::from_value(json!({"type": "web_search_call", "id": "ws_1", "status": "completed"})).unwrap();
+        let item: Item =
+            serde_json::from_value(json!({"type": "web_search_call", "id": "ws_1", "status": "completed"})).unwrap();
         assert_eq!(item, Item::Other(json!({"type": "web_search_call", "id": "ws_1", "status": "completed"})));
         let ev: ResponsesEvent =
             serde_json::from_value(json!({"type": "response.content_part.added", "sequence_number": 3})).unwrap();
@@ -1132,7 +1161,12 @@ mod tests {
         .unwrap();
         assert_eq!(
             ev,
-            ResponsesEvent::OutputTextDelta { item_id: "msg_1".into(), output_index: 1, content_index: 0, delta: "Hi".into() }
+            ResponsesEvent::OutputTextDelta {
+                item_id: "msg_1".into(),
+                output_index: 1,
+                content_index: 0,
+                delta: "Hi".into()
+            }
         );
     }
 }
