@@ -355,9 +355,14 @@ pub mod openai_responses {
         )
     }
 
-    /// A completed response with these output items and usage.
+    /// A completed response of `o1-pro-2025-03-19` with these output items and usage.
     pub fn response_with(output: Vec<Value>, usage: Value) -> Reply {
-        Reply::json_value(200, &response_object("completed", "o1-pro-2025-03-19", output, usage))
+        response_of("o1-pro-2025-03-19", output, usage)
+    }
+
+    /// A completed response of `model` with these output items and usage.
+    pub fn response_of(model: &str, output: Vec<Value>, usage: Value) -> Reply {
+        Reply::json_value(200, &response_object("completed", model, output, usage))
     }
 
     /// An SSE stream of these events: `event: {type}` and `data: {...}` with `sequence_number` from 0.
