@@ -1037,12 +1037,17 @@ fn chat_json_bridges_a_responses_only_model() {
     use llm_fake_upstream::wire::openai_responses as wire;
     let (_rt, server) = fake_server();
     server.push(wire::response_with(
-        vec![wire::reasoning_item("rs_1", &["Short answer."], Some("gAAAA-enc")), wire::message_item("msg_1", "Hello.")],
+        vec![
+            wire::reasoning_item("rs_1", &["Short answer."], Some("gAAAA-enc")),
+            wire::message_item("msg_1", "Hello."),
+        ],
         wire::usage(1000, 600, 200, 128),
     ));
     let url = server.url();
-    let (code, out, err) =
-        llm_env(&["chat", "-m", "o1-pro", "--api-base", &url, "--json", "Hi"], &[("OPENAI_API_KEY", "sk-cli-resp-0000")]);
+    let (code, out, err) = llm_env(
+        &["chat", "-m", "o1-pro", "--api-base", &url, "--json", "Hi"],
+        &[("OPENAI_API_KEY", "sk-cli-resp-0000")],
+    );
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(v["provider"], "openai");

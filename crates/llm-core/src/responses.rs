@@ -28,7 +28,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::ids::ProviderId;
 use crate::message::{Content, ContentPart, Message, Role, ToolCall};
 use crate::report::{Adjustment, AdjustmentKind, Retry};
-use crate::request::{ChatRequest, ResponseFormat, ToolChoice};
+use crate::request::{ChatRequest, ToolChoice};
 use crate::response::{ChatResponse, Choice, FinishReason};
 use crate::usage::Usage;
 
@@ -860,17 +860,13 @@ pub fn request_from_chat(req: &ChatRequest, model: &str) -> Result<ResponsesRequ
         .tools
         .iter()
         .map(|t| {
-            let mut f = Map::new();
-            f.insert("type".into(), "function".into());
-            f.insert("name".into(), t.name.clone().into());
-            if let Some(d) = &t.description {
-                f.insert("description".into(), d.clone().into());
+            // Chat's `{"type": "function", "function": {...}}`, flattened.
+            let mut flat = Map::new();
+            flat.insert("type".into(), "function".into());
+            if let Value::Object(f) = crate::openai::tool_to_json(t)["function"].take() {
+                flat.extend(f);
             }
-            f.insert("parameters".into(), t.parameters.clone());
-            if let Some(s) = t.strict {
-                f.insert("strict".into(), s.into());
-            }
-            Value::Object(f)
+            Value::Object(flat)
         })
         .collect();
     r.tool_choice = req.tool_choice.as_ref().map(|c| match c {
@@ -881,23 +877,13 @@ pub fn request_from_chat(req: &ChatRequest, model: &str) -> Result<ResponsesRequ
     });
     r.parallel_tool_calls = req.parallel_tool_calls;
     r.text = req.response_format.as_ref().map(|f| {
-        let format = match f {
-            ResponseFormat::Text => json!({"type": "text"}),
-            ResponseFormat::JsonObject => json!({"type": "json_object"}),
-            ResponseFormat::JsonSchema(s) => {
-                let mut o = Map::new();
-                o.insert("type".into(), "json_schema".into());
-                o.insert("name".into(), s.name.clone().into());
-                if let Some(d) = &s.description {
-                    o.insert("description".into(), d.clone().into());
-                }
-                o.insert("schema".into(), s.schema.clone());
-                if let Some(strict) = s.strict {
-                    o.insert("strict".into(), strict.into());
-                }
-                Value::Object(o)
-            }
-        };
+        // Chat's `{"type": "json_schema", "json_schema": {...}}`, flattened.
+        let mut format = crate::openai::response_format_to_json(f);
+        if let Some(Value::Object(inner)) = format.as_object_mut().and_then(|o| o.shift_remove("json_schema"))
+            && let Some(o) = format.as_object_mut()
+        {
+            o.extend(inner);
+        }
         TextConfig { format: Some(format), verbosity: None }
     });
     r.max_output_tokens = req.max_tokens;
@@ -1081,7 +1067,7 @@ pub fn to_chat_response(r: &ResponsesResponse) -> Result<ChatResponse> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::JsonSchemaFormat;
+    use crate::request::{JsonSchemaFormat, ResponseFormat};
 
     #[test]
     fn usage_keeps_openai_convention() {

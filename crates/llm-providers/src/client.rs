@@ -711,7 +711,7 @@ impl Provider for ProviderClient {
         let (prepared, adjustments) = inner.prepare(request, &model)?;
         let call = inner.adapter.build(&prepared.request, &model, true)?;
         let decoder = inner.adapter.stream_decoder(&model);
-        open_stream(inner, call, model, decoder, adjustments, started, span).await
+        open_stream(inner, call, model, decoder, adjustments, started, span, JsonAnswer::Chat).await
     }
 }
 
@@ -724,21 +724,9 @@ enum JsonAnswer {
 }
 
 /// Sends a streaming call (with retries before the first byte) and returns its events: a
-/// [`StreamEvent::Call`] first, then what `decoder` makes of the body.
-async fn open_stream(
-    inner: Arc<Inner>,
-    call: HttpCall,
-    model: String,
-    decoder: Box<dyn StreamDecoder>,
-    adjustments: Vec<Adjustment>,
-    started: SystemTime,
-    span: tracing::Span,
-) -> Result<ChatStream> {
-    open_stream_as(inner, call, model, decoder, adjustments, started, span, JsonAnswer::Chat).await
-}
-
+/// [`StreamEvent::Call`] first, then what `decoder` makes of the body (or of a JSON body, as `json` says).
 #[expect(clippy::too_many_arguments, reason = "one private call site per kind of stream")]
-async fn open_stream_as(
+async fn open_stream(
     inner: Arc<Inner>,
     call: HttpCall,
     model: String,

@@ -9,7 +9,7 @@ use llm_core::responses::{ResponsesEvent, ResponsesRequest, ResponsesResponse, R
 use llm_core::{Error, Result, StreamEvent};
 use tracing::Instrument;
 
-use super::{Inner, JsonAnswer, ProviderClient, Wire, context, open_stream_as, read_capped, timeout_error};
+use super::{Inner, JsonAnswer, ProviderClient, Wire, context, open_stream, read_capped, timeout_error};
 use crate::responses::{RawEventDecoder, call, decode, encode};
 
 impl ProviderClient {
@@ -65,7 +65,7 @@ impl ProviderClient {
         let call = call(inner.adapter.as_ref(), encode(request, &model, true)?, &model)?;
         let decoder = Box::new(RawEventDecoder::new(inner.id.clone(), &model));
         let events =
-            open_stream_as(inner, call, model, decoder, Vec::new(), SystemTime::now(), span, JsonAnswer::Responses)
+            open_stream(inner, call, model, decoder, Vec::new(), SystemTime::now(), span, JsonAnswer::Responses)
                 .await?;
         Ok(Box::pin(events.filter_map(|ev| async move {
             match ev {
