@@ -169,6 +169,7 @@ async fn bridged_chat_translates_both_ways_and_carries_reasoning() {
     let r2 = c.chat(&next).await.unwrap();
     assert_eq!(r2.text(), "It is 18°C in Paris.");
     assert_eq!(r2.finish_reason(), Some(&FinishReason::Stop));
+    insta::assert_json_snapshot!("bridged_second_turn_body", server.requests()[1].json());
     let input = server.requests()[1].json()["input"].clone();
     assert_eq!(input[2]["type"], "reasoning");
     assert_eq!(input[2]["id"], "rs_6820f383d7c08191846711c5df8233bc");
@@ -370,4 +371,35 @@ async fn providers_without_the_api_say_so() {
         ProviderClient::builder("groq").api_key(ApiKey::new(KEY)).api_base("http://127.0.0.1:9").build().unwrap();
     let e = groq.responses(&ResponsesRequest::new("groq/x", Input::Text("Hi".into()))).await.unwrap_err();
     assert_eq!(e.kind(), &ErrorKind::Config);
+}
+
+#[test]
+fn an_incomplete_stream_ends_with_length_and_its_usage() {
+    let adapter = llm_providers::responses::ResponsesBridge::new(Box::new(llm_providers::openai::OpenAiAdapter::new(
+        "openai",
+        "http://127.0.0.1:9/v1",
+        None,
+        &llm_providers::Quirks::OPENAI,
+    )))
+    .unwrap();
+    let mut incomplete = wire::response_object("incomplete", "o1-pro", vec![], wire::usage(50, 0, 16, 16));
+    incomplete["incomplete_details"] = json!({"reason": "max_output_tokens"});
+    let body = format!(
+        "event: response.created\ndata: {}\n\nevent: response.incomplete\ndata: {}\n\n",
+        json!({"type": "response.created", "sequence_number": 0, "response": wire::response_object("in_progress", "o1-pro", vec![], Value::Null)}),
+        json!({"type": "response.incomplete", "sequence_number": 1, "response": incomplete})
+    );
+    // Cut in the middle of the second event: the framing joins the pieces.
+    let (a, b) = body.as_bytes().split_at(body.len() / 2 + 7);
+    let events = llm_providers::adapter::decode_stream(&adapter, "o1-pro", &[a, b]).unwrap();
+    let usage = events.iter().find_map(|e| match e {
+        llm_core::StreamEvent::Usage(u) => Some(u.clone()),
+        _ => None,
+    });
+    assert_eq!(usage.map(|u| (u.prompt_tokens, u.completion_tokens, u.reasoning_tokens)), Some((50, 16, Some(16))));
+    assert_eq!(
+        events.last(),
+        Some(&llm_core::StreamEvent::Finish { index: 0, reason: FinishReason::Length }),
+        "{events:?}"
+    );
 }
