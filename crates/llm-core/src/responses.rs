@@ -657,6 +657,7 @@ pub enum ResponsesEvent {
     #[serde(rename = "response.output_item.added")]
     OutputItemAdded {
         /// Its position in `output`.
+        #[serde(default)]
         output_index: u32,
         /// The item as far as known.
         item: Item,
@@ -665,6 +666,7 @@ pub enum ResponsesEvent {
     #[serde(rename = "response.output_item.done")]
     OutputItemDone {
         /// Its position in `output`.
+        #[serde(default)]
         output_index: u32,
         /// The whole item.
         item: Item,
@@ -676,6 +678,7 @@ pub enum ResponsesEvent {
         #[serde(default)]
         item_id: String,
         /// Its position in `output`.
+        #[serde(default)]
         output_index: u32,
         /// The content part.
         #[serde(default)]
@@ -690,6 +693,7 @@ pub enum ResponsesEvent {
         #[serde(default)]
         item_id: String,
         /// Its position in `output`.
+        #[serde(default)]
         output_index: u32,
         /// The content part.
         #[serde(default)]
@@ -704,6 +708,7 @@ pub enum ResponsesEvent {
         #[serde(default)]
         item_id: String,
         /// Its position in `output`.
+        #[serde(default)]
         output_index: u32,
         /// The argument text to append.
         delta: String,
@@ -715,6 +720,7 @@ pub enum ResponsesEvent {
         #[serde(default)]
         item_id: String,
         /// Its position in `output`.
+        #[serde(default)]
         output_index: u32,
         /// The whole arguments.
         arguments: String,
@@ -726,6 +732,7 @@ pub enum ResponsesEvent {
         #[serde(default)]
         item_id: String,
         /// Its position in `output`.
+        #[serde(default)]
         output_index: u32,
         /// The summary line.
         #[serde(default)]
@@ -740,6 +747,7 @@ pub enum ResponsesEvent {
         #[serde(default)]
         item_id: String,
         /// Its position in `output`.
+        #[serde(default)]
         output_index: u32,
         /// The summary line.
         #[serde(default)]
@@ -807,12 +815,9 @@ impl ResponsesEvent {
 /// `response.incomplete`; a `response.failed` or `error` event, or a stream cut short, arrives as an `Err`.
 pub type ResponsesStream = std::pin::Pin<Box<dyn futures_core::Stream<Item = Result<ResponsesEvent>> + Send + 'static>>;
 
-/// The adjustment kind that reports a chat call served through the Responses API.
-pub const BRIDGE_ADJUSTMENT: &str = "responses_api_bridge";
-
 /// The [`Adjustment`] that reports a chat request sent to the Responses API.
 pub fn bridge_adjustment(model: &str) -> Adjustment {
-    Adjustment::new(AdjustmentKind::from(BRIDGE_ADJUSTMENT)).with_detail(format!(
+    Adjustment::new(AdjustmentKind::ResponsesApiBridge).with_detail(format!(
         "{model} is served only by the Responses API: the chat request was sent as POST /responses \
          (messages as input items, max_tokens as max_output_tokens, response_format as text.format, \
          store false, reasoning.encrypted_content included)"

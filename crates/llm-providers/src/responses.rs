@@ -41,7 +41,7 @@ pub fn encode(req: &ResponsesRequest, model: &str, stream: bool) -> Result<Vec<u
 /// Reads a non-streamed answer.
 ///
 /// # Errors
-/// A [`ErrorKind::Decode`] error for a body that is not a response object.
+/// A [`llm_core::ErrorKind::Decode`] error for a body that is not a response object.
 pub fn decode(body: &[u8]) -> Result<ResponsesResponse> {
     serde_json::from_slice(body).map_err(|e| Error::decode(format!("invalid responses api answer: {e}")))
 }

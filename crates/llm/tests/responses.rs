@@ -55,7 +55,8 @@ async fn chat_reaches_a_responses_only_model_through_the_bridge() {
     let server = FakeUpstream::start().await.unwrap();
     server.push(reasoning_answer());
     server.push(openai::chat("plain chat", 10, 2));
-    let c = client(&server, None);
+    let (tracker, store) = tracked();
+    let c = client(&server, Some(tracker.clone()));
     let r = c.chat(ChatRequest::new("gpt-5-codex", vec![Message::user("Fix the bug")])).await.unwrap();
     assert_eq!(server.requests()[0].path, "/v1/responses");
     assert_eq!(r.text(), "Done.");
@@ -75,6 +76,15 @@ async fn chat_reaches_a_responses_only_model_through_the_bridge() {
     assert_eq!(server.requests()[1].path, "/v1/chat/completions");
     assert_eq!(r.text(), "plain chat");
     assert!(r.adjustments.is_empty());
+
+    // The bridged call's record shows the bridge and the exact spend.
+    c.flush().await.unwrap();
+    let records = store.records(None, None, 10).await.unwrap();
+    let bridged = records.iter().find(|r| r.requested_model == "gpt-5-codex").unwrap();
+    assert_eq!(bridged.spend.to_string(), CODEX_TOTAL);
+    assert_eq!(bridged.adjustments[0].kind.as_str(), "responses_api_bridge");
+    assert_eq!(bridged.usage.reasoning_tokens, Some(256));
+    tracker.shutdown().await.unwrap();
 }
 
 #[tokio::test]
