@@ -393,7 +393,7 @@ fn an_incomplete_stream_ends_with_length_and_its_usage() {
     let (a, b) = body.as_bytes().split_at(body.len() / 2 + 7);
     let events = llm_providers::adapter::decode_stream(&adapter, "o1-pro", &[a, b]).unwrap();
     let usage = events.iter().find_map(|e| match e {
-        llm_core::StreamEvent::Usage(u) => Some(u.clone()),
+        llm_core::StreamEvent::Usage(u) => Some(*u),
         _ => None,
     });
     assert_eq!(usage.map(|u| (u.prompt_tokens, u.completion_tokens, u.reasoning_tokens)), Some((50, 16, Some(16))));
