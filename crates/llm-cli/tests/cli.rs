@@ -1067,3 +1067,23 @@ fn chat_json_bridges_a_responses_only_model() {
     assert_eq!(sent.path, "/v1/responses");
     assert_eq!(sent.json()["input"][0], serde_json::json!({"type": "message", "role": "user", "content": "Hi"}));
 }
+
+#[test]
+fn chat_stream_json_bridges_a_responses_only_model() {
+    use llm_fake_upstream::wire::openai_responses as wire;
+    let (_rt, server) = fake_server();
+    server.push(wire::stream(&["Hel", "lo."], 10, 5));
+    let url = server.url();
+    let (code, out, err) = llm_env(
+        &["chat", "-m", "o1-pro", "--api-base", &url, "--stream", "--json", "Hi"],
+        &[("OPENAI_API_KEY", "sk-cli-resp-0001")],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["choices"][0]["message"]["content"], "Hello.");
+    assert_eq!((v["usage"]["prompt_tokens"].as_u64(), v["usage"]["completion_tokens"].as_u64()), (Some(10), Some(5)));
+    assert_eq!(v["adjustments"][0]["kind"], "responses_api_bridge");
+    // o1-pro-2025-03-19: 10 × $150/M + 5 × $600/M = 0.0045.
+    assert!(out.contains(r#""total_cost":0.0045"#), "{out}");
+    assert_eq!(server.last_request().unwrap().json()["stream"], true);
+}
