@@ -1031,3 +1031,59 @@ fn chat_with_an_unwritable_store_prints_the_result_and_fails_fast() {
         "{err}"
     );
 }
+
+#[test]
+fn chat_json_bridges_a_responses_only_model() {
+    use llm_fake_upstream::wire::openai_responses as wire;
+    let (_rt, server) = fake_server();
+    server.push(wire::response_with(
+        vec![
+            wire::reasoning_item("rs_1", &["Short answer."], Some("gAAAA-enc")),
+            wire::message_item("msg_1", "Hello."),
+        ],
+        wire::usage(1000, 600, 200, 128),
+    ));
+    let url = server.url();
+    let (code, out, err) = llm_env(
+        &["chat", "-m", "o1-pro", "--api-base", &url, "--json", "Hi"],
+        &[("OPENAI_API_KEY", "sk-cli-resp-0000")],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["provider"], "openai");
+    assert_eq!(v["choices"][0]["message"]["content"], "Hello.");
+    assert_eq!(v["choices"][0]["finish_reason"], "stop");
+    assert_eq!(v["usage"]["prompt_tokens"], 1000);
+    assert_eq!(v["usage"]["prompt_tokens_details"]["cached_tokens"], 600);
+    assert_eq!(v["usage"]["completion_tokens"], 200);
+    assert_eq!(v["usage"]["completion_tokens_details"]["reasoning_tokens"], 128);
+    assert_eq!(v["adjustments"][0]["kind"], "responses_api_bridge");
+    // o1-pro (served as o1-pro-2025-03-19, no cache-read price): 1000 × $150/M = 0.15; 200 × $600/M = 0.12.
+    assert_eq!(v["cost"]["status"], "priced");
+    assert_eq!(v["cost"]["catalog_key"], "o1-pro-2025-03-19");
+    assert!(out.contains(r#""prompt_cost":0.15"#), "{out}");
+    assert!(out.contains(r#""completion_cost":0.12"#), "{out}");
+    let sent = server.last_request().unwrap();
+    assert_eq!(sent.path, "/v1/responses");
+    assert_eq!(sent.json()["input"][0], serde_json::json!({"type": "message", "role": "user", "content": "Hi"}));
+}
+
+#[test]
+fn chat_stream_json_bridges_a_responses_only_model() {
+    use llm_fake_upstream::wire::openai_responses as wire;
+    let (_rt, server) = fake_server();
+    server.push(wire::stream(&["Hel", "lo."], 10, 5));
+    let url = server.url();
+    let (code, out, err) = llm_env(
+        &["chat", "-m", "o1-pro", "--api-base", &url, "--stream", "--json", "Hi"],
+        &[("OPENAI_API_KEY", "sk-cli-resp-0001")],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["choices"][0]["message"]["content"], "Hello.");
+    assert_eq!((v["usage"]["prompt_tokens"].as_u64(), v["usage"]["completion_tokens"].as_u64()), (Some(10), Some(5)));
+    assert_eq!(v["adjustments"][0]["kind"], "responses_api_bridge");
+    // o1-pro-2025-03-19: 10 × $150/M + 5 × $600/M = 0.0045.
+    assert!(out.contains(r#""total_cost":0.0045"#), "{out}");
+    assert_eq!(server.last_request().unwrap().json()["stream"], true);
+}

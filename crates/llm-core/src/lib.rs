@@ -34,6 +34,7 @@ mod provider;
 mod report;
 mod request;
 mod response;
+pub mod responses;
 mod stream;
 mod usage;
 mod vocab;

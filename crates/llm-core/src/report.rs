@@ -28,6 +28,9 @@ string_enum! {
         SchemaRefInlined = "schema_ref_inlined",
         /// A recursive reference could not be expressed and was cut.
         SchemaRecursionCut = "schema_recursion_cut",
+        /// A chat request was sent to OpenAI's Responses API (the model exists only there) and its answer
+        /// translated back.
+        ResponsesApiBridge = "responses_api_bridge",
     }
 }
 

@@ -294,3 +294,135 @@ mod tests {
         assert_eq!(total, m.len());
     }
 }
+
+/// OpenAI's Responses API (`POST /v1/responses`; Azure's `/openai/v1/responses`): response objects, output
+/// items, and SSE streams of named semantic events (`event: response.created` ... `event: response.completed`,
+/// each data object with its `type` and `sequence_number`), in OpenAI's exact shapes.
+pub mod openai_responses {
+    use super::*;
+
+    /// A `usage` object: cached tokens inside `input_tokens`, reasoning inside `output_tokens`.
+    pub fn usage(input_tokens: u64, cached_tokens: u64, output_tokens: u64, reasoning_tokens: u64) -> Value {
+        json!({
+            "input_tokens": input_tokens, "input_tokens_details": {"cached_tokens": cached_tokens},
+            "output_tokens": output_tokens, "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
+            "total_tokens": input_tokens + output_tokens
+        })
+    }
+
+    /// An assistant `message` item with one `output_text` part.
+    pub fn message_item(id: &str, text: &str) -> Value {
+        json!({"id": id, "type": "message", "status": "completed", "role": "assistant",
+               "content": [{"type": "output_text", "annotations": [], "logprobs": [], "text": text}]})
+    }
+
+    /// A `reasoning` item with these summary lines and, when given, encrypted content.
+    pub fn reasoning_item(id: &str, summary: &[&str], encrypted_content: Option<&str>) -> Value {
+        let summary: Vec<Value> = summary.iter().map(|t| json!({"type": "summary_text", "text": t})).collect();
+        let mut item = json!({"id": id, "type": "reasoning", "summary": summary});
+        if let (Some(e), Some(o)) = (encrypted_content, item.as_object_mut()) {
+            o.insert("encrypted_content".into(), e.into());
+        }
+        item
+    }
+
+    /// A `function_call` item.
+    pub fn function_call_item(id: &str, call_id: &str, name: &str, arguments: &str) -> Value {
+        json!({"id": id, "type": "function_call", "status": "completed", "arguments": arguments,
+               "call_id": call_id, "name": name})
+    }
+
+    /// A response object (`object: "response"`) with this status, output and usage (`Value::Null` for none).
+    pub fn response_object(status: &str, model: &str, output: Vec<Value>, usage: Value) -> Value {
+        json!({
+            "id": "resp_67ccd2bed1ec8190b14f964abc0542670bb6a6b452d3795b", "object": "response",
+            "created_at": 1_741_476_542u64, "status": status, "background": false, "error": null,
+            "incomplete_details": null, "instructions": null, "max_output_tokens": null, "model": model,
+            "output": output, "parallel_tool_calls": true, "previous_response_id": null,
+            "reasoning": {"effort": "medium", "summary": null}, "service_tier": "default", "store": false,
+            "temperature": 1.0, "text": {"format": {"type": "text"}, "verbosity": "medium"},
+            "tool_choice": "auto", "tools": [], "top_p": 1.0, "truncation": "disabled", "usage": usage,
+            "user": null, "metadata": {}
+        })
+    }
+
+    /// A completed response with one text message.
+    pub fn response(text: &str, input_tokens: u64, output_tokens: u64) -> Reply {
+        let output = vec![message_item("msg_67ccd2bf17f0819081ff3bb2cf6508e60bb6a6b452d3795b", text)];
+        Reply::json_value(
+            200,
+            &response_object("completed", "o1-pro-2025-03-19", output, usage(input_tokens, 0, output_tokens, 0)),
+        )
+    }
+
+    /// A completed response of `o1-pro-2025-03-19` with these output items and usage.
+    pub fn response_with(output: Vec<Value>, usage: Value) -> Reply {
+        response_of("o1-pro-2025-03-19", output, usage)
+    }
+
+    /// A completed response of `model` with these output items and usage.
+    pub fn response_of(model: &str, output: Vec<Value>, usage: Value) -> Reply {
+        Reply::json_value(200, &response_object("completed", model, output, usage))
+    }
+
+    /// An SSE stream of these events: `event: {type}` and `data: {...}` with `sequence_number` from 0.
+    pub fn events(events: Vec<Value>) -> Reply {
+        let frames: Vec<String> = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut e)| {
+                let kind = e.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
+                if let Some(o) = e.as_object_mut() {
+                    o.insert("sequence_number".into(), i.into());
+                }
+                format!("event: {kind}\ndata: {e}\n\n")
+            })
+            .collect();
+        Reply::stream("text/event-stream", frames)
+    }
+
+    /// The events of a streamed text answer (without the closing `response.completed`): created,
+    /// in_progress, the message item added, its text part, one `response.output_text.delta` per piece, the
+    /// text done, the item done.
+    pub fn text_events(pieces: &[&str], output_index: u32) -> Vec<Value> {
+        let id = "msg_67ccd2bf17f0819081ff3bb2cf6508e60bb6a6b452d3795b";
+        let text: String = pieces.concat();
+        let mut out = vec![
+            json!({"type": "response.output_item.added", "output_index": output_index,
+                   "item": {"id": id, "type": "message", "status": "in_progress", "role": "assistant", "content": []}}),
+            json!({"type": "response.content_part.added", "item_id": id, "output_index": output_index,
+                   "content_index": 0, "part": {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}}),
+        ];
+        for p in pieces {
+            out.push(json!({"type": "response.output_text.delta", "item_id": id, "output_index": output_index,
+                            "content_index": 0, "delta": p, "logprobs": []}));
+        }
+        out.push(json!({"type": "response.output_text.done", "item_id": id, "output_index": output_index,
+                        "content_index": 0, "text": text, "logprobs": []}));
+        out.push(json!({"type": "response.content_part.done", "item_id": id, "output_index": output_index,
+                        "content_index": 0, "part": {"type": "output_text", "annotations": [], "logprobs": [], "text": text}}));
+        out.push(
+            json!({"type": "response.output_item.done", "output_index": output_index, "item": message_item(id, &text)}),
+        );
+        out
+    }
+
+    /// `response.created` and `response.in_progress` for a response of `model`.
+    pub fn start_events(model: &str) -> Vec<Value> {
+        vec![
+            json!({"type": "response.created", "response": response_object("in_progress", model, vec![], Value::Null)}),
+            json!({"type": "response.in_progress", "response": response_object("in_progress", model, vec![], Value::Null)}),
+        ]
+    }
+
+    /// A whole streamed text answer ending in `response.completed` with this usage.
+    pub fn stream(pieces: &[&str], input_tokens: u64, output_tokens: u64) -> Reply {
+        let model = "o1-pro-2025-03-19";
+        let mut evs = start_events(model);
+        evs.extend(text_events(pieces, 0));
+        let done = message_item("msg_67ccd2bf17f0819081ff3bb2cf6508e60bb6a6b452d3795b", &pieces.concat());
+        evs.push(json!({"type": "response.completed",
+                        "response": response_object("completed", model, vec![done], usage(input_tokens, 0, output_tokens, 0))}));
+        events(evs)
+    }
+}

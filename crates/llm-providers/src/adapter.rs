@@ -94,6 +94,13 @@ pub trait Adapter: Send + Sync + 'static {
     /// A decoder for one streamed answer.
     fn stream_decoder(&self, model: &str) -> Box<dyn StreamDecoder>;
 
+    /// The call for an OpenAI Responses API body (`POST .../responses`) on this provider, or `None` when the
+    /// provider does not serve that API here (only OpenAI and Azure do; see [`crate::responses`]).
+    fn responses_call(&self, body: Vec<u8>, model: &str) -> Option<HttpCall> {
+        let _ = (body, model);
+        None
+    }
+
     /// The error for a non-success HTTP answer.
     fn error(&self, model: &str, status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
         crate::errors::http_error(self.provider().as_str(), model, status, headers, body)

@@ -23,6 +23,8 @@ use crate::params;
 use crate::registry::{Dialect, ProviderSpec, provider_spec};
 use crate::resolve::{Resolved, resolve};
 
+mod responses;
+
 /// A provider client: cheap to clone (an `Arc` inside), shares one `reqwest::Client`.
 ///
 /// Build one with [`ProviderClient::builder`] (a provider name) or [`ProviderClient::for_model`] (a model
@@ -72,6 +74,7 @@ pub struct ClientBuilder {
     azure_api_version: Option<String>,
     aws_region: Option<String>,
     aws_credentials: Option<crate::bedrock::AwsCredentials>,
+    responses_api: bool,
 }
 
 impl ProviderClient {
@@ -91,6 +94,7 @@ impl ProviderClient {
             azure_api_version: None,
             aws_region: None,
             aws_credentials: None,
+            responses_api: false,
         }
     }
 
@@ -207,6 +211,14 @@ impl ClientBuilder {
         self
     }
 
+    /// OpenAI and Azure only: serve `chat` and `stream` through the Responses API
+    /// ([`crate::responses::ResponsesBridge`]), for models that exist only there (the catalog's
+    /// `mode: responses` rows). `build()` fails for a provider without that API.
+    pub fn responses_api(mut self, on: bool) -> Self {
+        self.responses_api = on;
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<ProviderClient> {
         let spec = provider_spec(&self.provider).ok_or_else(|| {
@@ -221,7 +233,10 @@ impl ClientBuilder {
             ))
             .with_provider(spec.name));
         }
-        let adapter = self.adapter(spec, key)?;
+        let mut adapter = self.adapter(spec, key)?;
+        if self.responses_api {
+            adapter = Box::new(crate::responses::ResponsesBridge::new(adapter)?);
+        }
         let plain_http = self.plain_http(spec);
         let http = match self.http {
             Some(c) => c,
@@ -525,21 +540,28 @@ impl Inner {
     /// One non-streamed attempt: sending, the whole body and decoding, the first two within the request
     /// timeout.
     async fn chat_once(&self, w: &Wire, model: &str) -> Result<ChatResponse> {
-        let deadline = self.timeouts.request;
-        let run = async {
-            let resp = self.send_once(w, model).await?;
-            read_capped(resp, self.limits.max_body_bytes).await
-        };
-        let body = match tokio::time::timeout(deadline, run).await {
-            Err(_) => return Err(timeout_error(deadline, "the whole request")),
-            Ok(r) => r?,
-        };
+        let body = self.body_once(w, model).await?;
         let mut r = self.adapter.decode(&body, model)?;
         r.provider = Some(self.id.clone());
         if r.model.is_empty() {
             r.model = model.to_owned();
         }
         Ok(r)
+    }
+}
+
+impl Inner {
+    /// One non-streamed attempt's whole 2xx body, sending and reading within the request timeout.
+    async fn body_once(&self, w: &Wire, model: &str) -> Result<Vec<u8>> {
+        let deadline = self.timeouts.request;
+        let run = async {
+            let resp = self.send_once(w, model).await?;
+            read_capped(resp, self.limits.max_body_bytes).await
+        };
+        match tokio::time::timeout(deadline, run).await {
+            Err(_) => Err(timeout_error(deadline, "the whole request")),
+            Ok(r) => r,
+        }
     }
 }
 
@@ -686,47 +708,77 @@ impl Provider for ProviderClient {
             stream = true
         );
         let started = SystemTime::now();
-        // `None` when the deadline is too far to represent: no deadline then.
-        let deadline = Instant::now().checked_add(inner.timeouts.total);
         let (prepared, adjustments) = inner.prepare(request, &model)?;
-        let call = Wire::new(inner.adapter.build(&prepared.request, &model, true)?, &inner.wire_cache)?;
-        let (resp, retries) = inner
-            .with_retries(|| inner.send(&call, &model))
-            .instrument(span.clone())
-            .await
-            .map_err(|e| context(e, &inner.id, &model))?;
-        if !retries.is_empty() {
-            span.record("llm.retries", retries.len());
-        }
-        let call_event = StreamEvent::Call {
-            retries,
-            adjustments,
-            created: Some(unix_seconds(started)),
-            id: Some(generated_id(started)),
-        };
-        if inner.adapter.framing() == Framing::Sse && is_json_body(resp.headers()) {
-            let events = inner.whole_body_events(resp, &model).await.map_err(|e| context(e, &inner.id, &model))?;
-            let events = std::iter::once(call_event).chain(events);
-            return Ok(Box::pin(futures_util::stream::iter(events.map(Ok))));
-        }
-        let mut pending = VecDeque::new();
-        pending.push_back(call_event);
-        let state = StreamState {
-            body: Box::pin(resp.bytes_stream()),
-            framer: Framer::new(inner.adapter.framing(), inner.limits.max_event_bytes),
-            decoder: inner.adapter.stream_decoder(&model),
-            pending,
-            frames: Vec::new(),
-            idle: inner.timeouts.idle,
-            total: inner.timeouts.total,
-            deadline,
-            phase: Phase::Reading,
-            deferred: None,
-            provider: inner.id.clone(),
-            model,
-        };
-        Ok(Box::pin(futures_util::stream::unfold(state, next_event)))
+        let call = inner.adapter.build(&prepared.request, &model, true)?;
+        let decoder = inner.adapter.stream_decoder(&model);
+        open_stream(inner, call, model, decoder, adjustments, started, span, JsonAnswer::Chat).await
     }
+}
+
+/// What a stream answered with one JSON body instead of events is turned into.
+enum JsonAnswer {
+    /// The adapter's chat decoder ([`Inner::whole_body_events`]).
+    Chat,
+    /// A Responses API object, passed on as one `response.completed` event.
+    Responses,
+}
+
+/// Sends a streaming call (with retries before the first byte) and returns its events: a
+/// [`StreamEvent::Call`] first, then what `decoder` makes of the body (or of a JSON body, as `json` says).
+#[expect(clippy::too_many_arguments, reason = "one private call site per kind of stream")]
+async fn open_stream(
+    inner: Arc<Inner>,
+    call: HttpCall,
+    model: String,
+    decoder: Box<dyn StreamDecoder>,
+    adjustments: Vec<Adjustment>,
+    started: SystemTime,
+    span: tracing::Span,
+    json: JsonAnswer,
+) -> Result<ChatStream> {
+    // `None` when the deadline is too far to represent: no deadline then.
+    let deadline = Instant::now().checked_add(inner.timeouts.total);
+    let call = Wire::new(call, &inner.wire_cache)?;
+    let (resp, retries) = inner
+        .with_retries(|| inner.send(&call, &model))
+        .instrument(span.clone())
+        .await
+        .map_err(|e| context(e, &inner.id, &model))?;
+    if !retries.is_empty() {
+        span.record("llm.retries", retries.len());
+    }
+    let call_event = StreamEvent::Call {
+        retries,
+        adjustments,
+        created: Some(unix_seconds(started)),
+        id: Some(generated_id(started)),
+    };
+    if inner.adapter.framing() == Framing::Sse && is_json_body(resp.headers()) {
+        let events = match json {
+            JsonAnswer::Chat => inner.whole_body_events(resp, &model).await,
+            JsonAnswer::Responses => inner.whole_responses_body(resp).await,
+        }
+        .map_err(|e| context(e, &inner.id, &model))?;
+        let events = std::iter::once(call_event).chain(events);
+        return Ok(Box::pin(futures_util::stream::iter(events.map(Ok))));
+    }
+    let mut pending = VecDeque::new();
+    pending.push_back(call_event);
+    let state = StreamState {
+        body: Box::pin(resp.bytes_stream()),
+        framer: Framer::new(inner.adapter.framing(), inner.limits.max_event_bytes),
+        decoder,
+        pending,
+        frames: Vec::new(),
+        idle: inner.timeouts.idle,
+        total: inner.timeouts.total,
+        deadline,
+        phase: Phase::Reading,
+        deferred: None,
+        provider: inner.id.clone(),
+        model,
+    };
+    Ok(Box::pin(futures_util::stream::unfold(state, next_event)))
 }
 
 fn context(e: Error, provider: &ProviderId, model: &str) -> Error {

@@ -79,6 +79,7 @@ pub mod openai;
 pub mod params;
 pub mod registry;
 pub mod resolve;
+pub mod responses;
 
 pub use adapter::{Adapter, HttpCall, StreamDecoder};
 pub use client::{ClientBuilder, ProviderClient, base_url};

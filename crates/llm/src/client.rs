@@ -11,6 +11,9 @@ use serde_json::Value;
 #[cfg(feature = "providers")]
 use llm_providers::{Limits, ParamPolicy, ProviderClient, RetryPolicy, Timeouts};
 
+#[cfg(feature = "providers")]
+mod responses;
+
 /// Where a model name goes: the provider and the provider-side model, resolved once for every layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -329,7 +332,13 @@ impl Client {
         let base = self.inner.config.api_bases.get(route.provider.as_str()).cloned();
         #[cfg(not(feature = "providers"))]
         let base: Option<String> = None;
-        let key = (route.provider.as_str().to_owned(), base.clone());
+        // Models served only by the Responses API get a client that bridges chat to it, cached apart.
+        let name = if self.is_responses_only(route) {
+            format!("{}+responses", route.provider.as_str())
+        } else {
+            route.provider.as_str().to_owned()
+        };
+        let key = (name, base.clone());
         if let Some(p) = self.inner.providers.read().unwrap_or_else(PoisonError::into_inner).get(&key) {
             return Ok(p.clone());
         }
@@ -340,32 +349,56 @@ impl Client {
 
     #[cfg_attr(not(feature = "providers"), allow(unused_variables))]
     fn build_provider(&self, route: &Route, base: Option<String>) -> Result<Arc<dyn Provider>> {
-        let cfg = &self.inner.config;
         #[cfg(feature = "mock")]
-        if let Some(m) = &cfg.mock {
+        if let Some(m) = &self.inner.config.mock {
             return Ok(self.wrap(m.clone(), None));
         }
         #[cfg(feature = "providers")]
         {
-            let mut b = ProviderClient::builder(route.provider.as_str())
-                .retry(cfg.retry)
-                .timeouts(cfg.timeouts)
-                .limits(cfg.limits)
-                .param_policy(cfg.params);
-            let key = cfg.keys.get(route.provider.as_str()).cloned();
-            if let Some(k) = &key {
-                b = b.api_key(k.clone());
-            }
-            if let Some(base) = base {
-                b = b.api_base(base);
-            }
-            let key = key.or_else(|| env_key(route.provider.as_str()));
-            Ok(self.wrap(Arc::new(b.build()?), key.as_ref()))
+            let (client, key) = self.provider_client(route, base, self.is_responses_only(route))?;
+            Ok(self.wrap(Arc::new(client), key.as_ref()))
         }
         #[cfg(not(feature = "providers"))]
         {
             Err(Error::config(format!("no provider for {}: the `providers` feature is off", route.provider)))
         }
+    }
+
+    /// A provider client for `route` with the client's settings, and the API key it uses (for tracking);
+    /// `responses_api` bridges chat to the Responses API.
+    #[cfg(feature = "providers")]
+    fn provider_client(
+        &self,
+        route: &Route,
+        base: Option<String>,
+        responses_api: bool,
+    ) -> Result<(ProviderClient, Option<ApiKey>)> {
+        let cfg = &self.inner.config;
+        let mut b = ProviderClient::builder(route.provider.as_str())
+            .retry(cfg.retry)
+            .timeouts(cfg.timeouts)
+            .limits(cfg.limits)
+            .param_policy(cfg.params)
+            .responses_api(responses_api);
+        let key = cfg.keys.get(route.provider.as_str()).cloned();
+        if let Some(k) = &key {
+            b = b.api_key(k.clone());
+        }
+        if let Some(base) = base {
+            b = b.api_base(base);
+        }
+        let key = key.or_else(|| env_key(route.provider.as_str()));
+        Ok((b.build()?, key))
+    }
+
+    /// Whether `route` is an OpenAI or Azure model whose catalog row has `mode: responses` (o1-pro, the codex
+    /// and `-pro` models): chat reaches it through the Responses API.
+    fn is_responses_only(&self, route: &Route) -> bool {
+        let provider = route.provider.as_str();
+        if !matches!(provider, "openai" | "azure") || self.is_mock() {
+            return false;
+        }
+        self.catalog().model_info(&route.model, Some(provider)).is_ok_and(|m| m.mode() == Some("responses"))
     }
 
     #[cfg_attr(not(feature = "tracking"), allow(unused_variables))]

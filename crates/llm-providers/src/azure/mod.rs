@@ -33,6 +33,18 @@ impl AzureAdapter {
         Self { id: ProviderId::new("azure"), base: base.to_owned(), key, api_version: api_version.to_owned(), headers }
     }
 
+    /// The Responses API URL: `/openai/responses?api-version=...` when the configured version is a dated
+    /// preview (`2025-03-01-preview` and later previews), else the v1 route `/openai/v1/responses` (the
+    /// deployment goes in the body's `model`). A dated GA version such as the default `2024-10-21` predates the
+    /// Responses API, so it also gets the v1 route.
+    pub fn responses_url(&self) -> String {
+        if self.api_version.ends_with("-preview") {
+            format!("{}/openai/responses?api-version={}", self.base, self.api_version)
+        } else {
+            format!("{}/openai/v1/responses", self.base)
+        }
+    }
+
     /// The URL for a deployment.
     pub fn url(&self, deployment: &str) -> String {
         if self.api_version == "v1" || self.api_version == "latest" {
@@ -78,6 +90,15 @@ impl Adapter for AzureAdapter {
     fn stream_decoder(&self, model: &str) -> Box<dyn StreamDecoder> {
         Box::new(stream::OpenAiStreamDecoder::new(&Quirks::OPENAI, "azure", model))
     }
+
+    fn responses_call(&self, body: Vec<u8>, _model: &str) -> Option<HttpCall> {
+        let mut call = HttpCall::new(self.responses_url(), body).with_header("content-type", "application/json");
+        if let Some(k) = &self.key {
+            call = call.with_header("api-key", k.expose());
+        }
+        call.headers.extend(self.headers.iter().cloned());
+        Some(call)
+    }
 }
 
 #[cfg(test)]
@@ -93,5 +114,12 @@ mod tests {
         );
         let v1 = AzureAdapter::new("https://res.openai.azure.com/openai", None, "v1", vec![]);
         assert_eq!(v1.url("x"), "https://res.openai.azure.com/openai/v1/chat/completions");
+        assert_eq!(v1.responses_url(), "https://res.openai.azure.com/openai/v1/responses");
+        assert_eq!(a.responses_url(), "https://res.openai.azure.com/openai/v1/responses");
+        let preview = AzureAdapter::new("https://res.openai.azure.com", None, "2025-04-01-preview", vec![]);
+        assert_eq!(
+            preview.responses_url(),
+            "https://res.openai.azure.com/openai/responses?api-version=2025-04-01-preview"
+        );
     }
 }

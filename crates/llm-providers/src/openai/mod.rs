@@ -74,6 +74,20 @@ impl Adapter for OpenAiAdapter {
     fn stream_decoder(&self, model: &str) -> Box<dyn StreamDecoder> {
         Box::new(stream::OpenAiStreamDecoder::new(self.quirks, self.id.as_str(), model))
     }
+
+    /// OpenAI only: `{base}/responses`, with the same headers as chat.
+    fn responses_call(&self, body: Vec<u8>, _model: &str) -> Option<HttpCall> {
+        if self.id.as_str() != "openai" {
+            return None;
+        }
+        let base = self.url.strip_suffix("/chat/completions").unwrap_or(&self.url);
+        let mut call = HttpCall::new(format!("{base}/responses"), body).with_header("content-type", "application/json");
+        if let Some(auth) = &self.auth {
+            call = call.with_header("authorization", auth.expose());
+        }
+        call.headers.extend(self.headers.iter().cloned());
+        Some(call)
+    }
 }
 
 /// What an OpenAI-family body changes: renamed fields (the quirks' `max_tokens` and `seed` names), and strict
