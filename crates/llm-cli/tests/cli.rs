@@ -1087,3 +1087,66 @@ fn chat_stream_json_bridges_a_responses_only_model() {
     assert!(out.contains(r#""total_cost":0.0045"#), "{out}");
     assert_eq!(server.last_request().unwrap().json()["stream"], true);
 }
+
+/// `llm spend serve` over the demo store, rendered in headless Chromium (DOM and a screenshot): the page shows
+/// what `llm spend report --json` says for the same store (totals, every model and user row).
+#[test]
+fn dashboard_page_shows_what_spend_report_says() {
+    use std::io::{BufRead, BufReader};
+    let Some(browser) = llm_fake_upstream::browser::require() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = llm_env(&["demo", "--data-dir", dir.path().to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{err}");
+    let db = format!("sqlite:{}", dir.path().join("demo.sqlite").display());
+    let report = |by: &str| -> serde_json::Value {
+        let (code, out, err) = llm_env(&["spend", "report", "--db", &db, "--by", by, "--json"], &[]);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str(out.trim()).unwrap()
+    };
+    let (models, users) = (report("model"), report("user"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_llm"))
+        .args(["spend", "serve", "--db", &db, "--addr", "127.0.0.1:0"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.strip_prefix("dashboard on ").and_then(|r| r.split_whitespace().next()).map(str::to_owned);
+    let rendered = url.as_ref().map(|url| {
+        let png = dir.path().join("dashboard.png");
+        let html = llm_fake_upstream::browser::dump_dom(browser, url);
+        (html, llm_fake_upstream::browser::screenshot(browser, url, &png, (1280, 1000)), png)
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (html, size, png) = rendered.unwrap_or_else(|| panic!("no address in {line:?}"));
+    assert_eq!(size, (1280, 1000));
+    assert!(std::fs::metadata(png).unwrap().len() > 20_000, "a rendered page, not a blank one");
+    assert!(html.contains("data-state=\"ready\""), "the page's script did not finish: {html}");
+    let total = &models["total"];
+    assert_eq!(total, &users["total"]);
+    assert_eq!(total["calls"], 5, "{total}");
+    for want in [
+        format!("id=\"total-spend\">${}<", total["spend"].as_str().unwrap()),
+        format!("id=\"total-calls\">{}<", total["calls"]),
+        format!("id=\"total-failures\">{}<", total["failures"]),
+        format!("id=\"total-unpriced\">{}<", total["unpriced_calls"]),
+    ] {
+        assert!(html.contains(&want), "missing {want:?} in the page:\n{html}");
+    }
+    let rows = models["rows"].as_array().unwrap().iter().chain(users["rows"].as_array().unwrap());
+    let mut checked = 0;
+    for row in rows {
+        let key = row["key"].as_str().unwrap();
+        let want = format!("<tr data-key=\"{key}\"><td>{key}</td><td class=\"n\">{}</td>", row["calls"]);
+        assert!(html.contains(&want), "missing {want:?} in the page:\n{html}");
+        let spend = format!("<td class=\"n spend\">${}</td></tr>", row["spend"].as_str().unwrap());
+        let at = html.find(&want).unwrap();
+        assert!(
+            html[at..].split("</tr>").next().is_some_and(|r| format!("{r}</tr>").ends_with(&spend)),
+            "{key}: {spend}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 2, "at least one model and one user row");
+}

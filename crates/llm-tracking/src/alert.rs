@@ -175,10 +175,7 @@ impl Poster {
                 }
                 // reqwest's message names the URL; a webhook URL is a secret (Slack's carries its token).
                 Err(e) => {
-                    last = format!(
-                        "post failed: {}",
-                        if e.is_timeout() { "timed out" } else { "connection failed" }
-                    );
+                    last = format!("post failed: {}", if e.is_timeout() { "timed out" } else { "connection failed" });
                     None
                 }
             };

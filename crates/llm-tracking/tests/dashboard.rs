@@ -65,6 +65,20 @@ async fn json_api_answers() {
     assert_eq!(s["users"][0]["key"], "alice");
     assert_eq!(s["users"][0]["spend"], "0.000072");
     assert_eq!(s["budgets"].as_array().unwrap().len(), 2);
+    // a date range: yesterday alone has no calls; a range that ends before it starts is refused
+    let today = llm_tracking::Day::today();
+    let yesterday = today.plus(-1);
+    let (status, body) = http_get(addr, &format!("/api/summary?from={yesterday}&to={yesterday}")).await;
+    assert_eq!(status, 200, "{body}");
+    let s: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((s["from"].as_str(), s["to"].as_str()), (Some(&*yesterday.to_string()), Some(&*yesterday.to_string())));
+    assert_eq!((s["total"]["calls"].as_u64(), s["by_day"].as_array().map(Vec::len)), (Some(0), Some(0)));
+    let (status, body) = http_get(addr, &format!("/api/summary?from={yesterday}&to={today}")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["total"]["calls"], 4);
+    let (status, body) = http_get(addr, &format!("/api/summary?from={today}&to={yesterday}")).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("starts"), "{body}");
     let (status, body) = http_get(addr, "/api/report?group_by=tag").await;
     assert_eq!(status, 200);
     let r: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -80,49 +94,32 @@ async fn json_api_answers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn page_renders_in_headless_chromium() {
-    let browser = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|b| std::process::Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()));
-    let Some(browser) = browser else {
-        if std::env::var("LLM_SKIP_BROWSER_TESTS").as_deref() == Ok("1") {
-            println!("skipped: no chromium and LLM_SKIP_BROWSER_TESTS=1");
-            return;
-        }
-        panic!(
-            "the dashboard test needs a headless browser: install Debian's `chromium` (apt-get install -y chromium) or set LLM_SKIP_BROWSER_TESTS=1"
-        );
-    };
+    let Some(browser) = llm_fake_upstream::browser::require() else { return };
     let store = populated().await;
     // with a token: the page opened with ?token= passes it on to the API it reads
     let options = DashboardOptions::new().token("page-token-123");
     let (addr, task) = spawn_dashboard_with(store, "127.0.0.1:0".parse().unwrap(), &options).await.unwrap();
     let url = format!("http://{addr}/?days=7&token=page-token-123");
-    let profile = tempfile::tempdir().unwrap();
-    let dom = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(browser)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--no-first-run",
-                "--virtual-time-budget=10000",
-                &format!("--user-data-dir={}", profile.path().display()),
-                "--dump-dom",
-                &url,
-            ])
-            .output()
-            .unwrap()
+    let shot = tempfile::tempdir().unwrap();
+    let png = shot.path().join("dashboard.png");
+    let (html, size) = tokio::task::spawn_blocking({
+        let png = png.clone();
+        move || {
+            let html = llm_fake_upstream::browser::dump_dom(browser, &url);
+            (html, llm_fake_upstream::browser::screenshot(browser, &url, &png, (1280, 1000)))
+        }
     })
     .await
     .unwrap();
     task.abort();
-    let html = String::from_utf8_lossy(&dom.stdout).to_string();
-    assert!(dom.status.success(), "chromium failed: {}", String::from_utf8_lossy(&dom.stderr));
+    assert_eq!(size, (1280, 1000));
+    assert!(std::fs::metadata(&png).unwrap().len() > 20_000, "a rendered page, not a blank one");
     assert!(html.contains("data-state=\"ready\""), "the page's script did not finish: {html}");
     for want in [
         "id=\"total-spend\">$0.000072<",
         "id=\"total-calls\">4<",
+        "id=\"total-unpriced\">1<",
+        "id=\"total-failures\">0<",
         "<tr data-key=\"alice\"><td>alice</td><td class=\"n\">3</td>",
         "$0.000072",
         "<tr data-key=\"bob\">",

@@ -233,6 +233,8 @@ impl From<Error> for ApiError {
 #[derive(Debug, Deserialize)]
 struct SummaryParams {
     days: Option<i64>,
+    from: Option<String>,
+    to: Option<String>,
 }
 
 /// What `/api/summary` answers.
@@ -268,7 +270,17 @@ pub struct Summary {
 /// Computes the dashboard summary of the last `days` days (today included).
 pub async fn summarize(store: &dyn Store, days: i64) -> Result<Summary> {
     let to = Day::today();
-    let from = to.plus(-(days.clamp(1, 3660) - 1));
+    summarize_range(store, to.plus(-(days.clamp(1, 3660) - 1)), to).await
+}
+
+/// Computes the dashboard summary of the days `from` to `to`, both included (at most 3660 days).
+pub async fn summarize_range(store: &dyn Store, from: Day, to: Day) -> Result<Summary> {
+    if from > to {
+        return Err(Error::config(format!("the range starts ({from}) after it ends ({to})")));
+    }
+    if to.days() - from.days() >= 3660 {
+        return Err(Error::config("the range is longer than 3660 days"));
+    }
     let q = |g: GroupBy| ReportQuery::new(g).from(from).to(to);
     let top = |r: Report, n: usize| r.rows.into_iter().take(n).collect::<Vec<_>>();
     let by_day = store.report(&q(GroupBy::Day)).await?;
@@ -292,7 +304,15 @@ async fn summary(
     State(store): State<Arc<dyn Store>>,
     Query(p): Query<SummaryParams>,
 ) -> std::result::Result<Json<Summary>, ApiError> {
-    Ok(Json(summarize(store.as_ref(), p.days.unwrap_or(30)).await?))
+    let days = p.days.unwrap_or(30).clamp(1, 3660);
+    let to = parse_day(p.to)?.unwrap_or_else(Day::today);
+    let from = parse_day(p.from)?.unwrap_or_else(|| to.plus(-(days - 1)));
+    Ok(Json(summarize_range(store.as_ref(), from, to).await?))
+}
+
+/// A `YYYY-MM-DD` query parameter.
+fn parse_day(s: Option<String>) -> Result<Option<Day>> {
+    s.filter(|s| !s.is_empty()).map(|s| s.parse::<Day>().map_err(|e| Error::config(e.to_string()))).transpose()
 }
 
 #[derive(Debug, Deserialize)]
@@ -308,12 +328,9 @@ async fn report(
     Query(p): Query<ReportParams>,
 ) -> std::result::Result<Json<Report>, ApiError> {
     let group: GroupBy = p.group_by.as_deref().unwrap_or("model").parse()?;
-    let day = |s: Option<String>| -> Result<Option<Day>> {
-        s.map(|s| s.parse::<Day>().map_err(|e| Error::config(e.to_string()))).transpose()
-    };
     let mut q = ReportQuery::new(group).by_day(p.by_day.unwrap_or(false));
-    q.from = day(p.from)?;
-    q.to = day(p.to)?;
+    q.from = parse_day(p.from)?;
+    q.to = parse_day(p.to)?;
     Ok(Json(store.report(&q).await?))
 }
 
