@@ -2,6 +2,8 @@
 //! scripts ran, and a screenshot. Without a browser a test fails, unless `LLM_SKIP_BROWSER_TESTS=1` says to
 //! skip it (never under `CI=true`).
 
+#![allow(clippy::panic, reason = "test support: a missing or failing browser fails the test that asked for it")]
+
 use std::path::Path;
 use std::process::Command;
 
