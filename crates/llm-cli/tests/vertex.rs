@@ -59,6 +59,42 @@ fn chat_json_on_vertex_with_a_service_account_file() {
     assert!(!shown.contains(&tokens.tokens()[0]) && !shown.contains("PRIVATE KEY"), "{shown}");
 }
 
+/// A streamed Claude call in a regional location: the location travels with the stream and the catalog row's
+/// regional uplift (×1.1) applies.
+#[test]
+fn streamed_claude_on_vertex_in_a_region_is_priced_with_the_uplift() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let server = rt.block_on(llm_fake_upstream::FakeUpstream::start()).unwrap();
+    let token_uri = format!("{}/token", server.url());
+    let tokens = google::TokenEndpoint::new(&token_uri);
+    tokens.install(&server, "/token");
+    tokens.protect(&server, "/v1/projects/");
+    server.push(wire::anthropic::stream(&["Par", "is."], 1000, 200));
+    let out = Command::new(env!("CARGO_BIN_EXE_llm"))
+        .args(["chat", "--json", "--stream", "-m", "vertex_ai/claude-sonnet-4-5", "--api-base", &server.url(), "Hi"])
+        .env("VERTEXAI_CREDENTIALS", google::service_account_json(&token_uri))
+        .env("VERTEXAI_PROJECT", "other-project")
+        .env("VERTEXAI_LOCATION", "us-east5")
+        .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
+        .env_remove("LLM_DB")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(v["choices"][0]["message"]["content"], "Paris.");
+    // vertex_ai/claude-sonnet-4-5: (1000 × $3/M) × 1.1 = 0.0033; (200 × $15/M) × 1.1 = 0.0033.
+    assert_eq!(v["cost"]["catalog_key"], "vertex_ai/claude-sonnet-4-5", "{stdout}");
+    assert!(stdout.contains(r#""prompt_cost":0.0033,"#), "{stdout}");
+    assert!(stdout.contains(r#""completion_cost":0.0033,"#), "{stdout}");
+    let sent = server.last_request().unwrap();
+    assert_eq!(
+        sent.path,
+        "/v1/projects/other-project/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5:streamRawPredict"
+    );
+    assert_eq!(sent.json()["anthropic_version"], "vertex-2023-10-16");
+}
+
 #[test]
 fn chat_json_on_vertex_without_credentials_names_the_variables() {
     let out = Command::new(env!("CARGO_BIN_EXE_llm"))

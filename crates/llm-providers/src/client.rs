@@ -788,6 +788,9 @@ impl Provider for ProviderClient {
             }
             r.retries = retries;
             r.adjustments = adjustments;
+            if r.location.is_none() {
+                r.location = inner.adapter.location().map(str::to_owned);
+            }
             Ok(r)
         }
         .instrument(span)
@@ -825,6 +828,7 @@ impl Provider for ProviderClient {
             adjustments,
             created: Some(unix_seconds(started)),
             id: Some(generated_id(started)),
+            location: inner.adapter.location().map(str::to_owned),
         };
         if inner.adapter.framing() == Framing::Sse && is_json_body(resp.headers()) {
             let events = inner.whole_body_events(resp, &model).await.map_err(|e| context(e, &inner.id, &model))?;

@@ -105,6 +105,7 @@ async fn claude_on_vertex_raw_predict_and_stream() {
     let streamed = collect_stream(s.client.stream(&request(model)).await.unwrap()).await.unwrap();
     for r in [&plain, &streamed] {
         assert_eq!(r.text(), "Paris.");
+        assert_eq!(r.location.as_deref(), Some("us-east5"), "the location is priced (regional uplift)");
         assert_eq!(r.usage.map(|u| (u.prompt_tokens, u.completion_tokens)), Some((20, 3)));
     }
     assert_eq!(s.tokens.tokens_issued(), 1);

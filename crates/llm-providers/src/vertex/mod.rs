@@ -173,6 +173,10 @@ impl Adapter for VertexAdapter {
         self.inner(model).adjustments(request, model)
     }
 
+    fn location(&self) -> Option<&str> {
+        Some(&self.location)
+    }
+
     fn build(&self, request: &ChatRequest, model: &str, stream: bool) -> Result<HttpCall> {
         let url = self.url(model, stream)?;
         let body = match self.publisher(model)? {
