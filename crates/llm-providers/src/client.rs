@@ -595,8 +595,7 @@ impl Inner {
     /// requests that were retried.
     async fn authorize(&self, call: &mut HttpCall, model: &str) -> Result<Vec<Retry>> {
         let Some(tokens) = &self.tokens else { return Ok(Vec::new()) };
-        let (token, retries) =
-            self.with_retries(|| tokens.token()).await.map_err(|e| context(e, &self.id, model))?;
+        let (token, retries) = self.with_retries(|| tokens.token()).await.map_err(|e| context(e, &self.id, model))?;
         call.headers.push(("authorization".to_owned(), format!("Bearer {}", token.expose())));
         Ok(retries)
     }

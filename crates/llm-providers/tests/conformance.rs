@@ -406,7 +406,9 @@ async fn streaming_gives_the_same_response_as_chat() {
         );
         let sent = server.last_request().unwrap();
         match t.dialect {
-            Dialect::Gemini => assert_eq!(sent.path, t.path.replace(":generateContent", ":streamGenerateContent"), "{p}"),
+            Dialect::Gemini => {
+                assert_eq!(sent.path, t.path.replace(":generateContent", ":streamGenerateContent"), "{p}")
+            }
             Dialect::Bedrock => assert!(sent.path.ends_with("/converse-stream"), "{p}"),
             Dialect::Ollama => assert_eq!(sent.json()["stream"], true, "{p}"),
             _ => assert_eq!(sent.json()["stream"], true, "{p}"),

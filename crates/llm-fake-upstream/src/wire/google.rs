@@ -23,7 +23,8 @@ use crate::{FakeUpstream, RecordedRequest, Reply};
 /// but this fake.
 pub const TEST_PRIVATE_KEY_PEM: &str = include_str!("../../test_data/google/TEST_ONLY_service_account_key.pem");
 /// Its public key, PKCS#1 `RSAPublicKey` DER.
-pub const TEST_PUBLIC_KEY_DER: &[u8] = include_bytes!("../../test_data/google/TEST_ONLY_service_account_public_key.der");
+pub const TEST_PUBLIC_KEY_DER: &[u8] =
+    include_bytes!("../../test_data/google/TEST_ONLY_service_account_public_key.der");
 /// The key id (`private_key_id` in the key file, `kid` in the JWT header).
 pub const TEST_PRIVATE_KEY_ID: &str = "0123456789abcdef-test-only";
 /// The service account's email (`client_email`, the JWT's `iss`).
@@ -169,7 +170,11 @@ impl TokenEndpoint {
                 let mut s = lock(&self.state);
                 let lifetime = s.expires_in.pop_front().unwrap_or(s.default_expires_in);
                 let token = format!("ya29.test-only-token-{}", s.issued.len() + 1);
-                s.issued.push(Issued { token: token.clone(), at: Instant::now(), lifetime: Duration::from_secs(lifetime) });
+                s.issued.push(Issued {
+                    token: token.clone(),
+                    at: Instant::now(),
+                    lifetime: Duration::from_secs(lifetime),
+                });
                 s.claims.push(claims);
                 Reply::json_value(200, &json!({"access_token": token, "expires_in": lifetime, "token_type": "Bearer"}))
             }
@@ -228,8 +233,10 @@ fn verify_request(r: &RecordedRequest, audience: &str) -> Result<Value, String> 
         return Err(format!("the assertion has {} parts instead of 3", parts.len()));
     };
     let sig = URL_SAFE_NO_PAD.decode(signature).map_err(|e| format!("signature not base64url: {e}"))?;
-    let key =
-        aws_lc_rs::signature::UnparsedPublicKey::new(&aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256, TEST_PUBLIC_KEY_DER);
+    let key = aws_lc_rs::signature::UnparsedPublicKey::new(
+        &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+        TEST_PUBLIC_KEY_DER,
+    );
     key.verify(format!("{header}.{claims}").as_bytes(), &sig).map_err(|_| "Invalid JWT Signature.".to_owned())?;
     let header = decode_json(header)?;
     let claims = decode_json(claims)?;
@@ -274,7 +281,8 @@ mod tests {
     fn a_forged_signature_is_rejected() {
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT","kid":"0123456789abcdef-test-only"}"#);
         let claims = URL_SAFE_NO_PAD.encode(br#"{"iss":"x"}"#);
-        let body = format!("grant_type={JWT_BEARER_GRANT}&assertion={header}.{claims}.{}", URL_SAFE_NO_PAD.encode([7u8; 256]));
+        let body =
+            format!("grant_type={JWT_BEARER_GRANT}&assertion={header}.{claims}.{}", URL_SAFE_NO_PAD.encode([7u8; 256]));
         let r = RecordedRequest {
             method: "POST".into(),
             path: "/token".into(),

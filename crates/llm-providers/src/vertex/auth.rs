@@ -177,7 +177,12 @@ impl Signer {
         out.push_str(&URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims)?));
         let mut sig = vec![0; self.pair.public_modulus_len()];
         self.pair
-            .sign(&aws_lc_rs::signature::RSA_PKCS1_SHA256, &aws_lc_rs::rand::SystemRandom::new(), out.as_bytes(), &mut sig)
+            .sign(
+                &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                &aws_lc_rs::rand::SystemRandom::new(),
+                out.as_bytes(),
+                &mut sig,
+            )
             .map_err(|_| Error::new(ErrorKind::Auth, "signing the service-account assertion failed"))?;
         out.push('.');
         out.push_str(&URL_SAFE_NO_PAD.encode(&sig));
@@ -304,11 +309,11 @@ impl TokenSource {
                 failed(kind, format!("could not be reached: {}", e.without_url()))
             })?;
         let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(|e| failed(ErrorKind::Network, format!("failed: {}", e.without_url())))?;
+        let body =
+            resp.bytes().await.map_err(|e| failed(ErrorKind::Network, format!("failed: {}", e.without_url())))?;
         if !(200..300).contains(&status) {
-            let (error, description) = serde_json::from_slice::<TokenError>(&body)
-                .map(|t| (t.error, t.error_description))
-                .unwrap_or_default();
+            let (error, description) =
+                serde_json::from_slice::<TokenError>(&body).map(|t| (t.error, t.error_description)).unwrap_or_default();
             let why = match (error, description) {
                 (Some(e), Some(d)) => format!("{e}: {d}"),
                 (Some(e), None) => e,

@@ -182,14 +182,15 @@ impl Adapter for VertexAdapter {
         let body = match self.publisher(model)? {
             Publisher::Google => crate::gemini::encode::encode_request(request, model),
             Publisher::Anthropic => {
-                crate::anthropic::encode::encode_request(request, model, stream, crate::anthropic::DEFAULT_VERSION)
-                    .map(|mut b| {
+                crate::anthropic::encode::encode_request(request, model, stream, crate::anthropic::DEFAULT_VERSION).map(
+                    |mut b| {
                         if let Some(o) = b.as_object_mut() {
                             o.shift_remove("model");
                             o.insert("anthropic_version".into(), ANTHROPIC_VERSION.into());
                         }
                         b
-                    })
+                    },
+                )
             }
         }
         .map_err(|e| relabel(e, model))?;
