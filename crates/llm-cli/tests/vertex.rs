@@ -6,34 +6,55 @@
 
 use std::process::Command;
 
+use llm_fake_upstream::FakeUpstream;
 use llm_fake_upstream::wire::{self, google};
 
-#[test]
-fn chat_json_on_vertex_with_a_service_account_file() {
+/// Runs `llm`, which must succeed with one JSON object on stdout: (stdout, stderr, the object).
+fn run_ok(cmd: &mut Command) -> (String, String, serde_json::Value) {
+    let out = cmd.output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let v = serde_json::from_str(stdout.trim()).unwrap();
+    (stdout.into_owned(), stderr.into_owned(), v)
+}
+
+/// A fake upstream with the verifying token endpoint at `/token` and the Vertex routes behind it.
+fn vertex_upstream() -> (tokio::runtime::Runtime, FakeUpstream, google::TokenEndpoint, String) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let server = rt.block_on(llm_fake_upstream::FakeUpstream::start()).unwrap();
+    let server = rt.block_on(FakeUpstream::start()).unwrap();
     let token_uri = format!("{}/token", server.url());
     let tokens = google::TokenEndpoint::new(&token_uri);
     tokens.install(&server, "/token");
     tokens.protect(&server, "/v1/projects/");
+    (rt, server, tokens, token_uri)
+}
+
+#[test]
+fn chat_json_on_vertex_with_a_service_account_file() {
+    let (_rt, server, tokens, token_uri) = vertex_upstream();
     server.push(wire::gemini::generate("Paris.", 1000, 200));
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("service-account.json");
     std::fs::write(&key_file, google::service_account_json(&token_uri)).unwrap();
 
-    let out = Command::new(env!("CARGO_BIN_EXE_llm"))
-        .args(["chat", "--json", "-m", "vertex_ai/gemini-2.5-flash", "--api-base", &server.url(), "Capital of France?"])
-        .env("GOOGLE_APPLICATION_CREDENTIALS", &key_file)
-        .env("VERTEXAI_LOCATION", "europe-west4")
-        .env_remove("VERTEXAI_CREDENTIALS")
-        .env_remove("VERTEXAI_PROJECT")
-        .env_remove("VERTEX_PROJECT")
-        .env_remove("LLM_DB")
-        .output()
-        .unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let (stdout, stderr, v) = run_ok(
+        Command::new(env!("CARGO_BIN_EXE_llm"))
+            .args([
+                "chat",
+                "--json",
+                "-m",
+                "vertex_ai/gemini-2.5-flash",
+                "--api-base",
+                &server.url(),
+                "Capital of France?",
+            ])
+            .env("GOOGLE_APPLICATION_CREDENTIALS", &key_file)
+            .env("VERTEXAI_LOCATION", "europe-west4")
+            .env_remove("VERTEXAI_CREDENTIALS")
+            .env_remove("VERTEXAI_PROJECT")
+            .env_remove("VERTEX_PROJECT")
+            .env_remove("LLM_DB"),
+    );
     assert_eq!(v["provider"], "vertex_ai");
     assert_eq!(v["choices"][0]["message"]["content"], "Paris.");
     assert_eq!(v["usage"]["prompt_tokens"], 1000);
@@ -63,25 +84,26 @@ fn chat_json_on_vertex_with_a_service_account_file() {
 /// regional uplift (×1.1) applies.
 #[test]
 fn streamed_claude_on_vertex_in_a_region_is_priced_with_the_uplift() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let server = rt.block_on(llm_fake_upstream::FakeUpstream::start()).unwrap();
-    let token_uri = format!("{}/token", server.url());
-    let tokens = google::TokenEndpoint::new(&token_uri);
-    tokens.install(&server, "/token");
-    tokens.protect(&server, "/v1/projects/");
+    let (_rt, server, tokens, token_uri) = vertex_upstream();
     server.push(wire::anthropic::stream(&["Par", "is."], 1000, 200));
-    let out = Command::new(env!("CARGO_BIN_EXE_llm"))
-        .args(["chat", "--json", "--stream", "-m", "vertex_ai/claude-sonnet-4-5", "--api-base", &server.url(), "Hi"])
-        .env("VERTEXAI_CREDENTIALS", google::service_account_json(&token_uri))
-        .env("VERTEXAI_PROJECT", "other-project")
-        .env("VERTEXAI_LOCATION", "us-east5")
-        .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
-        .env_remove("LLM_DB")
-        .output()
-        .unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let (stdout, _, v) = run_ok(
+        Command::new(env!("CARGO_BIN_EXE_llm"))
+            .args([
+                "chat",
+                "--json",
+                "--stream",
+                "-m",
+                "vertex_ai/claude-sonnet-4-5",
+                "--api-base",
+                &server.url(),
+                "Hi",
+            ])
+            .env("VERTEXAI_CREDENTIALS", google::service_account_json(&token_uri))
+            .env("VERTEXAI_PROJECT", "other-project")
+            .env("VERTEXAI_LOCATION", "us-east5")
+            .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
+            .env_remove("LLM_DB"),
+    );
     assert_eq!(v["choices"][0]["message"]["content"], "Paris.");
     // vertex_ai/claude-sonnet-4-5: (1000 × $3/M) × 1.1 = 0.0033; (200 × $15/M) × 1.1 = 0.0033.
     assert_eq!(v["cost"]["catalog_key"], "vertex_ai/claude-sonnet-4-5", "{stdout}");

@@ -359,8 +359,8 @@ fn supported_list(provider: &str, model: &str) -> Option<Vec<&'static str>> {
             delta(OPENAI_CHAT, GEMINI_REMOVED, add)
         }
         // Vertex AI: Claude takes Anthropic's list without `service_tier`, Gemini Gemini's list plus `audio`,
-        // `extra_headers`, `top_k`, `top_logprobs` (LiteLLM's VertexGeminiConfig); Mistral and Llama are LiteLLM's
-        // lists, though this crate calls neither.
+        // `extra_headers`, `top_k`, `top_logprobs` (LiteLLM's VertexGeminiConfig), Mistral Mistral's without
+        // `prompt_cache_key`, Llama LiteLLM's OpenAI-like list; this crate calls neither of the last two.
         "vertex_ai" => {
             let lower = m.to_ascii_lowercase();
             if lower.starts_with("claude") {
@@ -368,19 +368,9 @@ fn supported_list(provider: &str, model: &str) -> Option<Vec<&'static str>> {
                 v.retain(|p| *p != "service_tier");
                 v
             } else if lower.starts_with("mistral") || lower.starts_with("codestral") {
-                vec![
-                    "max_completion_tokens",
-                    "max_tokens",
-                    "parallel_tool_calls",
-                    "response_format",
-                    "seed",
-                    "stop",
-                    "stream",
-                    "temperature",
-                    "tool_choice",
-                    "tools",
-                    "top_p",
-                ]
+                let mut v = supported_list("mistral", model)?;
+                v.retain(|p| *p != "prompt_cache_key");
+                v
             } else if lower.starts_with("meta/") || lower.contains("llama") {
                 delta(OPENAI_CHAT, &["max_retries", "user"], &[])
             } else {
