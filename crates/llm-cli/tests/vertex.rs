@@ -115,6 +115,7 @@ fn streamed_claude_on_vertex_in_a_region_is_priced_with_the_uplift() {
         "/v1/projects/other-project/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5:streamRawPredict"
     );
     assert_eq!(sent.json()["anthropic_version"], "vertex-2023-10-16");
+    assert_eq!(sent.header("authorization"), Some(format!("Bearer {}", tokens.tokens()[0]).as_str()));
 }
 
 #[test]
