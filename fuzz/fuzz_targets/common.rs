@@ -12,6 +12,7 @@ pub fn clients() -> Vec<ProviderClient> {
                 .api_key(ApiKey::new("fuzz-key-0123456789"))
                 .api_base("http://127.0.0.1:9")
                 .aws_region("us-east-1")
+                .vertex_project("fuzz")
                 .build()
                 .ok()
         })

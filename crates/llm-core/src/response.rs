@@ -85,6 +85,10 @@ pub struct ChatResponse {
     /// rewritten for the provider's dialect); empty when it went out as given.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub adjustments: Vec<Adjustment>,
+    /// Where the provider served the call, when it is chosen per call and changes the price (a Vertex AI
+    /// location: a regional one applies the catalog row's uplift).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
 }
 
 impl ChatResponse {
@@ -103,6 +107,7 @@ impl ChatResponse {
             system_fingerprint: None,
             retries: Vec::new(),
             adjustments: Vec::new(),
+            location: None,
         }
     }
 

@@ -98,6 +98,9 @@ pub enum StreamEvent {
         /// An id for the response, used when the provider sends none.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
+        /// Where the call is served ([`crate::ChatResponse::location`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        location: Option<String>,
     },
     /// A provider event this version does not map, kept as raw text.
     Other {
@@ -151,6 +154,7 @@ pub struct StreamAssembler {
     fallback_id: Option<String>,
     retries: Vec<Retry>,
     adjustments: Vec<Adjustment>,
+    location: Option<String>,
     events: u64,
 }
 
@@ -223,7 +227,10 @@ impl StreamAssembler {
             StreamEvent::Finish { index, reason } => {
                 self.choices.entry(index).or_default().finish = Some(reason);
             }
-            StreamEvent::Call { retries, adjustments, created, id } => {
+            StreamEvent::Call { retries, adjustments, created, id, location } => {
+                if location.is_some() {
+                    self.location = location;
+                }
                 self.retries.extend(retries);
                 self.adjustments.extend(adjustments);
                 if self.created.is_none() {
@@ -260,6 +267,7 @@ impl StreamAssembler {
         r.provider_cost = self.provider_cost;
         r.created = self.created;
         r.retries = self.retries;
+        r.location = self.location;
         r.adjustments = self.adjustments;
         r
     }

@@ -199,8 +199,21 @@ fn split_events(text: &str) -> Vec<String> {
     }
 }
 
+/// A function that answers requests computed from the request itself (see [`FakeUpstream::handle`]).
+pub type Handler = Arc<dyn Fn(&RecordedRequest) -> Option<Reply> + Send + Sync>;
+
+#[derive(Clone)]
+struct Handled(String, Handler);
+
+impl std::fmt::Debug for Handled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Handled").field(&self.0).finish_non_exhaustive()
+    }
+}
+
 #[derive(Debug, Default)]
 struct State {
+    handlers: Vec<Handled>,
     routed: Vec<(String, Reply)>,
     queue: VecDeque<Reply>,
     default: Option<Reply>,
@@ -256,6 +269,18 @@ impl FakeUpstream {
     /// served before the general queue (for tests that talk to several endpoints at once).
     pub fn push_for_path(&self, path_prefix: &str, reply: Reply) {
         lock(&self.state).routed.push((path_prefix.to_owned(), reply));
+    }
+
+    /// Answers every request whose path starts with `path_prefix` with what `handler` computes from it, before
+    /// any scripted reply; when it returns `None` the request goes on to the next matching handler, then to the
+    /// scripted replies. Handlers stay installed (an OAuth token endpoint that verifies what it is sent, a check
+    /// of the bearer token in front of scripted routes: [`wire::google::TokenEndpoint`]).
+    pub fn handle(
+        &self,
+        path_prefix: &str,
+        handler: impl Fn(&RecordedRequest) -> Option<Reply> + Send + Sync + 'static,
+    ) {
+        lock(&self.state).handlers.push(Handled(path_prefix.to_owned(), Arc::new(handler)));
     }
 
     /// Queues several one-shot replies.
@@ -350,13 +375,19 @@ async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>) -> std::io::Resu
         let body = buf[body_start..body_start + len].to_vec();
         buf.drain(..body_start + len);
 
+        let request = RecordedRequest { method, path, query, headers, body };
+        let handlers: Vec<Handled> =
+            lock(&state).handlers.iter().filter(|h| request.path.starts_with(h.0.as_str())).cloned().collect();
+        // Handlers run outside the lock: they may take their own.
+        let handled = handlers.iter().find_map(|h| (h.1)(&request));
         let reply = {
             let mut s = lock(&state);
-            let routed = s.routed.iter().position(|(prefix, _)| path.starts_with(prefix.as_str()));
-            s.requests.push(RecordedRequest { method, path, query, headers, body });
-            match routed {
-                Some(i) => Some(s.routed.remove(i).1),
-                None => s.queue.pop_front().or_else(|| s.default.clone()),
+            let routed = s.routed.iter().position(|(prefix, _)| request.path.starts_with(prefix.as_str()));
+            s.requests.push(request);
+            match (handled, routed) {
+                (Some(r), _) => Some(r),
+                (None, Some(i)) => Some(s.routed.remove(i).1),
+                (None, None) => s.queue.pop_front().or_else(|| s.default.clone()),
             }
         };
         let reply = reply.unwrap_or_else(|| {

@@ -7,6 +7,8 @@ use serde_json::{Value, json};
 
 use crate::Reply;
 
+pub mod google;
+
 /// OpenAI chat completions (and the OpenAI-compatible family).
 pub mod openai {
     use super::*;

@@ -85,6 +85,12 @@ pub trait Adapter: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// Where this adapter's calls are served, when that changes their price (a Vertex AI location); set on
+    /// every response as [`ChatResponse::location`].
+    fn location(&self) -> Option<&str> {
+        None
+    }
+
     /// Reads a successful non-streamed answer.
     fn decode(&self, body: &[u8], model: &str) -> Result<ChatResponse>;
 

@@ -43,6 +43,8 @@ struct Inner {
     retry: RetryPolicy,
     params: ParamPolicy,
     wire_cache: std::sync::Mutex<WireCache>,
+    /// Vertex AI with a service account: the access tokens added to every call.
+    tokens: Option<Arc<crate::vertex::auth::TokenSource>>,
 }
 
 impl std::fmt::Debug for ProviderClient {
@@ -75,6 +77,15 @@ pub struct ClientBuilder {
     aws_region: Option<String>,
     aws_credentials: Option<crate::bedrock::AwsCredentials>,
     responses_api: bool,
+    vertex: VertexSettings,
+}
+
+/// Vertex AI settings of a [`ClientBuilder`] (unset ones come from the environment).
+#[derive(Debug, Clone, Default)]
+struct VertexSettings {
+    project: Option<String>,
+    location: Option<String>,
+    credentials: Option<crate::vertex::auth::ServiceAccountKey>,
 }
 
 impl ProviderClient {
@@ -95,6 +106,7 @@ impl ProviderClient {
             aws_region: None,
             aws_credentials: None,
             responses_api: false,
+            vertex: VertexSettings::default(),
         }
     }
 
@@ -219,6 +231,27 @@ impl ClientBuilder {
         self
     }
 
+    /// Vertex AI only: the Google Cloud project (default `VERTEXAI_PROJECT`, then `VERTEX_PROJECT`, then the
+    /// service-account key's `project_id`).
+    pub fn vertex_project(mut self, project: impl Into<String>) -> Self {
+        self.vertex.project = Some(project.into());
+        self
+    }
+
+    /// Vertex AI only: the location (default `VERTEXAI_LOCATION`, then `VERTEX_LOCATION`, then
+    /// [`crate::vertex::DEFAULT_LOCATION`]); `global` calls the global endpoint.
+    pub fn vertex_location(mut self, location: impl Into<String>) -> Self {
+        self.vertex.location = Some(location.into());
+        self
+    }
+
+    /// Vertex AI only: the service-account key (default: the file or JSON in `VERTEXAI_CREDENTIALS`, then the
+    /// file in `GOOGLE_APPLICATION_CREDENTIALS`). An api key, when given, is used as an access token instead.
+    pub fn vertex_credentials(mut self, key: crate::vertex::auth::ServiceAccountKey) -> Self {
+        self.vertex.credentials = Some(key);
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<ProviderClient> {
         let spec = provider_spec(&self.provider).ok_or_else(|| {
@@ -233,7 +266,10 @@ impl ClientBuilder {
             ))
             .with_provider(spec.name));
         }
-        let mut adapter = self.adapter(spec, key)?;
+        let (mut adapter, vertex_key) = match spec.dialect {
+            Dialect::Vertex => self.vertex_adapter(key)?,
+            _ => (self.adapter(spec, key)?, None),
+        };
         if self.responses_api {
             adapter = Box::new(crate::responses::ResponsesBridge::new(adapter)?);
         }
@@ -250,6 +286,13 @@ impl ClientBuilder {
                 b.build().map_err(|e| Error::config(format!("cannot build the http client: {e}")).with_source(e))?
             }
         };
+        let tokens = match vertex_key {
+            Some(k) => {
+                let timeout = self.timeouts.request.min(Duration::from_secs(60));
+                Some(Arc::new(crate::vertex::auth::TokenSource::new(k, http.clone(), timeout)?))
+            }
+            None => None,
+        };
         Ok(ProviderClient {
             inner: Arc::new(Inner {
                 id: ProviderId::new(spec.name),
@@ -260,6 +303,7 @@ impl ClientBuilder {
                 retry: self.retry,
                 params: self.params,
                 wire_cache: std::sync::Mutex::default(),
+                tokens,
             }),
         })
     }
@@ -268,10 +312,57 @@ impl ClientBuilder {
     /// with an explicit api base.
     fn plain_http(&self, spec: &'static ProviderSpec) -> bool {
         let base = match spec.dialect {
-            Dialect::Azure | Dialect::Bedrock => self.api_base.clone(),
+            Dialect::Azure | Dialect::Bedrock | Dialect::Vertex => self.api_base.clone(),
             _ => crate::registry::base_for(spec, self.api_base.as_deref(), env_any).ok(),
         };
         base.is_some_and(|b| b.trim_start().get(..7).is_some_and(|s| s.eq_ignore_ascii_case("http://")))
+    }
+
+    /// The Vertex AI adapter, and the service-account key whose tokens authenticate it (none when an api key
+    /// is given: it is the access token).
+    fn vertex_adapter(
+        &self,
+        key: Option<ApiKey>,
+    ) -> Result<(Box<dyn Adapter>, Option<crate::vertex::auth::ServiceAccountKey>)> {
+        use crate::vertex::{self, VertexAuth, auth::ServiceAccountKey};
+        let (auth, account) = match key.filter(|k| !k.is_blank()) {
+            Some(token) => (VertexAuth::AccessToken(token), None),
+            None => {
+                let account = match &self.vertex.credentials {
+                    Some(k) => k.clone(),
+                    None => match env_any(vertex::CREDENTIALS_ENV) {
+                        Some(v) => ServiceAccountKey::from_path_or_json(&v)?,
+                        None => {
+                            return Err(Error::config(format!(
+                                "no credentials for vertex_ai: set {} to a service-account key file, or pass an access token as the api key",
+                                vertex::CREDENTIALS_ENV.join(" or ")
+                            ))
+                            .with_provider("vertex_ai"));
+                        }
+                    },
+                };
+                (VertexAuth::ServiceAccount, Some(account))
+            }
+        };
+        let project = self
+            .vertex
+            .project
+            .clone()
+            .or_else(|| env_any(vertex::PROJECT_ENV))
+            .or_else(|| account.as_ref().and_then(|a| a.project_id.clone()))
+            .ok_or_else(|| {
+                Error::config(format!("vertex_ai needs a project: set {}", vertex::PROJECT_ENV.join(" or ")))
+                    .with_provider("vertex_ai")
+            })?;
+        let location = self
+            .vertex
+            .location
+            .clone()
+            .or_else(|| env_any(vertex::LOCATION_ENV))
+            .unwrap_or_else(|| vertex::DEFAULT_LOCATION.to_owned());
+        let adapter =
+            vertex::VertexAdapter::new(&project, &location, self.api_base.as_deref(), auth, self.headers.clone())?;
+        Ok((Box::new(adapter), account))
     }
 
     fn adapter(&self, spec: &'static ProviderSpec, key: Option<ApiKey>) -> Result<Box<dyn Adapter>> {
@@ -330,6 +421,7 @@ impl ClientBuilder {
                 };
                 Box::new(crate::bedrock::BedrockAdapter::new(&base, &region, auth, self.headers.clone()))
             }
+            Dialect::Vertex => self.vertex_adapter(key)?.0,
         })
     }
 }
@@ -513,6 +605,27 @@ impl Inner {
         Ok((prepared, adjustments))
     }
 
+    /// Adds the access token to a call when the provider's credentials mint them (Vertex AI with a service
+    /// account): the cached token, or a new one fetched with the client's retry policy. Returns the token
+    /// requests that were retried.
+    async fn authorize(&self, call: &mut HttpCall, model: &str) -> Result<Vec<Retry>> {
+        let Some(tokens) = &self.tokens else { return Ok(Vec::new()) };
+        let (token, retries) = self.with_retries(|| tokens.token()).await.map_err(|e| context(e, &self.id, model))?;
+        call.headers.push(("authorization".to_owned(), format!("Bearer {}", token.expose())));
+        Ok(retries)
+    }
+
+    /// Forgets a minted access token the API answered 401 to (revoked, or expired early), so the next call
+    /// fetches a new one. Returns the error.
+    fn refused(&self, e: Error) -> Error {
+        if let Some(tokens) = &self.tokens
+            && e.status() == Some(401)
+        {
+            tokens.invalidate();
+        }
+        e
+    }
+
     /// Sends one attempt and returns a 2xx response, or the mapped error (its body read). No timeout here.
     async fn send_once(&self, w: &Wire, model: &str) -> Result<reqwest::Response> {
         let resp = self.request(w).send().await.map_err(|e| network_error(&e))?;
@@ -672,9 +785,14 @@ impl Provider for ProviderClient {
         async {
             let started = SystemTime::now();
             let (prepared, adjustments) = inner.prepare(request, model)?;
-            let call = Wire::new(inner.adapter.build(&prepared.request, model, false)?, &inner.wire_cache)?;
-            let (mut r, retries) =
-                inner.with_retries(|| inner.chat_once(&call, model)).await.map_err(|e| context(e, &inner.id, model))?;
+            let mut built = inner.adapter.build(&prepared.request, model, false)?;
+            let mut retries = inner.authorize(&mut built, model).await?;
+            let call = Wire::new(built, &inner.wire_cache)?;
+            let (mut r, call_retries) = inner
+                .with_retries(|| inner.chat_once(&call, model))
+                .await
+                .map_err(|e| inner.refused(context(e, &inner.id, model)))?;
+            retries.extend(call_retries);
             let span = tracing::Span::current();
             if let Some(u) = &r.usage {
                 span.record("gen_ai.usage.input_tokens", u.prompt_tokens);
@@ -691,6 +809,9 @@ impl Provider for ProviderClient {
             }
             r.retries = retries;
             r.adjustments = adjustments;
+            if r.location.is_none() {
+                r.location = inner.adapter.location().map(str::to_owned);
+            }
             Ok(r)
         }
         .instrument(span)
@@ -728,7 +849,7 @@ enum JsonAnswer {
 #[expect(clippy::too_many_arguments, reason = "one private call site per kind of stream")]
 async fn open_stream(
     inner: Arc<Inner>,
-    call: HttpCall,
+    mut call: HttpCall,
     model: String,
     decoder: Box<dyn StreamDecoder>,
     adjustments: Vec<Adjustment>,
@@ -738,12 +859,14 @@ async fn open_stream(
 ) -> Result<ChatStream> {
     // `None` when the deadline is too far to represent: no deadline then.
     let deadline = Instant::now().checked_add(inner.timeouts.total);
+    let mut retries = inner.authorize(&mut call, &model).instrument(span.clone()).await?;
     let call = Wire::new(call, &inner.wire_cache)?;
-    let (resp, retries) = inner
+    let (resp, call_retries) = inner
         .with_retries(|| inner.send(&call, &model))
         .instrument(span.clone())
         .await
-        .map_err(|e| context(e, &inner.id, &model))?;
+        .map_err(|e| inner.refused(context(e, &inner.id, &model)))?;
+    retries.extend(call_retries);
     if !retries.is_empty() {
         span.record("llm.retries", retries.len());
     }
@@ -752,6 +875,7 @@ async fn open_stream(
         adjustments,
         created: Some(unix_seconds(started)),
         id: Some(generated_id(started)),
+        location: inner.adapter.location().map(str::to_owned),
     };
     if inner.adapter.framing() == Framing::Sse && is_json_body(resp.headers()) {
         let events = match json {

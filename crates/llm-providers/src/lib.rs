@@ -13,7 +13,7 @@
 //!   drop (or reject) the others;
 //! - [`dialect`] rewrites a JSON schema into what each provider's structured-output mode accepts (the encoders
 //!   apply it to `response_format` schemas);
-//! - each provider folder (`openai`, `azure`, `anthropic`, `gemini`, `ollama`, `bedrock`) exposes its pure
+//! - each provider folder (`openai`, `azure`, `anthropic`, `gemini`, `ollama`, `bedrock`, `vertex`) exposes its pure
 //!   `encode`, `decode` and `stream` functions.
 //!
 //! Defaults and semantics:
@@ -80,6 +80,7 @@ pub mod params;
 pub mod registry;
 pub mod resolve;
 pub mod responses;
+pub mod vertex;
 
 pub use adapter::{Adapter, HttpCall, StreamDecoder};
 pub use client::{ClientBuilder, ProviderClient, base_url};

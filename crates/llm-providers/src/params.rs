@@ -358,6 +358,27 @@ fn supported_list(provider: &str, model: &str) -> Option<Vec<&'static str>> {
             };
             delta(OPENAI_CHAT, GEMINI_REMOVED, add)
         }
+        // Vertex AI: Claude takes Anthropic's list without `service_tier`, Gemini Gemini's list plus `audio`,
+        // `extra_headers`, `top_k`, `top_logprobs` (LiteLLM's VertexGeminiConfig), Mistral Mistral's without
+        // `prompt_cache_key`, Llama LiteLLM's OpenAI-like list; this crate calls neither of the last two.
+        "vertex_ai" => {
+            let lower = m.to_ascii_lowercase();
+            if lower.starts_with("claude") {
+                let mut v = supported_list("anthropic", model)?;
+                v.retain(|p| *p != "service_tier");
+                v
+            } else if lower.starts_with("mistral") || lower.starts_with("codestral") {
+                let mut v = supported_list("mistral", model)?;
+                v.retain(|p| *p != "prompt_cache_key");
+                v
+            } else if lower.starts_with("meta/") || lower.contains("llama") {
+                delta(OPENAI_CHAT, &["max_retries", "user"], &[])
+            } else {
+                let mut v = supported_list("gemini", model)?;
+                v.extend(["audio", "extra_headers", "top_k", "top_logprobs"]);
+                v
+            }
+        }
         // LiteLLM's `ollama` (/api/generate) list has no tools; this crate speaks /api/chat, so both names get
         // the `ollama_chat` list.
         "ollama" | "ollama_chat" => delta(OPENAI_CHAT, OLLAMA_CHAT_REMOVED, &["reasoning_effort"]),

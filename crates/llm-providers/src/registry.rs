@@ -17,6 +17,8 @@ pub enum Dialect {
     Ollama,
     /// Bedrock Converse.
     Bedrock,
+    /// Vertex AI: Gemini's and Anthropic's bodies under Google Cloud URLs, with OAuth access tokens.
+    Vertex,
 }
 
 /// What sets one OpenAI-compatible provider apart from OpenAI on the wire.
@@ -148,6 +150,16 @@ pub const PROVIDERS: &[ProviderSpec] = &[
         base_url: "",
         base_env: &[],
         key_env: &["AWS_BEARER_TOKEN_BEDROCK"],
+        key_required: false,
+    },
+    // Vertex AI: a service-account key (VERTEXAI_CREDENTIALS, GOOGLE_APPLICATION_CREDENTIALS) or an access token
+    // passed as the api key; the host follows the location (crate::vertex).
+    ProviderSpec {
+        name: "vertex_ai",
+        dialect: Dialect::Vertex,
+        base_url: "",
+        base_env: &[],
+        key_env: &[],
         key_required: false,
     },
     compat!("groq", GROQ, "https://api.groq.com/openai/v1", ["GROQ_API_KEY"], true),

@@ -215,6 +215,14 @@ fn targets() -> Vec<Target> {
             auth: bearer,
         },
         Target { provider: "llamacpp", model: "my-model", dialect: OpenAi, path: "/v1/chat/completions", auth: bearer },
+        // Vertex AI with an access token as the key (service accounts: tests/vertex.rs); Gemini's wire format.
+        Target {
+            provider: "vertex_ai",
+            model: "gemini-2.5-flash",
+            dialect: Gemini,
+            path: "/v1/projects/conformance/locations/us-central1/publishers/google/models/gemini-2.5-flash:generateContent",
+            auth: bearer,
+        },
     ]
 }
 
@@ -248,6 +256,9 @@ fn client(t: &Target, server: &FakeUpstream, retry: RetryPolicy, timeouts: Timeo
         .timeouts(timeouts);
     if t.provider == "bedrock" {
         b = b.aws_region("us-east-1");
+    }
+    if t.provider == "vertex_ai" {
+        b = b.vertex_project("conformance").vertex_location("us-central1");
     }
     b.build().unwrap_or_else(|e| panic!("{}: {e}", t.provider))
 }
@@ -395,7 +406,9 @@ async fn streaming_gives_the_same_response_as_chat() {
         );
         let sent = server.last_request().unwrap();
         match t.dialect {
-            Dialect::Gemini => assert_eq!(sent.path, "/v1beta/models/gemini-2.5-flash:streamGenerateContent", "{p}"),
+            Dialect::Gemini => {
+                assert_eq!(sent.path, t.path.replace(":generateContent", ":streamGenerateContent"), "{p}")
+            }
             Dialect::Bedrock => assert!(sent.path.ends_with("/converse-stream"), "{p}"),
             Dialect::Ollama => assert_eq!(sent.json()["stream"], true, "{p}"),
             _ => assert_eq!(sent.json()["stream"], true, "{p}"),
@@ -912,7 +925,8 @@ async fn one_client_sends_each_call_to_its_own_url() {
         let server = FakeUpstream::start().await.unwrap();
         let c = client(&t, &server, fast_retry(0), short_timeouts());
         let p = t.provider;
-        let other_model = "second-model";
+        // Vertex serves Gemini models by name (`gemini-*`).
+        let other_model = if p == "vertex_ai" { "gemini-second-model" } else { "second-model" };
         let mut paths = Vec::new();
         for (i, model) in [t.model, other_model, t.model, t.model].into_iter().enumerate() {
             let stream = i == 3;
@@ -938,10 +952,10 @@ async fn one_client_sends_each_call_to_its_own_url() {
             Dialect::Gemini => assert_eq!(
                 paths,
                 [
-                    format!("/v1beta/models/{}:generateContent", t.model),
-                    format!("/v1beta/models/{other_model}:generateContent"),
-                    format!("/v1beta/models/{}:generateContent", t.model),
-                    format!("/v1beta/models/{}:streamGenerateContent", t.model),
+                    t.path.to_owned(),
+                    t.path.replace(t.model, other_model),
+                    t.path.to_owned(),
+                    t.path.replace(":generateContent", ":streamGenerateContent"),
                 ],
                 "{p}"
             ),

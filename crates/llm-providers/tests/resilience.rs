@@ -26,7 +26,11 @@ fn builder(provider: &str, base: &str) -> llm_providers::ClientBuilder {
                 .with_backoff(Duration::from_millis(5), Duration::from_millis(20)),
         )
         .timeouts(Timeouts::default().with_request(Duration::from_secs(5)).with_idle(Duration::from_secs(5)));
-    if provider == "bedrock" { b.aws_region("us-east-1") } else { b }
+    match provider {
+        "bedrock" => b.aws_region("us-east-1"),
+        "vertex_ai" => b.vertex_project("p"),
+        _ => b,
+    }
 }
 
 fn request(model: &str) -> ChatRequest {

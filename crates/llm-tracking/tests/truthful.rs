@@ -51,7 +51,13 @@ impl Provider for Retrying {
 
     async fn stream(&self, request: &ChatRequest) -> llm_core::Result<ChatStream> {
         let inner = MockProvider::new().stream(request).await?;
-        let call = StreamEvent::Call { retries: retries(), adjustments: Vec::new(), created: Some(1), id: None };
+        let call = StreamEvent::Call {
+            retries: retries(),
+            adjustments: Vec::new(),
+            created: Some(1),
+            id: None,
+            location: None,
+        };
         Ok(Box::pin(futures_util::stream::iter([Ok(call)]).chain(inner)))
     }
 }

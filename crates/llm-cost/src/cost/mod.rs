@@ -287,7 +287,7 @@ impl Catalog {
             .unwrap_or_else(|_| Cost::unknown(CostStatus::UnknownModel));
         if cost.status == CostStatus::UnknownModel && requested_model != response.model {
             let usage = response.usage.unwrap_or_default();
-            if let Ok(c) = self.cost_per_token(requested_model, provider, &usage, options)
+            if let Ok(c) = self.cost_per_token(requested_model, provider, &usage, &served_at(options, response))
                 && c.status != CostStatus::UnknownModel
             {
                 return c;
@@ -302,7 +302,7 @@ impl Catalog {
         provider: Option<&str>,
         options: &CostOptions,
     ) -> Result<Cost> {
-        let mut opts = options.clone();
+        let mut opts = served_at(options, response);
         // the tier the provider served wins when it names a priced tier or the standard one
         if let Some(served) = response.service_tier.as_deref() {
             let lower = served.to_ascii_lowercase();
@@ -901,6 +901,16 @@ fn fireworks_bucket(model: &str) -> String {
         i += n;
     }
     "fireworks-ai-default".to_owned()
+}
+
+/// `options` with the location that served `response` (a Vertex AI location, [`ChatResponse::location`]) when
+/// the caller gave none.
+fn served_at(options: &CostOptions, response: &ChatResponse) -> CostOptions {
+    let mut opts = options.clone();
+    if opts.vertex_location.is_none() {
+        opts.vertex_location.clone_from(&response.location);
+    }
+    opts
 }
 
 #[cfg(test)]
