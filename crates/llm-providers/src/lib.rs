@@ -71,6 +71,7 @@ pub mod bedrock;
 mod client;
 pub mod config;
 pub mod dialect;
+pub mod embed;
 pub mod errors;
 pub mod framing;
 pub mod gemini;

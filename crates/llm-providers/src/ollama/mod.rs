@@ -2,11 +2,12 @@
 //! `/v1` endpoint is the `ollama_openai` member of the compatible family.
 
 pub mod decode;
+pub mod embed;
 pub mod encode;
 pub mod stream;
 pub mod wire;
 
-use llm_core::{ApiKey, ChatRequest, ChatResponse, ProviderId, Result};
+use llm_core::{ApiKey, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ProviderId, Result};
 
 use crate::adapter::{Adapter, HttpCall, StreamDecoder};
 use crate::framing::Framing;
@@ -41,6 +42,29 @@ impl Adapter for OllamaAdapter {
         }
         call.headers.extend(self.headers.iter().cloned());
         Ok(call)
+    }
+
+    fn build_embed(&self, request: &EmbeddingRequest, model: &str) -> Result<Vec<HttpCall>> {
+        let mut call = HttpCall::new(format!("{}/api/embed", self.base), embed::encode_request(request, model)?)
+            .with_header("content-type", "application/json");
+        if let Some(k) = self.key.as_ref().filter(|k| !k.is_blank()) {
+            call = call.with_header("authorization", format!("Bearer {}", k.expose()));
+        }
+        call.headers.extend(self.headers.iter().cloned());
+        Ok(vec![call])
+    }
+
+    fn decode_embed(
+        &self,
+        answers: &[crate::embed::EmbedAnswer],
+        request: &EmbeddingRequest,
+        model: &str,
+    ) -> Result<EmbeddingResponse> {
+        embed::decode_response(answers, request, model).map_err(|e| e.with_provider(self.id.as_str()).with_model(model))
+    }
+
+    fn embed_adjustments(&self, request: &EmbeddingRequest, _model: &str) -> Vec<llm_core::Adjustment> {
+        crate::embed::dropped_user_and_base64(request, &self.id)
     }
 
     fn decode(&self, body: &[u8], model: &str) -> Result<ChatResponse> {

@@ -2,11 +2,12 @@
 //! adapter, parameterized by the provider's [`Quirks`].
 
 pub mod decode;
+pub mod embed;
 pub mod encode;
 pub mod stream;
 pub mod wire;
 
-use llm_core::{ApiKey, ChatRequest, ChatResponse, ProviderId, Result};
+use llm_core::{ApiKey, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ProviderId, Result};
 
 use crate::adapter::{Adapter, HttpCall, StreamDecoder};
 use crate::framing::Framing;
@@ -61,6 +62,31 @@ impl Adapter for OpenAiAdapter {
 
     fn adjustments(&self, request: &ChatRequest, _model: &str) -> Vec<llm_core::Adjustment> {
         adjustments(request, self.quirks)
+    }
+
+    fn build_embed(&self, request: &EmbeddingRequest, model: &str) -> Result<Vec<HttpCall>> {
+        let body = embed::encode_request(request, model, embed::EmbedDialect::of(self.id.as_str()))?;
+        let base = self.url.strip_suffix("/chat/completions").unwrap_or(&self.url);
+        let mut call =
+            HttpCall::new(format!("{base}/embeddings"), body).with_header("content-type", "application/json");
+        if let Some(auth) = &self.auth {
+            call = call.with_header("authorization", auth.expose());
+        }
+        call.headers.extend(self.headers.iter().cloned());
+        Ok(vec![call])
+    }
+
+    fn embed_adjustments(&self, request: &EmbeddingRequest, _model: &str) -> Vec<llm_core::Adjustment> {
+        embed::adjustments(request, embed::EmbedDialect::of(self.id.as_str()))
+    }
+
+    fn decode_embed(
+        &self,
+        answers: &[crate::embed::EmbedAnswer],
+        request: &EmbeddingRequest,
+        model: &str,
+    ) -> Result<EmbeddingResponse> {
+        embed::decode_response(answers, request, model).map_err(|e| e.with_provider(self.id.as_str()).with_model(model))
     }
 
     fn decode(&self, body: &[u8], model: &str) -> Result<ChatResponse> {
