@@ -294,3 +294,6 @@ mod tests {
         assert_eq!(total, m.len());
     }
 }
+
+/// Embedding answers of every provider that serves embeddings.
+pub mod embeddings;

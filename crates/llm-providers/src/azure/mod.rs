@@ -74,8 +74,8 @@ impl Adapter for AzureAdapter {
 
     fn build_embed(&self, request: &EmbeddingRequest, model: &str) -> Result<Vec<HttpCall>> {
         let body = embed::encode_request(request, model, embed::EmbedDialect::OpenAi)?;
-        let mut call =
-            HttpCall::new(self.operation_url(model, "embeddings"), body).with_header("content-type", "application/json");
+        let mut call = HttpCall::new(self.operation_url(model, "embeddings"), body)
+            .with_header("content-type", "application/json");
         if let Some(k) = &self.key {
             call = call.with_header("api-key", k.expose());
         }

@@ -65,8 +65,8 @@ impl Adapter for GeminiAdapter {
     fn build_embed(&self, request: &EmbeddingRequest, model: &str) -> Result<Vec<HttpCall>> {
         let model_path = model.strip_prefix("models/").unwrap_or(model);
         let url = format!("{}/v1beta/models/{model_path}:{}", self.base, embed::method(request));
-        let mut call =
-            HttpCall::new(url, embed::encode_request(request, model_path)?).with_header("content-type", "application/json");
+        let mut call = HttpCall::new(url, embed::encode_request(request, model_path)?)
+            .with_header("content-type", "application/json");
         if let Some(k) = &self.key {
             call = call.with_header("x-goog-api-key", k.expose());
         }
