@@ -248,7 +248,7 @@ async fn sqlite_migrates_a_version_1_database() {
         conn.close().await.unwrap();
     }
     let store = llm_tracking::store::SqliteStore::open(&path).await.unwrap();
-    assert_eq!(llm_tracking::store::SqliteStore::SCHEMA_VERSION, 4);
+    assert_eq!(llm_tracking::store::SqliteStore::SCHEMA_VERSION, 5);
     assert_eq!(store.count_records().await.unwrap(), 3);
     // Version 4: the leaked sum is gone (reservations are kept one by one now), the spend stays.
     let now = Timestamp::now();
@@ -357,7 +357,7 @@ async fn postgres_store_conformance() {
 #[tokio::test]
 async fn postgres_migrates_a_version_2_schema() {
     let Some(pg) = pg::TestDb::new().await else { return };
-    assert_eq!(llm_tracking::store::SCHEMA_VERSION, 4);
+    assert_eq!(llm_tracking::store::SCHEMA_VERSION, 5);
     let pool = pg.store.pool().clone();
     // Back to version 2 as it shipped: no reservation table, and a leaked reservation in the sum.
     for sql in [

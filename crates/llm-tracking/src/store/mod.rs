@@ -30,7 +30,7 @@ pub use sqlite::SqliteStore;
 
 /// The schema version the PostgreSQL store creates and migrates to (the SQLite store's is
 /// `SqliteStore::SCHEMA_VERSION`).
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// A place for records, rollups and budgets. Every method is atomic on its own.
 #[async_trait]

@@ -41,7 +41,8 @@ use crate::time::{Day, Timestamp};
 /// 4. Reservations are kept one by one, with a lease (`budget_reservations`), so an expired one (its process
 ///    died) is reclaimed; `budgets.reserved` is no longer used (set to 0: what it held cannot be told apart
 ///    from the leaked reservations this version reclaims).
-const MIGRATIONS: [&str; 4] = [
+/// 5. `spend_log_view` has a `call_type` column (`chat` or `embedding`; records without one are chat calls).
+const MIGRATIONS: [&str; 5] = [
     r#"
 CREATE TABLE IF NOT EXISTS spend_log (
     id TEXT PRIMARY KEY,
@@ -130,6 +131,26 @@ CREATE TABLE budget_reservations (
 CREATE INDEX budget_reservations_budget ON budget_reservations (scope, period);
 CREATE INDEX budget_reservations_expiry ON budget_reservations (expires_us);
 UPDATE budgets SET reserved = '0';
+"#,
+    r#"
+DROP VIEW spend_log_view;
+CREATE VIEW spend_log_view AS SELECT
+    id,
+    start_us,
+    record ->> '$.trace_id' AS trace_id,
+    substr(record ->> '$.start_time', 1, 10) AS day,
+    record ->> '$.provider' AS provider,
+    record ->> '$.model' AS model,
+    record ->> '$.status' AS status,
+    record ->> '$.spend' AS spend,
+    record ->> '$.user' AS user_id,
+    record ->> '$.team' AS team,
+    record ->> '$.project' AS project,
+    record ->> '$.api_key_fingerprint' AS api_key_fp,
+    coalesce(record -> '$.tags', '[]') AS tags,
+    record,
+    coalesce(record ->> '$.call_type', 'chat') AS call_type
+FROM spend_log;
 "#,
 ];
 
