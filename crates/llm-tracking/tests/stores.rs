@@ -196,7 +196,7 @@ async fn sqlite_store_conformance() {
 
 /// A database written by schema version 1 (every column stored) opens, migrates to version 2 (id, start and
 /// record stored; the other columns in `spend_log_view`), 3 (rollups count logical calls) and 4 (reservations
-/// one by one, with leases) and keeps every record, rollup and budget's spend.
+/// one by one, with leases) and 5 (the call type in the view) and keeps every record, rollup and budget's spend.
 #[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn sqlite_migrates_a_version_1_database() {
@@ -274,7 +274,11 @@ async fn sqlite_migrates_a_version_1_database() {
     let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
     let version: i64 =
         sqlx::query_scalar("SELECT MAX(version) FROM schema_version").fetch_one(&mut conn).await.unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
+    // Version 5: the view has the call type; records written before call types existed are chat calls.
+    let types: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT call_type FROM spend_log_view").fetch_all(&mut conn).await.unwrap();
+    assert_eq!(types, ["chat"]);
     let (reserved, held): (String, i64) = sqlx::query_as(
         "SELECT reserved, (SELECT COUNT(*) FROM budget_reservations) FROM budgets WHERE scope = 'user:leaky'",
     )
@@ -372,7 +376,7 @@ async fn postgres_migrates_a_version_2_schema() {
     let store = llm_tracking::store::PostgresStore::connect_with(&pg.url, Some(&pg.schema), 2).await.unwrap();
     let version: i64 =
         sqlx::query_scalar("SELECT MAX(version) FROM schema_version").fetch_one(store.pool()).await.unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
     let salt: String = sqlx::query_scalar("SELECT secret FROM llm_store_secret").fetch_one(store.pool()).await.unwrap();
     assert_eq!(salt.len(), 64, "{salt}");
     assert!(store.fingerprint_secret().is_some_and(|s| s.len() == 32));
