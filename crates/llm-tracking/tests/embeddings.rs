@@ -46,8 +46,12 @@ impl Provider for Embedder {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let tokens = request.input.iter().map(|t| t.chars().count() as u64).sum();
         let data = (0u32..).zip(&request.input).map(|(i, _)| Embedding::new(i, vec![0.5, -0.5])).collect();
-        Ok(EmbeddingResponse::new(request.model.as_str().trim_start_matches("openai/"), data, Some(Usage::new(tokens, 0)))
-            .with_provider("openai"))
+        Ok(EmbeddingResponse::new(
+            request.model.as_str().trim_start_matches("openai/"),
+            data,
+            Some(Usage::new(tokens, 0)),
+        )
+        .with_provider("openai"))
     }
 }
 
@@ -154,7 +158,11 @@ async fn postgres_keeps_the_call_type_in_its_column() {
     let Some(store) = pg_store_in_own_schema().await else { return };
     let pool = store.pool().clone();
     let tracker = Tracker::builder().store(Arc::new(store)).pricer(CatalogPricer::new()).build().unwrap();
-    tracker.wrap(Embedder::new()).embed(&EmbeddingRequest::new("openai/text-embedding-3-small", "hello")).await.unwrap();
+    tracker
+        .wrap(Embedder::new())
+        .embed(&EmbeddingRequest::new("openai/text-embedding-3-small", "hello"))
+        .await
+        .unwrap();
     tracker.flush().await.unwrap();
     let rows: Vec<(String, String)> =
         sqlx::query_as("SELECT call_type, spend::text FROM spend_log").fetch_all(&pool).await.unwrap();
