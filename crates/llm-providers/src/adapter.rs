@@ -5,6 +5,7 @@ use llm_core::{
 };
 use reqwest::header::HeaderMap;
 
+use crate::embed::EmbedAnswer;
 use crate::framing::{Frame, Framing};
 
 /// One HTTP call as an adapter builds it: the URL, the headers (authentication included) and the body.
@@ -111,13 +112,8 @@ pub trait Adapter: Send + Sync + 'static {
     }
 
     /// Reads the successful answers to the calls of [`Adapter::build_embed`], in the same order.
-    fn decode_embed(
-        &self,
-        answers: &[crate::embed::EmbedAnswer],
-        request: &EmbeddingRequest,
-        model: &str,
-    ) -> Result<EmbeddingResponse> {
-        let _ = (answers, request);
+    fn decode_embed(&self, answers: &[EmbedAnswer], req: &EmbeddingRequest, model: &str) -> Result<EmbeddingResponse> {
+        let _ = (answers, req);
         Err(crate::embed::unsupported(self.provider(), model))
     }
 

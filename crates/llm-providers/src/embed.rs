@@ -51,6 +51,18 @@ pub(crate) fn invalid(provider: &ProviderId, model: &str, message: String) -> Er
     Error::new(ErrorKind::InvalidRequest, message).with_provider(provider.clone()).with_model(model)
 }
 
+/// A body with `model` and `input` (a string for one text, else a list), OpenAI's and Ollama's first fields.
+pub(crate) fn model_and_input(request: &EmbeddingRequest, model: &str) -> Map<String, Value> {
+    let mut body = Map::new();
+    body.insert("model".into(), Value::String(model.to_owned()));
+    let input = match request.input.as_slice() {
+        [one] => Value::String(one.clone()),
+        many => many.iter().cloned().map(Value::String).collect(),
+    };
+    body.insert("input".into(), input);
+    body
+}
+
 /// Merges the request's `extra` fields into a body (they win over what the encoder wrote).
 pub(crate) fn merge_extra(body: &mut Map<String, Value>, request: &EmbeddingRequest) {
     for (k, v) in &request.extra {

@@ -8,6 +8,7 @@
 use llm_core::{ApiKey, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ProviderId, Result};
 
 use crate::adapter::{Adapter, HttpCall, StreamDecoder};
+use crate::embed::EmbedAnswer;
 use crate::framing::Framing;
 use crate::openai::{decode, embed, encode, stream};
 use crate::registry::Quirks;
@@ -83,13 +84,8 @@ impl Adapter for AzureAdapter {
         Ok(vec![call])
     }
 
-    fn decode_embed(
-        &self,
-        answers: &[crate::embed::EmbedAnswer],
-        request: &EmbeddingRequest,
-        model: &str,
-    ) -> Result<EmbeddingResponse> {
-        embed::decode_response(answers, request, model).map_err(|e| e.with_provider("azure").with_model(model))
+    fn decode_embed(&self, answers: &[EmbedAnswer], req: &EmbeddingRequest, model: &str) -> Result<EmbeddingResponse> {
+        embed::decode_response(answers, req, model)
     }
 
     fn decode(&self, body: &[u8], model: &str) -> Result<ChatResponse> {

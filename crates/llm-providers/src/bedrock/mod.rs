@@ -15,6 +15,7 @@ pub mod wire;
 use llm_core::{ApiKey, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, Error, ProviderId, Result};
 
 use crate::adapter::{Adapter, HttpCall, StreamDecoder};
+use crate::embed::EmbedAnswer;
 use crate::framing::Framing;
 
 /// AWS credentials for SigV4. `Debug` never prints the secret or the session token.
@@ -191,15 +192,10 @@ impl Adapter for BedrockAdapter {
         crate::embed::dropped_user_and_base64(request, &self.id)
     }
 
-    fn decode_embed(
-        &self,
-        answers: &[crate::embed::EmbedAnswer],
-        request: &EmbeddingRequest,
-        model: &str,
-    ) -> Result<EmbeddingResponse> {
+    fn decode_embed(&self, answers: &[EmbedAnswer], req: &EmbeddingRequest, model: &str) -> Result<EmbeddingResponse> {
         let id = model.strip_prefix("invoke/").unwrap_or(model);
         let family = embed::Family::of(id).ok_or_else(|| crate::embed::unsupported(&self.id, model))?;
-        embed::decode_responses(answers, request, id, family).map_err(|e| e.with_provider("bedrock").with_model(model))
+        embed::decode_responses(answers, req, id, family)
     }
 
     fn decode(&self, body: &[u8], model: &str) -> Result<ChatResponse> {

@@ -14,6 +14,7 @@ pub mod wire;
 use llm_core::{ApiKey, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ProviderId, Result};
 
 use crate::adapter::{Adapter, HttpCall, StreamDecoder};
+use crate::embed::EmbedAnswer;
 use crate::framing::Framing;
 
 /// The Gemini adapter.
@@ -74,13 +75,8 @@ impl Adapter for GeminiAdapter {
         Ok(vec![call])
     }
 
-    fn decode_embed(
-        &self,
-        answers: &[crate::embed::EmbedAnswer],
-        request: &EmbeddingRequest,
-        model: &str,
-    ) -> Result<EmbeddingResponse> {
-        embed::decode_response(answers, request, model).map_err(|e| e.with_provider(self.id.as_str()).with_model(model))
+    fn decode_embed(&self, answers: &[EmbedAnswer], req: &EmbeddingRequest, model: &str) -> Result<EmbeddingResponse> {
+        embed::decode_response(answers, req, model)
     }
 
     fn embed_adjustments(&self, request: &EmbeddingRequest, _model: &str) -> Vec<llm_core::Adjustment> {

@@ -4,19 +4,13 @@
 
 use llm_core::{EmbeddingRequest, EmbeddingResponse, Result};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::embed::{EmbedAnswer, merge_extra, parse};
 
 /// The request body.
 pub fn encode_request(request: &EmbeddingRequest, model: &str) -> Result<Vec<u8>> {
-    let mut body = Map::new();
-    body.insert("model".into(), json!(model));
-    let input = match request.input.as_slice() {
-        [one] => json!(one),
-        many => json!(many),
-    };
-    body.insert("input".into(), input);
+    let mut body = crate::embed::model_and_input(request, model);
     if let Some(d) = request.dimensions {
         body.insert("dimensions".into(), json!(d));
     }

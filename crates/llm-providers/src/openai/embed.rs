@@ -9,7 +9,7 @@
 
 use llm_core::{Adjustment, EmbeddingRequest, EmbeddingResponse, Error, Result};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::embed::{EmbedAnswer, merge_extra, parse};
 
@@ -32,13 +32,7 @@ impl EmbedDialect {
 
 /// The request body.
 pub fn encode_request(request: &EmbeddingRequest, model: &str, dialect: EmbedDialect) -> Result<Vec<u8>> {
-    let mut body = Map::new();
-    body.insert("model".into(), json!(model));
-    let input = match request.input.as_slice() {
-        [one] => json!(one),
-        many => json!(many),
-    };
-    body.insert("input".into(), input);
+    let mut body = crate::embed::model_and_input(request, model);
     if let Some(d) = request.dimensions {
         let field = if dialect == EmbedDialect::Mistral { "output_dimension" } else { "dimensions" };
         body.insert(field.into(), json!(d));

@@ -10,6 +10,7 @@ pub mod wire;
 use llm_core::{ApiKey, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ProviderId, Result};
 
 use crate::adapter::{Adapter, HttpCall, StreamDecoder};
+use crate::embed::EmbedAnswer;
 use crate::framing::Framing;
 use crate::registry::Quirks;
 
@@ -80,13 +81,8 @@ impl Adapter for OpenAiAdapter {
         embed::adjustments(request, embed::EmbedDialect::of(self.id.as_str()))
     }
 
-    fn decode_embed(
-        &self,
-        answers: &[crate::embed::EmbedAnswer],
-        request: &EmbeddingRequest,
-        model: &str,
-    ) -> Result<EmbeddingResponse> {
-        embed::decode_response(answers, request, model).map_err(|e| e.with_provider(self.id.as_str()).with_model(model))
+    fn decode_embed(&self, answers: &[EmbedAnswer], req: &EmbeddingRequest, model: &str) -> Result<EmbeddingResponse> {
+        embed::decode_response(answers, req, model)
     }
 
     fn decode(&self, body: &[u8], model: &str) -> Result<ChatResponse> {
