@@ -26,9 +26,11 @@ fn client(provider: &str, server: &FakeUpstream) -> llm::ClientBuilder {
 }
 
 /// (provider, model, texts, the upstream's answer, the usage, the cost, the catalog key)
+type Case = (&'static str, &'static str, Vec<&'static str>, Reply, u64, &'static str, &'static str);
+
 #[tokio::test]
 async fn every_provider_is_priced_from_the_embedding_rows() {
-    let cases: Vec<(&str, &str, Vec<&str>, Reply, u64, &str, &str)> = vec![
+    let cases: Vec<Case> = vec![
         // 8 tokens × $0.02/M
         (
             "openai",
