@@ -147,17 +147,43 @@ fn apply_params(request: ChatRequest, params: &[String]) -> Result<ChatRequest> 
 }
 
 async fn client(args: &ChatArgs) -> Result<Client> {
-    let mut b = Client::builder().drop_params(args.drop_params);
+    let setup = Setup {
+        model: &args.model,
+        api_base: args.api_base.as_deref(),
+        catalog: &args.catalog,
+        db: args.db.as_deref(),
+        user: args.user.as_deref(),
+        team: args.team.as_deref(),
+        tags: &args.tags,
+    };
+    client_with(&setup, Client::builder().drop_params(args.drop_params)).await
+}
+
+/// What a command that makes calls (`chat`, `embed`) sets up its client from.
+pub(crate) struct Setup<'a> {
+    pub model: &'a str,
+    pub api_base: Option<&'a str>,
+    pub catalog: &'a crate::cost::CatalogArg,
+    pub db: Option<&'a str>,
+    pub user: Option<&'a str>,
+    pub team: Option<&'a str>,
+    pub tags: &'a [String],
+}
+
+/// The client of a command: `--api-base` for the model's provider, `--catalog`, the `--db` tracker and the
+/// attribution options.
+pub(crate) async fn client_with(args: &Setup<'_>, builder: llm::ClientBuilder) -> Result<Client> {
+    let mut b = builder;
     let catalog = args.catalog.load_owned()?;
-    if let Some(base) = &args.api_base {
-        let r = llm::providers::resolve(&args.model, Some(base), catalog.as_ref().unwrap_or(Catalog::embedded()))?;
-        b = b.api_base(r.provider.as_str(), base.clone());
+    if let Some(base) = args.api_base {
+        let r = llm::providers::resolve(args.model, Some(base), catalog.as_ref().unwrap_or(Catalog::embedded()))?;
+        b = b.api_base(r.provider.as_str(), base.to_owned());
     }
     if let Some(c) = catalog {
         // the client's catalog prices the reply and the tracked record alike
         b = b.catalog(c);
     }
-    if let Some(db) = &args.db {
+    if let Some(db) = args.db {
         let store = llm::tracking::open(db)
             .await
             .with_context(|| format!("opening {}", llm::tracking::store::redact_url(db)))?;
@@ -170,13 +196,13 @@ async fn client(args: &ChatArgs) -> Result<Client> {
             .build()?;
         b = b.tracker(tracker);
     }
-    if let Some(u) = &args.user {
-        b = b.user(u.clone());
+    if let Some(u) = args.user {
+        b = b.user(u.to_owned());
     }
-    if let Some(t) = &args.team {
-        b = b.team(t.clone());
+    if let Some(t) = args.team {
+        b = b.team(t.to_owned());
     }
-    for t in &args.tags {
+    for t in args.tags {
         b = b.tag(t.clone());
     }
     Ok(b.build()?)
@@ -189,29 +215,40 @@ pub async fn chat_cmd(args: &ChatArgs, out: &mut impl Write) -> Result<ExitCode>
     let result = match client(args).await {
         Ok(client) => {
             let result = run(&client, args, out).await;
-            out.flush()?;
-            let flushed = client.flush().await;
-            match (result, flushed) {
-                (Ok(code), Ok(_)) => Ok(code),
-                (Err(e), flushed) => {
-                    if let Err(f) = flushed {
-                        eprintln!("llm: the spend store could not be written: {f}");
-                    }
-                    Err(e)
-                }
-                (Ok(_), Err(f)) => {
-                    // The result is out already: no second JSON object on stdout.
-                    eprintln!("llm: the call succeeded (result above), but its record was not stored: {f}");
-                    return Ok(ExitCode::FAILURE);
-                }
-            }
+            flushed(&client, result, out).await
         }
         Err(e) => Err(e),
     };
+    report(result, args.json, out)
+}
+
+/// A command's result once the client's records are flushed to the store: a call that succeeded but could not
+/// be recorded fails the command (its result is out already, the store's error goes to stderr).
+pub(crate) async fn flushed(client: &Client, result: Result<ExitCode>, out: &mut impl Write) -> Result<ExitCode> {
+    out.flush()?;
+    let flushed = client.flush().await;
+    match (result, flushed) {
+        (Ok(code), Ok(_)) => Ok(code),
+        (Err(e), flushed) => {
+            if let Err(f) = flushed {
+                eprintln!("llm: the spend store could not be written: {f}");
+            }
+            Err(e)
+        }
+        (Ok(_), Err(f)) => {
+            // The result is out already: no second JSON object on stdout.
+            eprintln!("llm: the call succeeded (result above), but its record was not stored: {f}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Prints a failed command's error (the `--json` error object, or a line on stderr) and exits non-zero.
+pub(crate) fn report(result: Result<ExitCode>, json: bool, out: &mut impl Write) -> Result<ExitCode> {
     match result {
         Ok(code) => Ok(code),
         Err(e) => {
-            if args.json {
+            if json {
                 print_json(out, &failure_json(&e))?;
             } else {
                 eprintln!("llm: {}", failure_message(&e));

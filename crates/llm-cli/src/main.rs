@@ -6,6 +6,7 @@
 mod chat;
 mod cost;
 mod demo;
+mod embed;
 mod lookup;
 mod output;
 mod spend;
@@ -29,6 +30,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// One priced completion on any provider (key from its usual environment variable).
     Chat(chat::ChatArgs),
+    /// Priced embeddings of one or many texts on any provider that serves them.
+    Embed(embed::EmbedArgs),
     /// The exact cost of some usage of a model, or of every line of a JSONL usage log.
     Cost(cost::CostArgs),
     /// The model catalog: prices, limits and capabilities.
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Demo(args) => demo::run(&args, &mut out).await,
             Command::Chat(args) => chat::chat_cmd(&args, &mut out).await,
+            Command::Embed(args) => embed::embed_cmd(&args, &mut out).await,
             Command::Cost(args) => cost::cost_cmd(&args, &mut out),
             Command::Models(args) => cost::models_cmd(&args, &mut out),
             Command::Budget(cmd) => spend::budget_cmd(&cmd, &mut out).await,

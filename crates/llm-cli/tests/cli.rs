@@ -1150,3 +1150,95 @@ fn dashboard_page_shows_what_spend_report_says() {
     }
     assert!(checked >= 2, "at least one model and one user row");
 }
+
+/// `llm embed --json` over HTTP: OpenAI's embedding list, the provider, the cost (exact decimals) and the
+/// request the provider got; `--db` records the call with its call type.
+#[test]
+fn embed_json_against_a_local_openai_server() {
+    use llm_fake_upstream::wire::embeddings;
+    let (_rt, server) = fake_server();
+    server.push(embeddings::openai(&[vec![0.25, -0.5], vec![1.0, 0.125]], 1200));
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("spend.db").display());
+    let (code, out, err) = llm_env(
+        &[
+            "embed",
+            "-m",
+            "text-embedding-3-small",
+            "--api-base",
+            &url,
+            "--json",
+            "--dimensions",
+            "2",
+            "--db",
+            &db,
+            "--tag",
+            "rag",
+            "first text",
+            "second text",
+        ],
+        &[("OPENAI_API_KEY", "sk-cli-embed-test-0000")],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["object"], "list");
+    assert_eq!(
+        v["data"],
+        serde_json::json!([
+            {"object": "embedding", "index": 0, "embedding": [0.25, -0.5]},
+            {"object": "embedding", "index": 1, "embedding": [1.0, 0.125]}
+        ])
+    );
+    assert_eq!(v["model"], "fake-embedding-model");
+    assert_eq!(v["usage"], serde_json::json!({"prompt_tokens": 1200, "total_tokens": 1200}));
+    assert_eq!(v["provider"], "openai");
+    // The served name is unknown to the catalog: priced on the requested model, 1200 × $0.02/M.
+    assert!(
+        out.contains(
+            r#""cost":{"prompt_cost":0.000024,"completion_cost":0,"total_cost":0.000024,"status":"priced","catalog_key":"text-embedding-3-small"}"#
+        ),
+        "{out}"
+    );
+    let sent = server.last_request().unwrap();
+    assert_eq!(sent.path, "/v1/embeddings");
+    assert_eq!(sent.header("authorization"), Some("Bearer sk-cli-embed-test-0000"));
+    assert_eq!(
+        sent.json(),
+        serde_json::json!({"model": "text-embedding-3-small", "input": ["first text", "second text"], "dimensions": 2})
+    );
+    let (code, out, err) = llm_env(&["spend", "export", "--db", &db], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(r#""call_type":"embedding""#), "{out}");
+}
+
+/// Errors of `llm embed --json`: a provider without embeddings, and an upstream error, each an error object
+/// with a non-zero exit.
+#[test]
+fn embed_json_errors() {
+    let (_rt, server) = fake_server();
+    let url = server.url();
+    let (code, out, _) = llm_env(
+        &["embed", "-m", "anthropic/claude-sonnet-4-5", "--api-base", &url, "--json", "hi"],
+        &[("ANTHROPIC_API_KEY", "sk-ant-cli-test-000000")],
+    );
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["error"]["kind"], "unsupported");
+    assert_eq!(server.request_count(), 0);
+
+    server.push(llm_fake_upstream::wire::openai::error(
+        401,
+        "invalid_request_error",
+        Some("invalid_api_key"),
+        "bad key",
+    ));
+    let (code, out, _) = llm_env(
+        &["embed", "-m", "openai/text-embedding-3-small", "--api-base", &url, "--json", "hi"],
+        &[("OPENAI_API_KEY", "sk-cli-embed-test-0000")],
+    );
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["error"]["kind"], "auth");
+    assert!(v["error"]["message"].as_str().unwrap().contains("bad key"), "{out}");
+}

@@ -39,6 +39,8 @@ pub enum ErrorKind {
     BudgetExceeded,
     /// The client is misconfigured (no key, an unknown provider, a bad URL).
     Config,
+    /// The provider or model does not offer this operation (embeddings from a chat-only provider, say).
+    Unsupported,
     /// Anything else, with the provider's own name for it.
     Other(String),
 }
@@ -62,6 +64,7 @@ impl ErrorKind {
             Self::Decode => "decode",
             Self::BudgetExceeded => "budget_exceeded",
             Self::Config => "config",
+            Self::Unsupported => "unsupported",
             Self::Other(s) => s,
         }
     }
@@ -84,6 +87,7 @@ impl ErrorKind {
             "decode" => Self::Decode,
             "budget_exceeded" => Self::BudgetExceeded,
             "config" => Self::Config,
+            "unsupported" => Self::Unsupported,
             other => Self::Other(other.to_owned()),
         }
     }

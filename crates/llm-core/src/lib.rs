@@ -24,6 +24,7 @@
 //! ```
 
 mod cost;
+mod embedding;
 mod error;
 mod ids;
 mod message;
@@ -40,12 +41,13 @@ mod usage;
 mod vocab;
 
 pub use cost::{Cost, CostBreakdown, CostStatus, ParseUsdError, Usd};
+pub use embedding::{Embedding, EmbeddingRequest, EmbeddingResponse, EncodingFormat};
 pub use error::{
     Error, ErrorKind, MAX_BODY_BYTES, MAX_SECRETS, MIN_SECRET_LEN, Result, redact_secrets, register_secret,
 };
 pub use ids::{ApiKey, LITELLM_PROVIDERS, ModelId, ProviderId};
 pub use message::{Content, ContentPart, ImageSource, Message, Role, ToolCall};
-pub use provider::{ChatFuture, ModelDirectory, Provider, StreamFuture};
+pub use provider::{ChatFuture, EmbedFuture, ModelDirectory, Provider, StreamFuture};
 pub use report::{Adjustment, AdjustmentKind, Retry};
 pub use request::{ChatRequest, JsonSchemaFormat, ReasoningEffort, ResponseFormat, ServiceTier, Tool, ToolChoice};
 pub use response::{ChatResponse, Choice, FinishReason};

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::error::Result;
+use crate::embedding::{EmbeddingRequest, EmbeddingResponse};
+use crate::error::{Error, ErrorKind, Result};
 use crate::ids::ProviderId;
 use crate::request::ChatRequest;
 use crate::response::ChatResponse;
@@ -26,6 +27,14 @@ pub trait Provider: Send + Sync {
     /// One streamed completion. Assembling the stream ([`crate::collect_stream`]) gives the same response,
     /// usage included, that [`Provider::chat`] would.
     async fn stream(&self, request: &ChatRequest) -> Result<ChatStream>;
+
+    /// Embeddings of one or many texts. The default refuses with [`ErrorKind::Unsupported`] before anything is
+    /// sent; adapters of providers with an embeddings endpoint, and decorators, override it.
+    async fn embed(&self, request: &EmbeddingRequest) -> Result<EmbeddingResponse> {
+        Err(Error::new(ErrorKind::Unsupported, format!("{} does not serve embeddings", self.id()))
+            .with_provider(self.id().clone())
+            .with_model(request.model.clone()))
+    }
 }
 
 /// The future [`Provider::chat`] returns (what `#[async_trait]` makes of it).
@@ -33,6 +42,9 @@ pub type ChatFuture<'a> = Pin<Box<dyn Future<Output = Result<ChatResponse>> + Se
 
 /// The future [`Provider::stream`] returns.
 pub type StreamFuture<'a> = Pin<Box<dyn Future<Output = Result<ChatStream>> + Send + 'a>>;
+
+/// The future [`Provider::embed`] returns.
+pub type EmbedFuture<'a> = Pin<Box<dyn Future<Output = Result<EmbeddingResponse>> + Send + 'a>>;
 
 /// Forwards to the provider behind a pointer. Written out rather than with `#[async_trait]`, which would box a
 /// second future around the inner one on every call: these hand back the inner provider's future itself.
@@ -65,6 +77,18 @@ macro_rules! forward_provider {
                 Self: 'async_trait,
             {
                 (**self).stream(request)
+            }
+
+            fn embed<'life0, 'life1, 'async_trait>(
+                &'life0 self,
+                request: &'life1 EmbeddingRequest,
+            ) -> EmbedFuture<'async_trait>
+            where
+                'life0: 'async_trait,
+                'life1: 'async_trait,
+                Self: 'async_trait,
+            {
+                (**self).embed(request)
             }
         }
     };

@@ -428,3 +428,6 @@ pub mod openai_responses {
         events(evs)
     }
 }
+
+/// Embedding answers of every provider that serves embeddings.
+pub mod embeddings;

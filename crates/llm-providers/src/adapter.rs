@@ -1,8 +1,11 @@
 //! The seam between the shared HTTP machinery and one provider's wire format.
 
-use llm_core::{Adjustment, ChatRequest, ChatResponse, Error, ProviderId, Result, StreamEvent};
+use llm_core::{
+    Adjustment, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, Error, ProviderId, Result, StreamEvent,
+};
 use reqwest::header::HeaderMap;
 
+use crate::embed::EmbedAnswer;
 use crate::framing::{Frame, Framing};
 
 /// One HTTP call as an adapter builds it: the URL, the headers (authentication included) and the body.
@@ -105,6 +108,26 @@ pub trait Adapter: Send + Sync + 'static {
     fn responses_call(&self, body: Vec<u8>, model: &str) -> Option<HttpCall> {
         let _ = (body, model);
         None
+    }
+
+    /// Builds the calls of an embedding request, with `model` the provider-side model name: usually one, more
+    /// where the provider takes fewer texts per call than asked for (Titan takes one, Cohere on Bedrock 96).
+    /// The default refuses: the provider serves no embeddings.
+    fn build_embed(&self, request: &EmbeddingRequest, model: &str) -> Result<Vec<HttpCall>> {
+        let _ = request;
+        Err(crate::embed::unsupported(self.provider(), model))
+    }
+
+    /// What [`Adapter::build_embed`] changes in `request` for this provider (parameters dropped or renamed).
+    fn embed_adjustments(&self, request: &EmbeddingRequest, model: &str) -> Vec<Adjustment> {
+        let _ = (request, model);
+        Vec::new()
+    }
+
+    /// Reads the successful answers to the calls of [`Adapter::build_embed`], in the same order.
+    fn decode_embed(&self, answers: &[EmbedAnswer], req: &EmbeddingRequest, model: &str) -> Result<EmbeddingResponse> {
+        let _ = (answers, req);
+        Err(crate::embed::unsupported(self.provider(), model))
     }
 
     /// The error for a non-success HTTP answer.

@@ -11,8 +11,8 @@ use bytes::Bytes;
 use futures_core::Stream;
 use futures_util::StreamExt;
 use llm_core::{
-    Adjustment, ApiKey, ChatRequest, ChatResponse, ChatStream, Error, ErrorKind, ModelDirectory, Provider, ProviderId,
-    Result, Retry, StreamEvent,
+    Adjustment, ApiKey, ChatRequest, ChatResponse, ChatStream, EmbeddingRequest, EmbeddingResponse, Error, ErrorKind,
+    ModelDirectory, Provider, ProviderId, Result, Retry, StreamEvent,
 };
 use tracing::Instrument;
 
@@ -653,7 +653,7 @@ impl Inner {
     /// One non-streamed attempt: sending, the whole body and decoding, the first two within the request
     /// timeout.
     async fn chat_once(&self, w: &Wire, model: &str) -> Result<ChatResponse> {
-        let body = self.body_once(w, model).await?;
+        let body = self.answer_once(w, model).await?.body;
         let mut r = self.adapter.decode(&body, model)?;
         r.provider = Some(self.id.clone());
         if r.model.is_empty() {
@@ -664,17 +664,48 @@ impl Inner {
 }
 
 impl Inner {
-    /// One non-streamed attempt's whole 2xx body, sending and reading within the request timeout.
-    async fn body_once(&self, w: &Wire, model: &str) -> Result<Vec<u8>> {
+    /// One non-streamed attempt's answer, headers and whole body, within the request timeout.
+    async fn answer_once(&self, w: &Wire, model: &str) -> Result<crate::embed::EmbedAnswer> {
         let deadline = self.timeouts.request;
         let run = async {
             let resp = self.send_once(w, model).await?;
-            read_capped(resp, self.limits.max_body_bytes).await
+            let headers = resp.headers().clone();
+            Ok(crate::embed::EmbedAnswer::new(headers, read_capped(resp, self.limits.max_body_bytes).await?))
         };
         match tokio::time::timeout(deadline, run).await {
             Err(_) => Err(timeout_error(deadline, "the whole request")),
             Ok(r) => r,
         }
+    }
+
+    /// One non-streamed attempt's whole 2xx body, sending and reading within the request timeout.
+    async fn body_once(&self, w: &Wire, model: &str) -> Result<Vec<u8>> {
+        Ok(self.answer_once(w, model).await?.body)
+    }
+
+    /// An embedding request: its calls one after the other (each with its retries), then one decode.
+    async fn embed(&self, request: &EmbeddingRequest, model: &str) -> Result<EmbeddingResponse> {
+        if request.input.is_empty() {
+            return Err(Error::new(ErrorKind::InvalidRequest, "an embedding request needs at least one input text"));
+        }
+        let adjustments = self.adapter.embed_adjustments(request, model);
+        let calls = self.adapter.build_embed(request, model)?;
+        let mut answers = Vec::with_capacity(calls.len());
+        let mut retries = Vec::new();
+        for call in calls {
+            let wire = Wire::new(call, &self.wire_cache)?;
+            let (answer, mut r) = self.with_retries(|| self.answer_once(&wire, model)).await?;
+            answers.push(answer);
+            retries.append(&mut r);
+        }
+        let mut r = self.adapter.decode_embed(&answers, request, model)?;
+        r.provider = Some(self.id.clone());
+        if r.model.is_empty() {
+            r.model = model.to_owned();
+        }
+        r.retries = retries;
+        r.adjustments = adjustments;
+        Ok(r)
     }
 }
 
@@ -811,6 +842,26 @@ impl Provider for ProviderClient {
             r.adjustments = adjustments;
             if r.location.is_none() {
                 r.location = inner.adapter.location().map(str::to_owned);
+            }
+            Ok(r)
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn embed(&self, request: &EmbeddingRequest) -> Result<EmbeddingResponse> {
+        let inner = &self.inner;
+        let model = self.provider_model(request.model.as_str());
+        let span = tracing::info_span!(
+            "gen_ai.embeddings",
+            gen_ai.system = %inner.id,
+            gen_ai.request.model = model,
+            gen_ai.usage.input_tokens = tracing::field::Empty,
+        );
+        async {
+            let r = inner.embed(request, model).await.map_err(|e| context(e, &inner.id, model))?;
+            if let Some(u) = &r.usage {
+                tracing::Span::current().record("gen_ai.usage.input_tokens", u.prompt_tokens);
             }
             Ok(r)
         }

@@ -8,7 +8,7 @@
 //!
 //! - [`resolve()`] finds the provider of a model name, in LiteLLM's order;
 //! - [`ProviderClient::builder`] (or [`ProviderClient::for_model`]) builds a client; it implements
-//!   [`llm_core::Provider`] (`chat` and `stream`);
+//!   [`llm_core::Provider`] (`chat`, `stream`, and `embed` for the providers with embeddings: see [`embed`]);
 //! - [`supported_params`] and [`prepare`] answer which OpenAI-style parameters a provider and model accept and
 //!   drop (or reject) the others;
 //! - [`dialect`] rewrites a JSON schema into what each provider's structured-output mode accepts (the encoders
@@ -71,6 +71,7 @@ pub mod bedrock;
 mod client;
 pub mod config;
 pub mod dialect;
+pub mod embed;
 pub mod errors;
 pub mod framing;
 pub mod gemini;

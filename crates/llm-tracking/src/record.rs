@@ -43,6 +43,41 @@ impl CallStatus {
     }
 }
 
+/// What kind of call a record is (LiteLLM's `call_type`): a chat completion or an embedding request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CallType {
+    /// A chat completion, streamed or not (also every record written before call types existed).
+    #[default]
+    Chat,
+    /// An embedding request.
+    Embedding,
+}
+
+impl CallType {
+    /// The snake_case name (`chat`, `embedding`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Chat => "chat",
+            Self::Embedding => "embedding",
+        }
+    }
+
+    /// The OpenTelemetry GenAI operation name (`chat`, `embeddings`).
+    pub fn operation(self) -> &'static str {
+        match self {
+            Self::Chat => "chat",
+            Self::Embedding => "embeddings",
+        }
+    }
+
+    /// Whether this is [`CallType::Chat`] (records leave the default out of their JSON).
+    pub fn is_chat(&self) -> bool {
+        *self == Self::Chat
+    }
+}
+
 /// Prompts and replies, kept only when the tracker was told to ([`crate::TrackerBuilder::log_content`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -90,6 +125,9 @@ pub struct CallRecord {
     pub response_id: Option<String>,
     /// Whether the call was streamed.
     pub stream: bool,
+    /// What kind of call it was; absent from the JSON of a chat call.
+    #[serde(default, skip_serializing_if = "CallType::is_chat")]
+    pub call_type: CallType,
     /// How it ended.
     pub status: CallStatus,
     /// The error kind ([`llm_core::ErrorKind::as_str`]) when it failed.
@@ -210,6 +248,7 @@ impl CallRecord {
             requested_model,
             response_id: None,
             stream: false,
+            call_type: CallType::Chat,
             status: CallStatus::Success,
             error_kind: None,
             error_message: None,

@@ -9,8 +9,8 @@ use std::time::Instant;
 use async_trait::async_trait;
 use futures_core::Stream;
 use llm_core::{
-    Adjustment, AdjustmentKind, ChatRequest, ChatResponse, ChatStream, Cost, Error, ErrorKind, Provider, ProviderId,
-    StreamAssembler, StreamEvent, Usd,
+    Adjustment, AdjustmentKind, ChatRequest, ChatResponse, ChatStream, Cost, EmbeddingRequest, EmbeddingResponse,
+    Error, ErrorKind, Provider, ProviderId, StreamAssembler, StreamEvent, Usd,
 };
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -21,7 +21,7 @@ use tracing::Instrument;
 use crate::budget::{Reservation, Scope, UnpricedPolicy, scopes_for};
 use crate::hooks::{HookEvent, StartEvent, StreamChunk};
 use crate::pricing::{Pricer, Rates, estimate_prompt_tokens};
-use crate::record::{CallContent, CallRecord, CallStatus, new_id_at};
+use crate::record::{CallContent, CallRecord, CallStatus, CallType, new_id_at};
 use crate::time::Timestamp;
 use crate::tracker::{ReserveError, Tracker};
 
@@ -124,7 +124,23 @@ impl<P: Provider> Tracked<P> {
     }
 
     fn begin(&self, request: &ChatRequest, stream: bool) -> Call {
-        let meta = &request.metadata;
+        let start = Start {
+            model: request.model.as_str(),
+            metadata: &request.metadata,
+            user: request.user.as_ref(),
+            tags: &request.tags,
+            stream,
+            call_type: CallType::Chat,
+            max_tokens: request.max_tokens,
+            content: Some(request),
+        };
+        self.begin_call(&start)
+    }
+
+    /// A call's state from what its request says of it (attribution, model, content when logged).
+    fn begin_call(&self, req: &Start<'_>) -> Call {
+        let stream = req.stream;
+        let meta = req.metadata;
         let text = |k: &str| -> Option<String> {
             match meta.get(k)? {
                 Value::String(s) => Some(s.clone()),
@@ -134,16 +150,16 @@ impl<P: Provider> Tracked<P> {
         };
         let count = |k: &str| meta.get(k).and_then(Value::as_u64).map_or(0, |n| n.min(u64::from(u32::MAX)) as u32);
         let defaults = self.defaults.as_deref();
-        let user = text("user").or_else(|| defaults.and_then(|d| d.user.clone())).or_else(|| request.user.clone());
+        let user = text("user").or_else(|| defaults.and_then(|d| d.user.clone())).or_else(|| req.user.cloned());
         let team = text("team").or_else(|| defaults.and_then(|d| d.team.clone()));
-        let mut tags = request.tags.clone();
+        let mut tags = req.tags.to_vec();
         for t in defaults.map_or(&[][..], |d| &d.tags[..]) {
             if !tags.contains(t) {
                 tags.push(t.clone());
             }
         }
         let project = text("project");
-        let end_user = text("end_user").or_else(|| request.user.clone());
+        let end_user = text("end_user").or_else(|| req.user.cloned());
         let start = Timestamp::now();
         let id = new_id_at(start);
         let trace_id = text("trace_id").unwrap_or_else(|| id.clone());
@@ -153,7 +169,7 @@ impl<P: Provider> Tracked<P> {
         } else {
             Vec::new()
         };
-        let requested_model = request.model.as_str();
+        let requested_model = req.model;
         // Unknown to the pricer: the requested name without the serving provider's own prefix (or the mock's).
         let model_group = self.pricer().model_key(self.inner.id(), requested_model).unwrap_or_else(|| {
             let provider = self.inner.id().as_str();
@@ -177,9 +193,10 @@ impl<P: Provider> Tracked<P> {
             start,
             started: Instant::now(),
             provider: self.inner.id().clone(),
-            requested_model: request.model.as_str().to_owned(),
+            requested_model: requested_model.to_owned(),
             model_group,
             stream,
+            call_type: req.call_type,
             user,
             team,
             project,
@@ -189,15 +206,15 @@ impl<P: Provider> Tracked<P> {
             metadata,
             retry_attempts: count("retry_attempts"),
             repair_attempts: count("repair_attempts"),
-            messages: log_content.then(|| request.messages.clone()),
+            messages: req.content.filter(|_| log_content).map(|r| r.messages.clone()),
             scopes,
             span: tracing::info_span!(
                 "gen_ai.chat",
-                otel.name = %format_args!("chat {}", request.model.as_str()),
-                gen_ai.operation.name = "chat",
+                otel.name = %format_args!("{} {requested_model}", req.call_type.operation()),
+                gen_ai.operation.name = req.call_type.operation(),
                 gen_ai.system = %self.inner.id(),
-                gen_ai.request.model = %request.model.as_str(),
-                gen_ai.request.max_tokens = request.max_tokens,
+                gen_ai.request.model = %requested_model,
+                gen_ai.request.max_tokens = req.max_tokens,
                 gen_ai.response.model = tracing::field::Empty,
                 gen_ai.response.id = tracing::field::Empty,
                 gen_ai.usage.input_tokens = tracing::field::Empty,
@@ -217,7 +234,7 @@ impl<P: Provider> Tracked<P> {
                 [&call.id, &call.trace_id, call.provider.as_str(), &call.requested_model],
                 stream,
                 call.start,
-                log_content.then(|| Box::new(request.clone())),
+                req.content.filter(|_| log_content).map(|r| Box::new(r.clone())),
             ))));
         }
         call
@@ -312,11 +329,18 @@ impl<P: Provider> Tracked<P> {
         let capped = if self.tracker.inner.cap_max_tokens { self.capped(call, request).await } else { None };
         let sent = capped.as_ref().map_or(request, |c| &c.request);
         let estimate = self.tracker.estimate(self.pricer().as_ref(), &call.provider, sent);
+        let reservation = self.admit(call, estimate, request.model.as_str()).await?;
+        Ok(Admitted { reservation, estimate, capped })
+    }
+
+    /// Reserves `estimate` against the call's budgets; on refusal emits the failure record and returns the error
+    /// to give the caller.
+    async fn admit(&self, call: &mut Call, estimate: Usd, model: &str) -> Result<Option<Reservation>, Error> {
         match self.tracker.reserve(&call.scopes, estimate, call.start).await {
             Ok(r) => {
                 let refuse_unpriced = self.tracker.inner.unpriced == UnpricedPolicy::Refuse
                     && r.as_ref().is_some_and(|r| r.budgeted)
-                    && self.tracker.rates(self.pricer().as_ref(), &call.provider, request.model.as_str()).is_none();
+                    && self.tracker.rates(self.pricer().as_ref(), &call.provider, model).is_none();
                 if refuse_unpriced {
                     let scopes = call.scopes.clone();
                     self.tracker.settle_after_call(r, &scopes, Usd::ZERO).await;
@@ -334,7 +358,7 @@ impl<P: Provider> Tracked<P> {
                     self.tracker.emit(call.failure_record(&err, None, None, None));
                     return Err(err);
                 }
-                Ok(Admitted { reservation: r, estimate, capped })
+                Ok(r)
             }
             Err(ReserveError::Refused(refusal)) => {
                 let err = Error::new(
@@ -500,6 +524,8 @@ impl<P: Provider> Tracked<P> {
     }
 }
 
+mod embed;
+
 /// Replaces key-looking text in metadata strings.
 fn redact_value(v: &Value) -> Value {
     match v {
@@ -508,6 +534,27 @@ fn redact_value(v: &Value) -> Value {
         Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), redact_value(v))).collect()),
         other => other.clone(),
     }
+}
+
+/// What [`Tracked::begin_call`] reads from a request.
+struct Start<'a> {
+    model: &'a str,
+    metadata: &'a BTreeMap<String, Value>,
+    user: Option<&'a String>,
+    tags: &'a [String],
+    stream: bool,
+    call_type: CallType,
+    max_tokens: Option<u32>,
+    /// The chat request, for hooks and content logging.
+    content: Option<&'a ChatRequest>,
+}
+
+/// What a provider's answer tells the record, whatever the call type.
+struct Answer<'a> {
+    model: &'a str,
+    usage: Option<llm_core::Usage>,
+    retries: &'a [llm_core::Retry],
+    adjustments: &'a [Adjustment],
 }
 
 /// What a call knows from its start to its record.
@@ -520,6 +567,7 @@ struct Call {
     requested_model: String,
     model_group: String,
     stream: bool,
+    call_type: CallType,
     user: Option<String>,
     team: Option<String>,
     project: Option<String>,
@@ -564,6 +612,7 @@ impl Call {
             requested_model,
             response_id: None,
             stream: self.stream,
+            call_type: self.call_type,
             status,
             error_kind: None,
             error_message: None,
@@ -594,25 +643,44 @@ impl Call {
         first_token: Option<Timestamp>,
         reserved: Option<Usd>,
     ) -> CallRecord {
-        let served = Some(response.model.as_str()).filter(|m| !m.is_empty());
-        let mut r = self.base_record_with_model(status, first_token, reserved, served);
+        let answer = Answer {
+            model: &response.model,
+            usage: response.usage,
+            retries: &response.retries,
+            adjustments: &response.adjustments,
+        };
+        let mut r = self.answered_record(&answer, cost, status, first_token, reserved);
         if !response.id.is_empty() {
             r.response_id = Some(response.id.clone());
         }
-        r.usage = response.usage.unwrap_or_default();
-        if !response.retries.is_empty() {
-            r.retries = response.retries.clone();
-            r.retry_attempts = r.retry_attempts.saturating_add(u32::try_from(r.retries.len()).unwrap_or(u32::MAX));
-        }
-        if !response.adjustments.is_empty() {
-            r.adjustments = response.adjustments.clone();
-        }
-        r.spend = cost.total().unwrap_or(Usd::ZERO);
-        r.cost = Some(cost);
         if let Some(messages) = self.messages.take() {
             r.content = Some(CallContent { messages, reply: Some(response.text()) });
         }
         self.record_span(&r);
+        r
+    }
+
+    /// The record of a call the provider answered (its span not yet recorded).
+    fn answered_record(
+        &mut self,
+        answer: &Answer<'_>,
+        cost: Cost,
+        status: CallStatus,
+        first_token: Option<Timestamp>,
+        reserved: Option<Usd>,
+    ) -> CallRecord {
+        let served = Some(answer.model).filter(|m| !m.is_empty());
+        let mut r = self.base_record_with_model(status, first_token, reserved, served);
+        r.usage = answer.usage.unwrap_or_default();
+        if !answer.retries.is_empty() {
+            r.retries = answer.retries.to_vec();
+            r.retry_attempts = r.retry_attempts.saturating_add(u32::try_from(r.retries.len()).unwrap_or(u32::MAX));
+        }
+        if !answer.adjustments.is_empty() {
+            r.adjustments = answer.adjustments.to_vec();
+        }
+        r.spend = cost.total().unwrap_or(Usd::ZERO);
+        r.cost = Some(cost);
         r
     }
 
@@ -721,6 +789,10 @@ impl<P: Provider> Provider for Tracked<P> {
 
     async fn stream(&self, request: &ChatRequest) -> llm_core::Result<ChatStream> {
         self.open_stream(request, None).await
+    }
+
+    async fn embed(&self, request: &EmbeddingRequest) -> llm_core::Result<EmbeddingResponse> {
+        self.embed_tracked(request).await
     }
 }
 

@@ -4,7 +4,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use llm_core::{ApiKey, ChatRequest, ChatResponse, ChatStream, Cost, Error, Provider, ProviderId, Result};
+use llm_core::{
+    ApiKey, ChatRequest, ChatResponse, ChatStream, Cost, CostStatus, EmbeddingRequest, EmbeddingResponse, Error,
+    Provider, ProviderId, Result,
+};
 use llm_cost::{Catalog, CatalogRef, CostOptions, SharedCatalog};
 use serde_json::Value;
 
@@ -479,6 +482,37 @@ impl Client {
             response.cost = Some(self.price(&request, &response));
         }
         Ok(response)
+    }
+
+    /// Embeddings of one or many texts, priced from the catalog's embedding rows (`response.cost`: the prompt
+    /// tokens at the model's input price, as LiteLLM's `completion_cost` prices embeddings) and, with a tracker,
+    /// recorded (call type `embedding`) and budgeted like chat.
+    pub async fn embed(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse> {
+        let provider = self.routed(request.model.as_str())?;
+        let mut response = provider.embed(&request).await?;
+        if response.cost.is_none() {
+            response.cost = Some(self.price_embedding(&request, &response));
+        }
+        Ok(response)
+    }
+
+    /// Prices an embedding response from the catalog: its usage on the served model, else on the requested
+    /// one; `unknown_model` or `unpriced` (never a silent zero) when the catalog cannot price it.
+    pub fn price_embedding(&self, request: &EmbeddingRequest, response: &EmbeddingResponse) -> Cost {
+        let provider = response.provider.as_ref().map(ProviderId::as_str).filter(|p| *p != "mock");
+        let usage = response.usage.unwrap_or_default();
+        let opts = CostOptions::default();
+        let catalog = self.catalog();
+        let requested = request.model.as_str();
+        let requested = requested.strip_prefix("mock/").unwrap_or(requested);
+        let price = |model: &str| catalog.cost_per_token(model, provider, &usage, &opts).ok();
+        match price(&response.model) {
+            Some(c) if c.status != CostStatus::UnknownModel => c,
+            served => price(requested)
+                .filter(|c| c.status != CostStatus::UnknownModel)
+                .or(served)
+                .unwrap_or_else(|| Cost::unknown(CostStatus::UnknownModel)),
+        }
     }
 
     /// One streamed completion. With a tracker the call is priced and recorded when the stream ends; either

@@ -5,11 +5,12 @@
 //! The model name is the deployment name. The first stream chunk (`choices: []`, empty id and model) and the
 //! content-filter chunks without `delta` are handled by the OpenAI decoder.
 
-use llm_core::{ApiKey, ChatRequest, ChatResponse, ProviderId, Result};
+use llm_core::{ApiKey, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ProviderId, Result};
 
 use crate::adapter::{Adapter, HttpCall, StreamDecoder};
+use crate::embed::EmbedAnswer;
 use crate::framing::Framing;
-use crate::openai::{decode, encode, stream};
+use crate::openai::{decode, embed, encode, stream};
 use crate::registry::Quirks;
 
 /// The `api-version` used when none is configured: the latest dated GA version.
@@ -47,11 +48,16 @@ impl AzureAdapter {
 
     /// The URL for a deployment.
     pub fn url(&self, deployment: &str) -> String {
+        self.operation_url(deployment, "chat/completions")
+    }
+
+    /// The URL of an operation (`chat/completions`, `embeddings`) of a deployment.
+    pub fn operation_url(&self, deployment: &str, operation: &str) -> String {
         if self.api_version == "v1" || self.api_version == "latest" {
-            format!("{}/openai/v1/chat/completions", self.base)
+            format!("{}/openai/v1/{operation}", self.base)
         } else {
             format!(
-                "{}/openai/deployments/{}/chat/completions?api-version={}",
+                "{}/openai/deployments/{}/{operation}?api-version={}",
                 self.base,
                 crate::adapter::encode_path_segment(deployment),
                 self.api_version
@@ -77,6 +83,21 @@ impl Adapter for AzureAdapter {
         }
         call.headers.extend(self.headers.iter().cloned());
         Ok(call)
+    }
+
+    fn build_embed(&self, request: &EmbeddingRequest, model: &str) -> Result<Vec<HttpCall>> {
+        let body = embed::encode_request(request, model, embed::EmbedDialect::OpenAi)?;
+        let mut call = HttpCall::new(self.operation_url(model, "embeddings"), body)
+            .with_header("content-type", "application/json");
+        if let Some(k) = &self.key {
+            call = call.with_header("api-key", k.expose());
+        }
+        call.headers.extend(self.headers.iter().cloned());
+        Ok(vec![call])
+    }
+
+    fn decode_embed(&self, answers: &[EmbedAnswer], req: &EmbeddingRequest, model: &str) -> Result<EmbeddingResponse> {
+        embed::decode_response(answers, req, model)
     }
 
     fn decode(&self, body: &[u8], model: &str) -> Result<ChatResponse> {

@@ -7,13 +7,15 @@
 //! request, as SigV4 requires for non-S3 services.
 
 pub mod decode;
+pub mod embed;
 pub mod encode;
 pub mod stream;
 pub mod wire;
 
-use llm_core::{ApiKey, ChatRequest, ChatResponse, Error, ProviderId, Result};
+use llm_core::{ApiKey, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, Error, ProviderId, Result};
 
 use crate::adapter::{Adapter, HttpCall, StreamDecoder};
+use crate::embed::EmbedAnswer;
 use crate::framing::Framing;
 
 /// AWS credentials for SigV4. `Debug` never prints the secret or the session token.
@@ -165,6 +167,35 @@ impl Adapter for BedrockAdapter {
             BedrockAuth::SigV4(c) => sign(&mut call, &self.region, c).map_err(|e| e.with_provider("bedrock"))?,
         }
         Ok(call)
+    }
+
+    fn build_embed(&self, request: &EmbeddingRequest, model: &str) -> Result<Vec<HttpCall>> {
+        let id = model.strip_prefix("invoke/").unwrap_or(model);
+        let family = embed::Family::of(id).ok_or_else(|| crate::embed::unsupported(&self.id, model))?;
+        let url = format!("{}/model/{}/invoke", self.base, crate::adapter::encode_path_segment(id));
+        let mut calls = Vec::new();
+        for body in embed::encode_requests(request, id, family)? {
+            let mut call = HttpCall::new(url.as_str(), body)
+                .with_header("content-type", "application/json")
+                .with_header("accept", "application/json");
+            call.headers.extend(self.headers.iter().cloned());
+            match &self.auth {
+                BedrockAuth::Bearer(k) => call = call.with_header("authorization", format!("Bearer {}", k.expose())),
+                BedrockAuth::SigV4(c) => sign(&mut call, &self.region, c).map_err(|e| e.with_provider("bedrock"))?,
+            }
+            calls.push(call);
+        }
+        Ok(calls)
+    }
+
+    fn embed_adjustments(&self, request: &EmbeddingRequest, _model: &str) -> Vec<llm_core::Adjustment> {
+        crate::embed::dropped_user_and_base64(request, &self.id)
+    }
+
+    fn decode_embed(&self, answers: &[EmbedAnswer], req: &EmbeddingRequest, model: &str) -> Result<EmbeddingResponse> {
+        let id = model.strip_prefix("invoke/").unwrap_or(model);
+        let family = embed::Family::of(id).ok_or_else(|| crate::embed::unsupported(&self.id, model))?;
+        embed::decode_responses(answers, req, id, family)
     }
 
     fn decode(&self, body: &[u8], model: &str) -> Result<ChatResponse> {

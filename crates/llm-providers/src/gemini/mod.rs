@@ -6,13 +6,15 @@
 //! round-trips through tool results untouched.
 
 pub mod decode;
+pub mod embed;
 pub mod encode;
 pub mod stream;
 pub mod wire;
 
-use llm_core::{ApiKey, ChatRequest, ChatResponse, ProviderId, Result};
+use llm_core::{ApiKey, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ProviderId, Result};
 
 use crate::adapter::{Adapter, HttpCall, StreamDecoder};
+use crate::embed::EmbedAnswer;
 use crate::framing::Framing;
 
 /// The Gemini adapter.
@@ -59,6 +61,26 @@ impl Adapter for GeminiAdapter {
         }
         call.headers.extend(self.headers.iter().cloned());
         Ok(call)
+    }
+
+    fn build_embed(&self, request: &EmbeddingRequest, model: &str) -> Result<Vec<HttpCall>> {
+        let model_path = model.strip_prefix("models/").unwrap_or(model);
+        let url = format!("{}/v1beta/models/{model_path}:{}", self.base, embed::method(request));
+        let mut call = HttpCall::new(url, embed::encode_request(request, model_path)?)
+            .with_header("content-type", "application/json");
+        if let Some(k) = &self.key {
+            call = call.with_header("x-goog-api-key", k.expose());
+        }
+        call.headers.extend(self.headers.iter().cloned());
+        Ok(vec![call])
+    }
+
+    fn decode_embed(&self, answers: &[EmbedAnswer], req: &EmbeddingRequest, model: &str) -> Result<EmbeddingResponse> {
+        embed::decode_response(answers, req, model)
+    }
+
+    fn embed_adjustments(&self, request: &EmbeddingRequest, _model: &str) -> Vec<llm_core::Adjustment> {
+        crate::embed::dropped_user_and_base64(request, &self.id)
     }
 
     fn decode(&self, body: &[u8], model: &str) -> Result<ChatResponse> {

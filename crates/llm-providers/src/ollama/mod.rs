@@ -2,13 +2,15 @@
 //! `/v1` endpoint is the `ollama_openai` member of the compatible family.
 
 pub mod decode;
+pub mod embed;
 pub mod encode;
 pub mod stream;
 pub mod wire;
 
-use llm_core::{ApiKey, ChatRequest, ChatResponse, ProviderId, Result};
+use llm_core::{ApiKey, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ProviderId, Result};
 
 use crate::adapter::{Adapter, HttpCall, StreamDecoder};
+use crate::embed::EmbedAnswer;
 use crate::framing::Framing;
 
 /// The Ollama adapter.
@@ -41,6 +43,24 @@ impl Adapter for OllamaAdapter {
         }
         call.headers.extend(self.headers.iter().cloned());
         Ok(call)
+    }
+
+    fn build_embed(&self, request: &EmbeddingRequest, model: &str) -> Result<Vec<HttpCall>> {
+        let mut call = HttpCall::new(format!("{}/api/embed", self.base), embed::encode_request(request, model)?)
+            .with_header("content-type", "application/json");
+        if let Some(k) = self.key.as_ref().filter(|k| !k.is_blank()) {
+            call = call.with_header("authorization", format!("Bearer {}", k.expose()));
+        }
+        call.headers.extend(self.headers.iter().cloned());
+        Ok(vec![call])
+    }
+
+    fn decode_embed(&self, answers: &[EmbedAnswer], req: &EmbeddingRequest, model: &str) -> Result<EmbeddingResponse> {
+        embed::decode_response(answers, req, model)
+    }
+
+    fn embed_adjustments(&self, request: &EmbeddingRequest, _model: &str) -> Vec<llm_core::Adjustment> {
+        crate::embed::dropped_user_and_base64(request, &self.id)
     }
 
     fn decode(&self, body: &[u8], model: &str) -> Result<ChatResponse> {

@@ -2,13 +2,15 @@
 //! adapter, parameterized by the provider's [`Quirks`].
 
 pub mod decode;
+pub mod embed;
 pub mod encode;
 pub mod stream;
 pub mod wire;
 
-use llm_core::{ApiKey, ChatRequest, ChatResponse, ProviderId, Result};
+use llm_core::{ApiKey, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ProviderId, Result};
 
 use crate::adapter::{Adapter, HttpCall, StreamDecoder};
+use crate::embed::EmbedAnswer;
 use crate::framing::Framing;
 use crate::registry::Quirks;
 
@@ -61,6 +63,26 @@ impl Adapter for OpenAiAdapter {
 
     fn adjustments(&self, request: &ChatRequest, _model: &str) -> Vec<llm_core::Adjustment> {
         adjustments(request, self.quirks)
+    }
+
+    fn build_embed(&self, request: &EmbeddingRequest, model: &str) -> Result<Vec<HttpCall>> {
+        let body = embed::encode_request(request, model, embed::EmbedDialect::of(self.id.as_str()))?;
+        let base = self.url.strip_suffix("/chat/completions").unwrap_or(&self.url);
+        let mut call =
+            HttpCall::new(format!("{base}/embeddings"), body).with_header("content-type", "application/json");
+        if let Some(auth) = &self.auth {
+            call = call.with_header("authorization", auth.expose());
+        }
+        call.headers.extend(self.headers.iter().cloned());
+        Ok(vec![call])
+    }
+
+    fn embed_adjustments(&self, request: &EmbeddingRequest, _model: &str) -> Vec<llm_core::Adjustment> {
+        embed::adjustments(request, embed::EmbedDialect::of(self.id.as_str()))
+    }
+
+    fn decode_embed(&self, answers: &[EmbedAnswer], req: &EmbeddingRequest, model: &str) -> Result<EmbeddingResponse> {
+        embed::decode_response(answers, req, model)
     }
 
     fn decode(&self, body: &[u8], model: &str) -> Result<ChatResponse> {

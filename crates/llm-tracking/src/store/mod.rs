@@ -31,7 +31,7 @@ pub use sqlite::SqliteStore;
 
 /// The schema version the PostgreSQL store creates and migrates to (the SQLite store's is
 /// `SqliteStore::SCHEMA_VERSION`).
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// One page of a keyset scan over the records ([`Store::records_after`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -34,7 +34,9 @@ const _: () = assert!(MIGRATIONS.len() as i64 == SCHEMA_VERSION);
 ///    died) is reclaimed; `budgets.reserved` is no longer used (set to 0: what it held cannot be told apart
 ///    from the leaked reservations this version reclaims).
 /// 4. A random per-store salt for API-key fingerprints (`llm_store_secret`), used when no secret is configured.
-const MIGRATIONS: [&str; 5] = [
+/// 5. `budget_alerts`: the budget alerts claimed across processes (one row per budget, period and kind).
+/// 6. `spend_log.call_type` (`chat` or `embedding`); existing rows are chat calls.
+const MIGRATIONS: [&str; 6] = [
     r#"
 CREATE TABLE IF NOT EXISTS spend_log (
     id TEXT PRIMARY KEY,
@@ -112,6 +114,9 @@ CREATE TABLE IF NOT EXISTS budget_alerts (
     sent_us BIGINT NOT NULL,
     PRIMARY KEY (scope, period, period_start, kind)
 );
+"#,
+    r#"
+ALTER TABLE spend_log ADD COLUMN IF NOT EXISTS call_type TEXT NOT NULL DEFAULT 'chat';
 "#,
 ];
 
@@ -279,6 +284,7 @@ struct LogColumns {
     key: Vec<Option<String>>,
     tags: Vec<String>,
     record: Vec<String>,
+    call_type: Vec<&'static str>,
 }
 
 impl LogColumns {
@@ -298,6 +304,7 @@ impl LogColumns {
             key: Vec::with_capacity(n),
             tags: Vec::with_capacity(n),
             record: Vec::with_capacity(n),
+            call_type: Vec::with_capacity(n),
         }
     }
 }
@@ -353,17 +360,18 @@ impl Store for PostgresStore {
             c.key.push(r.api_key_fingerprint.clone());
             c.tags.push(serde_json::to_string(&r.tags)?);
             c.record.push(serde_json::to_string(r)?);
+            c.call_type.push(r.call_type.as_str());
         }
         let mut tx = self.pool.begin().await?;
         let fresh: Vec<String> = sqlx::query_scalar(
             "INSERT INTO spend_log (id, trace_id, start_us, day, provider, model, status, spend, user_id, team, \
-             project, api_key_fp, tags, record) \
+             project, api_key_fp, tags, record, call_type) \
              SELECT id, trace_id, start_us, day, provider, model, status, spend::numeric, user_id, team, project, \
-             api_key_fp, tags::jsonb, record::json \
+             api_key_fp, tags::jsonb, record::json, call_type \
              FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::text[], \
-             $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[]) \
+             $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[]) \
              AS t(id, trace_id, start_us, day, provider, model, status, spend, user_id, team, project, api_key_fp, \
-             tags, record) \
+             tags, record, call_type) \
              ON CONFLICT (id) DO NOTHING RETURNING id",
         )
         .bind(c.id)
@@ -380,6 +388,7 @@ impl Store for PostgresStore {
         .bind(c.key)
         .bind(c.tags)
         .bind(c.record)
+        .bind(c.call_type)
         .fetch_all(&mut *tx)
         .await?;
         let fresh: std::collections::HashSet<String> = fresh.into_iter().collect();

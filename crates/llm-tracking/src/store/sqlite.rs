@@ -42,7 +42,9 @@ use crate::time::{Day, Timestamp};
 /// 4. Reservations are kept one by one, with a lease (`budget_reservations`), so an expired one (its process
 ///    died) is reclaimed; `budgets.reserved` is no longer used (set to 0: what it held cannot be told apart
 ///    from the leaked reservations this version reclaims).
-const MIGRATIONS: [&str; 5] = [
+/// 5. `budget_alerts`: the budget alerts claimed across processes (one row per budget, period and kind).
+/// 6. `spend_log_view` has a `call_type` column (`chat` or `embedding`; records without one are chat calls).
+const MIGRATIONS: [&str; 6] = [
     r#"
 CREATE TABLE IF NOT EXISTS spend_log (
     id TEXT PRIMARY KEY,
@@ -141,6 +143,26 @@ CREATE TABLE budget_alerts (
     sent_us INTEGER NOT NULL,
     PRIMARY KEY (scope, period, period_start, kind)
 );
+"#,
+    r#"
+DROP VIEW spend_log_view;
+CREATE VIEW spend_log_view AS SELECT
+    id,
+    start_us,
+    record ->> '$.trace_id' AS trace_id,
+    substr(record ->> '$.start_time', 1, 10) AS day,
+    record ->> '$.provider' AS provider,
+    record ->> '$.model' AS model,
+    record ->> '$.status' AS status,
+    record ->> '$.spend' AS spend,
+    record ->> '$.user' AS user_id,
+    record ->> '$.team' AS team,
+    record ->> '$.project' AS project,
+    record ->> '$.api_key_fingerprint' AS api_key_fp,
+    coalesce(record -> '$.tags', '[]') AS tags,
+    record,
+    coalesce(record ->> '$.call_type', 'chat') AS call_type
+FROM spend_log;
 "#,
 ];
 
