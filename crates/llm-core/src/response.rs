@@ -85,6 +85,10 @@ pub struct ChatResponse {
     /// rewritten for the provider's dialect); empty when it went out as given.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub adjustments: Vec<Adjustment>,
+    /// Top-level fields of the provider's own that the normalized shape has no place for, kept as sent:
+    /// Perplexity's `citations`, `search_results`, `images` and `related_questions`.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub provider_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ChatResponse {
@@ -103,6 +107,7 @@ impl ChatResponse {
             system_fingerprint: None,
             retries: Vec::new(),
             adjustments: Vec::new(),
+            provider_fields: serde_json::Map::new(),
         }
     }
 
