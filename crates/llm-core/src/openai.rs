@@ -876,6 +876,9 @@ struct WireChunkChoice {
     delta: Option<WireDelta>,
     #[serde(default)]
     finish_reason: Option<String>,
+    /// Moonshot puts the stream's usage in the last chunk's choice when `stream_options` is not set.
+    #[serde(default)]
+    usage: Option<WireUsage>,
 }
 
 #[derive(Deserialize)]
@@ -947,7 +950,11 @@ impl ChunkDecoder {
         if !fields.is_empty() {
             events.push(StreamEvent::ProviderFields { fields });
         }
+        let mut usage = chunk.usage;
         for c in chunk.choices {
+            if usage.is_none() {
+                usage = c.usage;
+            }
             if let Some(d) = c.delta {
                 if let Some(r) = d.reasoning_content.or(d.reasoning).filter(|s| !s.is_empty()) {
                     events.push(StreamEvent::ReasoningDelta { index: c.index, text: r });
@@ -973,7 +980,7 @@ impl ChunkDecoder {
                 events.push(StreamEvent::Finish { index: c.index, reason: FinishReason::from(f) });
             }
         }
-        if let Some(u) = chunk.usage {
+        if let Some(u) = usage {
             if let Some(cost) = u.cost {
                 events.push(StreamEvent::ProviderCost { amount: cost });
             }
