@@ -135,3 +135,42 @@ async fn a_signed_bedrock_call_verifies_on_the_server() {
         assert_ne!(got.signature, auth.signature);
     }
 }
+
+/// A ConverseStream body written by aws-smithy-eventstream's encoder (not the fake upstream's), sent over
+/// HTTP in pieces cut inside preludes, headers and payloads: the client reads the same answer.
+#[tokio::test]
+async fn a_stream_of_frames_from_the_aws_encoder_over_http() {
+    use aws_smithy_eventstream::frame::write_message_to;
+    use aws_smithy_types::event_stream::{Header, HeaderValue, Message as Frame};
+    let frame = |event: &str, payload: serde_json::Value| {
+        let m = Frame::new(payload.to_string().into_bytes())
+            .add_header(Header::new(":event-type", HeaderValue::String(event.to_owned().into())))
+            .add_header(Header::new(":content-type", HeaderValue::String("application/json".into())))
+            .add_header(Header::new(":message-type", HeaderValue::String("event".into())));
+        let mut out = Vec::new();
+        write_message_to(&m, &mut out).unwrap();
+        out
+    };
+    let body: Vec<u8> = [
+        frame("messageStart", serde_json::json!({"role": "assistant"})),
+        frame("contentBlockDelta", serde_json::json!({"contentBlockIndex": 0, "delta": {"text": "Sun"}})),
+        frame("contentBlockDelta", serde_json::json!({"contentBlockIndex": 0, "delta": {"text": "ny."}})),
+        frame("contentBlockStop", serde_json::json!({"contentBlockIndex": 0})),
+        frame("messageStop", serde_json::json!({"stopReason": "end_turn"})),
+        frame(
+            "metadata",
+            serde_json::json!({"usage": {"inputTokens": 12, "outputTokens": 3, "totalTokens": 15}, "metrics": {"latencyMs": 80}}),
+        ),
+    ]
+    .concat();
+    let chunks: Vec<Vec<u8>> = body.chunks(7).map(<[u8]>::to_vec).collect();
+    let server = FakeUpstream::start().await.unwrap();
+    server.push(llm_fake_upstream::Reply::stream("application/vnd.amazon.eventstream", chunks));
+    let client = bedrock_client(&server, None);
+    let req = ChatRequest::new("bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0", vec![Message::user("Hi")]);
+    let r = collect_stream(client.stream(&req).await.unwrap()).await.unwrap();
+    assert_eq!(r.text(), "Sunny.");
+    assert_eq!(r.finish_reason(), Some(&llm_core::FinishReason::Stop));
+    let u = r.usage.unwrap();
+    assert_eq!((u.prompt_tokens, u.completion_tokens, u.total_tokens), (12, 3, 15));
+}
