@@ -137,6 +137,9 @@ pub struct WireUsage {
     /// Perplexity's `citation_tokens`.
     #[serde(default)]
     pub citation_tokens: Count,
+    /// Perplexity's `reasoning_tokens`, at the top of `usage` (inside `completion_tokens`, as LiteLLM reads it).
+    #[serde(default)]
+    pub reasoning_tokens: Count,
     /// Perplexity's `num_search_queries`.
     #[serde(default)]
     pub num_search_queries: Count,
@@ -237,7 +240,7 @@ impl WireUsage {
         }
         u.audio_input_tokens = p.and_then(|p| p.audio_tokens.0);
         u.image_input_tokens = p.and_then(|p| p.image_tokens.0);
-        u.reasoning_tokens = c.and_then(|c| c.reasoning_tokens.0);
+        u.reasoning_tokens = c.and_then(|c| c.reasoning_tokens.0).or(self.reasoning_tokens.0);
         u.audio_output_tokens = c.and_then(|c| c.audio_tokens.0);
         u.image_output_tokens = c.and_then(|c| c.image_tokens.0);
         u.web_search_requests =

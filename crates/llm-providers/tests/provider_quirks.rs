@@ -113,7 +113,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             provider: "moonshot",
-            model: "kimi-k2-0905-preview",
+            model: "kimi-k2.6",
             base: "https://api.moonshot.ai/v1",
             path: "/v1/chat/completions",
             keyless: false,
@@ -366,4 +366,5 @@ async fn perplexity_search_fields_reach_the_response() {
     let r = client.chat(&ChatRequest::new("perplexity/sonar-deep-research", vec![Message::user("x")])).await.unwrap();
     let u = r.usage.unwrap();
     assert_eq!((u.citation_tokens, u.web_search_requests, r.provider_cost), (Some(5000), Some(20), None));
+    assert_eq!(u.reasoning_tokens, Some(2000), "Perplexity reports reasoning at the top of usage");
 }
