@@ -794,10 +794,10 @@ impl Ctx<'_> {
         }
         // citation tokens (outside the prompt count) at the row's citation rate, on the input side
         if let Some(rate) = d.visible("citation_cost_per_token").filter(|_| c.citation > 0) {
-            b.input = b.input + usd(m(c.citation, rate)?);
+            b.input += usd(m(c.citation, rate)?);
         }
         // the search fee on the output side, where LiteLLM adds it
-        b.output = b.output + usd(perplexity_search_fee(d, c)?);
+        b.output += usd(perplexity_search_fee(d, c)?);
         Ok(self.priced(&info, b))
     }
 

@@ -72,7 +72,7 @@ mod tests {
     use serde_json::Value;
 
     /// The vendored cases of AWS's SigV4 test suite (see `test_data/aws-sigv4/README.md`).
-    pub(crate) const VECTORS: [&str; 10] = [
+    const VECTORS: [&str; 10] = [
         "get-vanilla",
         "post-vanilla",
         "post-x-www-form-urlencoded",

@@ -252,6 +252,7 @@ mod tests {
         assert_eq!(err.message(), "event stream: prelude checksum mismatch");
     }
 
+    #[expect(clippy::panic, reason = "a missing fixture fails the test")]
     fn vector(name: &str) -> Vec<u8> {
         let path = format!("{}/test_data/eventstream/{name}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -259,6 +260,7 @@ mod tests {
 
     /// Decodes `bytes` whole, then cut at every position into two pieces, then one byte at a time: the same
     /// messages each way.
+    #[expect(clippy::unwrap_used, reason = "a decode error fails the test")]
     fn decode_every_way(bytes: &[u8]) -> Vec<EventMessage> {
         let mut whole = Vec::new();
         EventStreamDecoder::new().feed(bytes, &mut whole).unwrap();
