@@ -33,6 +33,11 @@ async fn call(provider: &str, model: &str, reply: Reply, stream: bool) -> ChatRe
     }
 }
 
+/// The provider's answer from its fixtures: the SSE transcript when streaming, else the JSON body.
+fn answer(json: &str, sse: &str, stream: bool) -> Reply {
+    if stream { Reply::sse_transcript(&fixture(sse)) } else { Reply::json(200, fixture(json)) }
+}
+
 fn cost(r: &ChatResponse) -> (CostStatus, String, String, String) {
     let c = r.cost.clone().unwrap();
     let text = |u: llm::core::Usd| u.amount().normalize().to_string();
@@ -84,11 +89,7 @@ async fn perplexity_search_fee_follows_the_context_size() {
 #[tokio::test]
 async fn moonshot_cache_reads_from_the_top_level_cached_tokens() {
     for stream in [false, true] {
-        let reply = if stream {
-            Reply::sse_transcript(&fixture("moonshot/chat_stream_usage_in_choice.sse"))
-        } else {
-            Reply::json(200, fixture("moonshot/chat_response_cached.json"))
-        };
+        let reply = answer("moonshot/chat_response_cached.json", "moonshot/chat_stream_usage_in_choice.sse", stream);
         let r = call("moonshot", "kimi-k2.6", reply, stream).await;
         // kimi-k2.6: $0.95/M input, $0.16/M cache reads, $4/M output; 1,200 prompt tokens of which 1,024 cached.
         // 176 × 9.5e-7 + 1,024 × 1.6e-7 = 0.00033104; 9 × 4e-6 = 0.000036.
@@ -103,11 +104,8 @@ async fn moonshot_cache_reads_from_the_top_level_cached_tokens() {
 #[tokio::test]
 async fn deepinfra_estimated_cost_is_the_reported_cost() {
     for stream in [false, true] {
-        let reply = if stream {
-            Reply::sse_transcript(&fixture("deepinfra/chat_stream_estimated_cost.sse"))
-        } else {
-            Reply::json(200, fixture("deepinfra/chat_response_estimated_cost.json"))
-        };
+        let reply =
+            answer("deepinfra/chat_response_estimated_cost.json", "deepinfra/chat_stream_estimated_cost.sse", stream);
         let r = call("deepinfra", "meta-llama/Llama-3.3-70B-Instruct", reply, stream).await;
         let (status, _, _, total) = cost(&r);
         assert_eq!((status, total.as_str()), (CostStatus::ProviderReported, "0.00000444"), "{stream}");
