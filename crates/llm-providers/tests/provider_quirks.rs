@@ -328,6 +328,13 @@ async fn each_provider_chat_stream_and_error_as_documented() {
         check(&c, &r, c.cost.1, "stream");
         let body = server.last_request().unwrap().json();
         assert_eq!(body["stream"], true, "{p}");
+        // DashScope sends a stream's usage only when asked (`stream_options.include_usage`); Perplexity always
+        // sends it and is not asked.
+        match p {
+            "dashscope" => assert_eq!(body["stream_options"]["include_usage"], true, "{p}"),
+            "perplexity" => assert!(body.get("stream_options").is_none(), "{p}: {body}"),
+            _ => {}
+        }
 
         let (status, reply, kind) = c.error.clone();
         server.push(reply);
