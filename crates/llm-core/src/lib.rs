@@ -53,4 +53,4 @@ pub use request::{ChatRequest, JsonSchemaFormat, ReasoningEffort, ResponseFormat
 pub use response::{ChatResponse, Choice, FinishReason};
 pub use rust_decimal::Decimal;
 pub use stream::{ChatStream, StreamAssembler, StreamEvent, collect_stream, collect_stream_for, response_events};
-pub use usage::{Usage, UsageError};
+pub use usage::{SearchContextSize, Usage, UsageError};

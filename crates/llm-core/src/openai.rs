@@ -14,7 +14,7 @@ use crate::message::{Content, ContentPart, ImageSource, Message, Role, ToolCall}
 use crate::request::{ChatRequest, JsonSchemaFormat, ReasoningEffort, ResponseFormat, ServiceTier, Tool, ToolChoice};
 use crate::response::{ChatResponse, Choice, FinishReason};
 use crate::stream::StreamEvent;
-use crate::usage::Usage;
+use crate::usage::{SearchContextSize, Usage};
 
 // ---------------------------------------------------------------------------------------------------------
 // Usage
@@ -48,6 +48,10 @@ pub fn usage_to_json(u: &Usage) -> Value {
     }
     if let Some(n) = u.web_search_requests {
         out.insert("server_tool_use".into(), json!({ "web_search_requests": n }));
+    }
+    put(&mut out, "citation_tokens", u.citation_tokens);
+    if let Some(size) = u.search_context_size {
+        out.insert("search_context_size".into(), size.as_str().into());
     }
     Value::Object(out)
 }
@@ -120,12 +124,44 @@ pub struct WireUsage {
     /// `server_tool_use`.
     #[serde(default)]
     pub server_tool_use: Option<WireServerToolUse>,
-    /// OpenRouter's `cost` (credits, 1 credit = 1 USD).
-    #[serde(default)]
+    /// A cost the provider reported: OpenRouter's `cost` (credits, 1 credit = 1 USD), or the `total_cost` of
+    /// Perplexity's `cost` object (`{input_tokens_cost, output_tokens_cost, request_cost, total_cost}`).
+    #[serde(default, deserialize_with = "reported_cost")]
     pub cost: Option<Usd>,
     /// DeepSeek's `prompt_cache_hit_tokens`.
     #[serde(default)]
     pub prompt_cache_hit_tokens: Count,
+    /// Moonshot's `cached_tokens`, at the top of `usage` rather than in `prompt_tokens_details`.
+    #[serde(default)]
+    pub cached_tokens: Count,
+    /// Perplexity's `citation_tokens`.
+    #[serde(default)]
+    pub citation_tokens: Count,
+    /// Perplexity's `reasoning_tokens`, at the top of `usage` (inside `completion_tokens`, as LiteLLM reads it).
+    #[serde(default)]
+    pub reasoning_tokens: Count,
+    /// Perplexity's `num_search_queries`.
+    #[serde(default)]
+    pub num_search_queries: Count,
+    /// Perplexity's `search_context_size` (`low`, `medium`, `high`); another value reads as not reported.
+    #[serde(default)]
+    pub search_context_size: Option<Value>,
+}
+
+/// A reported cost: a number, a numeric string, `null`, or an object whose `total_cost` is one of those
+/// (Perplexity). Anything else is a decode error, as a malformed count is.
+fn reported_cost<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Usd>, D::Error> {
+    use serde::de::Error as _;
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Reported {
+        Amount(Option<Usd>),
+        Breakdown { total_cost: Option<Usd> },
+    }
+    match Reported::deserialize(d) {
+        Ok(Reported::Amount(a) | Reported::Breakdown { total_cost: a }) => Ok(a),
+        Err(_) => Err(D::Error::custom("usage.cost is neither an amount nor an object with a total_cost amount")),
+    }
 }
 
 /// `prompt_tokens_details`.
@@ -193,7 +229,8 @@ impl WireUsage {
         let c = self.completion_tokens_details.as_ref();
         let ttl = p.and_then(|p| p.cache_creation_token_details.as_ref());
         let mut u = Usage::new(self.prompt_tokens.0.unwrap_or(0), self.completion_tokens.0.unwrap_or(0));
-        u.cache_read_tokens = p.and_then(|p| p.cached_tokens.0).or(self.prompt_cache_hit_tokens.0);
+        u.cache_read_tokens =
+            p.and_then(|p| p.cached_tokens.0).or(self.prompt_cache_hit_tokens.0).or(self.cached_tokens.0);
         u.cache_write_tokens = p.and_then(|p| p.cache_write_tokens.0);
         u.cache_write_5m_tokens = ttl.and_then(|t| t.ephemeral_5m_input_tokens.0);
         u.cache_write_1h_tokens = ttl.and_then(|t| t.ephemeral_1h_input_tokens.0);
@@ -203,10 +240,14 @@ impl WireUsage {
         }
         u.audio_input_tokens = p.and_then(|p| p.audio_tokens.0);
         u.image_input_tokens = p.and_then(|p| p.image_tokens.0);
-        u.reasoning_tokens = c.and_then(|c| c.reasoning_tokens.0);
+        u.reasoning_tokens = c.and_then(|c| c.reasoning_tokens.0).or(self.reasoning_tokens.0);
         u.audio_output_tokens = c.and_then(|c| c.audio_tokens.0);
         u.image_output_tokens = c.and_then(|c| c.image_tokens.0);
-        u.web_search_requests = self.server_tool_use.as_ref().and_then(|s| s.web_search_requests.0);
+        u.web_search_requests =
+            self.server_tool_use.as_ref().and_then(|s| s.web_search_requests.0).or(self.num_search_queries.0);
+        u.citation_tokens = self.citation_tokens.0;
+        u.search_context_size =
+            self.search_context_size.as_ref().and_then(Value::as_str).and_then(SearchContextSize::parse);
         u
     }
 }
@@ -701,6 +742,9 @@ pub fn response_to_json(r: &ChatResponse) -> Value {
     if let Some(u) = &r.usage {
         out.insert("usage".into(), usage_to_json(u));
     }
+    for (k, v) in &r.provider_fields {
+        out.entry(k.as_str()).or_insert_with(|| v.clone());
+    }
     if let Some(t) = &r.service_tier {
         out.insert("service_tier".into(), t.clone().into());
     }
@@ -727,6 +771,21 @@ struct WireResponse {
     system_fingerprint: Option<String>,
     #[serde(default)]
     error: Option<Value>,
+    #[serde(default)]
+    citations: Option<Value>,
+    #[serde(default)]
+    search_results: Option<Value>,
+    #[serde(default)]
+    images: Option<Value>,
+    #[serde(default)]
+    related_questions: Option<Value>,
+}
+
+/// The top-level fields of the providers' own that [`ChatResponse::provider_fields`] keeps (Perplexity's
+/// `citations`, `search_results`, `images`, `related_questions`), from a response or a stream chunk; `null`s
+/// are left out.
+fn provider_fields(fields: [(&str, Option<Value>); 4]) -> Map<String, Value> {
+    fields.into_iter().filter_map(|(k, v)| Some((k.to_owned(), v.filter(|v| !v.is_null())?))).collect()
 }
 
 /// Reads an OpenAI `chat.completion` object. A body with an `error` object and no choices is a decode error
@@ -763,6 +822,12 @@ pub fn response_from_json(body: &[u8]) -> Result<ChatResponse> {
     r.provider_cost = wire.usage.as_ref().and_then(|u| u.cost);
     r.service_tier = wire.service_tier;
     r.system_fingerprint = wire.system_fingerprint;
+    r.provider_fields = provider_fields([
+        ("citations", wire.citations),
+        ("search_results", wire.search_results),
+        ("images", wire.images),
+        ("related_questions", wire.related_questions),
+    ]);
     Ok(r)
 }
 
@@ -796,6 +861,14 @@ struct WireChunk {
     usage: Option<WireUsage>,
     #[serde(default)]
     error: Option<Value>,
+    #[serde(default)]
+    citations: Option<Value>,
+    #[serde(default)]
+    search_results: Option<Value>,
+    #[serde(default)]
+    images: Option<Value>,
+    #[serde(default)]
+    related_questions: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -806,6 +879,9 @@ struct WireChunkChoice {
     delta: Option<WireDelta>,
     #[serde(default)]
     finish_reason: Option<String>,
+    /// Moonshot puts the stream's usage in the last chunk's choice when `stream_options` is not set.
+    #[serde(default)]
+    usage: Option<WireUsage>,
 }
 
 #[derive(Deserialize)]
@@ -868,7 +944,20 @@ impl ChunkDecoder {
             self.started = true;
             events.push(StreamEvent::Start { id, model });
         }
+        let fields = provider_fields([
+            ("citations", chunk.citations),
+            ("search_results", chunk.search_results),
+            ("images", chunk.images),
+            ("related_questions", chunk.related_questions),
+        ]);
+        if !fields.is_empty() {
+            events.push(StreamEvent::ProviderFields { fields });
+        }
+        let mut usage = chunk.usage;
         for c in chunk.choices {
+            if usage.is_none() {
+                usage = c.usage;
+            }
             if let Some(d) = c.delta {
                 if let Some(r) = d.reasoning_content.or(d.reasoning).filter(|s| !s.is_empty()) {
                     events.push(StreamEvent::ReasoningDelta { index: c.index, text: r });
@@ -894,7 +983,7 @@ impl ChunkDecoder {
                 events.push(StreamEvent::Finish { index: c.index, reason: FinishReason::from(f) });
             }
         }
-        if let Some(u) = chunk.usage {
+        if let Some(u) = usage {
             if let Some(cost) = u.cost {
                 events.push(StreamEvent::ProviderCost { amount: cost });
             }
@@ -962,6 +1051,7 @@ impl ChunkEncoder {
             }
             StreamEvent::Usage(u) => Some(self.chunk(json!([]), Some(usage_to_json(u)))),
             StreamEvent::ProviderCost { .. }
+            | StreamEvent::ProviderFields { .. }
             | StreamEvent::ReasoningSignature { .. }
             | StreamEvent::Call { .. }
             | StreamEvent::Other { .. } => None,

@@ -89,6 +89,10 @@ pub struct ChatResponse {
     /// location: a regional one applies the catalog row's uplift).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// Top-level fields of the provider's own that the normalized shape has no place for, kept as sent:
+    /// Perplexity's `citations`, `search_results`, `images` and `related_questions`.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub provider_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ChatResponse {
@@ -108,6 +112,7 @@ impl ChatResponse {
             retries: Vec::new(),
             adjustments: Vec::new(),
             location: None,
+            provider_fields: serde_json::Map::new(),
         }
     }
 

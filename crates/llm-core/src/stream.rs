@@ -102,6 +102,12 @@ pub enum StreamEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         location: Option<String>,
     },
+    /// Top-level fields of the provider's own (Perplexity's `citations`, `search_results`), for
+    /// [`ChatResponse::provider_fields`]; a later value of a name replaces an earlier one.
+    ProviderFields {
+        /// The fields, as sent.
+        fields: serde_json::Map<String, serde_json::Value>,
+    },
     /// A provider event this version does not map, kept as raw text.
     Other {
         /// The event as received.
@@ -150,6 +156,7 @@ pub struct StreamAssembler {
     choices: BTreeMap<u32, ChoiceState>,
     usage: Option<Usage>,
     provider_cost: Option<Usd>,
+    provider_fields: serde_json::Map<String, serde_json::Value>,
     created: Option<u64>,
     fallback_id: Option<String>,
     retries: Vec<Retry>,
@@ -224,6 +231,7 @@ impl StreamAssembler {
             }
             StreamEvent::Usage(u) => self.usage = Some(u),
             StreamEvent::ProviderCost { amount } => self.provider_cost = Some(amount),
+            StreamEvent::ProviderFields { fields } => self.provider_fields.extend(fields),
             StreamEvent::Finish { index, reason } => {
                 self.choices.entry(index).or_default().finish = Some(reason);
             }
@@ -265,6 +273,7 @@ impl StreamAssembler {
         let mut r = ChatResponse::new(id, self.model.unwrap_or_default(), choices, self.usage);
         r.provider = self.provider;
         r.provider_cost = self.provider_cost;
+        r.provider_fields = self.provider_fields;
         r.created = self.created;
         r.retries = self.retries;
         r.location = self.location;
@@ -329,6 +338,9 @@ pub fn response_events(r: &ChatResponse) -> Vec<StreamEvent> {
     }
     if let Some(amount) = r.provider_cost {
         out.push(StreamEvent::ProviderCost { amount });
+    }
+    if !r.provider_fields.is_empty() {
+        out.push(StreamEvent::ProviderFields { fields: r.provider_fields.clone() });
     }
     out
 }

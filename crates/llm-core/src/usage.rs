@@ -57,9 +57,54 @@ pub struct Usage {
     /// Image output tokens (inside `completion_tokens`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_output_tokens: Option<u64>,
-    /// Server-side web search requests the call made, billed per request by some providers.
+    /// Server-side web search requests the call made, billed per request by some providers (Anthropic's
+    /// `server_tool_use.web_search_requests`, Perplexity's `num_search_queries`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web_search_requests: Option<u64>,
+    /// Perplexity's `citation_tokens`: tokens of the cited sources, billed apart from (and not inside)
+    /// `prompt_tokens` by the models that price them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citation_tokens: Option<u64>,
+    /// How much web search context the call retrieved (Perplexity's `search_context_size`), which sets its
+    /// per-request search fee.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search_context_size: Option<SearchContextSize>,
+}
+
+/// The amount of web search context a call retrieved (Perplexity's `usage.search_context_size` and
+/// `web_search_options.search_context_size`); the catalog prices a request by it
+/// (`search_context_cost_per_query.search_context_size_{low,medium,high}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum SearchContextSize {
+    /// `low` (Perplexity's default).
+    Low,
+    /// `medium`.
+    Medium,
+    /// `high`.
+    High,
+}
+
+impl SearchContextSize {
+    /// The wire name: `low`, `medium` or `high`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+        }
+    }
+
+    /// Reads a wire name (any case, surrounding spaces ignored); `None` for anything else.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "low" => Some(Self::Low),
+            "medium" => Some(Self::Medium),
+            "high" => Some(Self::High),
+            _ => None,
+        }
+    }
 }
 
 /// A broken [`Usage`] invariant, as [`Usage::check`] reports it.
@@ -188,6 +233,8 @@ impl Usage {
         self.image_input_tokens = add(self.image_input_tokens, other.image_input_tokens);
         self.image_output_tokens = add(self.image_output_tokens, other.image_output_tokens);
         self.web_search_requests = add(self.web_search_requests, other.web_search_requests);
+        self.citation_tokens = add(self.citation_tokens, other.citation_tokens);
+        self.search_context_size = self.search_context_size.or(other.search_context_size);
     }
 
     /// Checks the convention's invariants: the total is the sum, and every sub-count fits inside its total

@@ -38,6 +38,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 pub mod browser;
+pub mod sigv4;
 pub mod wire;
 
 /// One request as the fake upstream received it.

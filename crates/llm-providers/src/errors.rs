@@ -114,7 +114,7 @@ fn parse_duration_text(s: &str) -> Option<Duration> {
     secs.parse::<f64>().ok().and_then(hint_from_secs)
 }
 
-const CONTEXT_PHRASES: [&str; 12] = [
+const CONTEXT_PHRASES: [&str; 14] = [
     "context_length_exceeded",
     "context length",
     "maximum context",
@@ -127,6 +127,9 @@ const CONTEXT_PHRASES: [&str; 12] = [
     "token_limit_exceeded",
     "string_too_long",
     "reduce the length of the messages",
+    // llama.cpp's server: `"type": "exceed_context_size_error"`, "the request exceeds the available context size"
+    "exceed_context_size_error",
+    "available context size",
 ];
 
 const AUTH_PHRASES: [&str; 6] = [

@@ -40,6 +40,8 @@ pub struct Quirks {
     pub x_groq_usage: bool,
     /// `usage.cost_in_usd_ticks` is the billed cost, 10¹⁰ ticks per USD (xAI).
     pub cost_in_usd_ticks: bool,
+    /// `usage.estimated_cost` is the provider's cost of the call in USD (DeepInfra).
+    pub estimated_cost: bool,
     /// The provider accepts `tool_choice` (Ollama's `/v1` does not).
     pub tool_choice: bool,
 }
@@ -54,6 +56,7 @@ impl Quirks {
         reasoning_content_roundtrip: false,
         x_groq_usage: false,
         cost_in_usd_ticks: false,
+        estimated_cost: false,
         tool_choice: true,
     };
 
@@ -67,6 +70,7 @@ const XAI: Quirks = Quirks { cost_in_usd_ticks: true, ..Quirks::GENERIC };
 const MISTRAL: Quirks = Quirks { seed_field: "random_seed", stream_usage_option: false, ..Quirks::GENERIC };
 const USAGE_ALWAYS: Quirks = Quirks { stream_usage_option: false, ..Quirks::GENERIC };
 const OLLAMA_V1: Quirks = Quirks { tool_choice: false, ..Quirks::GENERIC };
+const DEEPINFRA: Quirks = Quirks { estimated_cost: true, ..Quirks::GENERIC };
 
 /// One provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,7 +192,7 @@ pub const PROVIDERS: &[ProviderSpec] = &[
         ["PERPLEXITYAI_API_KEY", "PERPLEXITY_API_KEY"],
         true
     ),
-    compat!("deepinfra", Quirks::GENERIC, "https://api.deepinfra.com/v1/openai", ["DEEPINFRA_API_KEY"], true),
+    compat!("deepinfra", DEEPINFRA, "https://api.deepinfra.com/v1/openai", ["DEEPINFRA_API_KEY"], true),
     compat!("cerebras", Quirks::GENERIC, "https://api.cerebras.ai/v1", ["CEREBRAS_API_KEY"], true),
     compat!("nebius", Quirks::GENERIC, "https://api.studio.nebius.ai/v1", ["NEBIUS_API_KEY"], true),
     compat!("sambanova", Quirks::GENERIC, "https://api.sambanova.ai/v1", ["SAMBANOVA_API_KEY"], true),

@@ -47,6 +47,12 @@ pub(crate) struct TokenCounts {
     pub(crate) image_out: u64,
     /// A cost the provider reported with the usage.
     pub(crate) reported_cost: Option<Decimal>,
+    /// Web searches made (Anthropic's `web_search_requests`, Perplexity's `num_search_queries`).
+    pub(crate) web_search_requests: Option<u64>,
+    /// Perplexity's citation tokens (outside `prompt`).
+    pub(crate) citation: u64,
+    /// Perplexity's search context size.
+    pub(crate) search_context_size: Option<llm_core::SearchContextSize>,
 }
 
 impl TokenCounts {
@@ -74,6 +80,9 @@ impl TokenCounts {
             audio_out: u.audio_output_tokens.unwrap_or(0),
             image_out: u.image_output_tokens.unwrap_or(0),
             reported_cost: None,
+            web_search_requests: u.web_search_requests,
+            citation: u.citation_tokens.unwrap_or(0),
+            search_context_size: u.search_context_size,
         }
     }
 }

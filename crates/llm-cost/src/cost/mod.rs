@@ -196,6 +196,25 @@ fn usd(d: Decimal) -> Usd {
 }
 
 /// A breakdown with everything in the output bucket (a reported total LiteLLM does not split).
+/// Perplexity's search fee, when it reported no cost: `search_context_cost_per_query` at the reported
+/// `search_context_size` (Perplexity's default, `low`, when it names none) for each search the usage reports
+/// (`num_search_queries`), or for the one request when it reports a context size and no count. Zero without
+/// either, or when the row has no such rates.
+fn perplexity_search_fee(d: &crate::catalog::ModelData, c: &TokenCounts) -> Result<Decimal> {
+    let searches = match (c.web_search_requests, c.search_context_size) {
+        (Some(n), _) => n,
+        (None, Some(_)) => 1,
+        (None, None) => 0,
+    };
+    let size = c.search_context_size.unwrap_or(llm_core::SearchContextSize::Low);
+    let key = format!("search_context_size_{}", size.as_str());
+    let rate = d.search_context_cost_per_query.iter().find(|(k, _)| **k == *key).map(|(_, r)| *r);
+    match rate {
+        Some(r) if searches > 0 => Decimal::from(searches).checked_mul(r).ok_or_else(overflow),
+        _ => Ok(Decimal::ZERO),
+    }
+}
+
 fn only_output(amount: Usd) -> CostBreakdown {
     let mut b = CostBreakdown::default();
     b.output = amount;
@@ -773,6 +792,12 @@ impl Ctx<'_> {
             }
             _ => b.output = usd(m(c.completion, rates.output)?),
         }
+        // citation tokens (outside the prompt count) at the row's citation rate, on the input side
+        if let Some(rate) = d.visible("citation_cost_per_token").filter(|_| c.citation > 0) {
+            b.input += usd(m(c.citation, rate)?);
+        }
+        // the search fee on the output side, where LiteLLM adds it
+        b.output += usd(perplexity_search_fee(d, c)?);
         Ok(self.priced(&info, b))
     }
 

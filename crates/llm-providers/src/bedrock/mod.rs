@@ -9,10 +9,12 @@
 pub mod decode;
 pub mod embed;
 pub mod encode;
+#[cfg(feature = "bedrock")]
+mod sigv4;
 pub mod stream;
 pub mod wire;
 
-use llm_core::{ApiKey, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, Error, ProviderId, Result};
+use llm_core::{ApiKey, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ProviderId, Result};
 
 use crate::adapter::{Adapter, HttpCall, StreamDecoder};
 use crate::embed::EmbedAnswer;
@@ -98,45 +100,16 @@ fn sign(call: &mut HttpCall, region: &str, c: &AwsCredentials) -> Result<()> {
 /// Signs `call` as of `time` (a fixed time makes the signature a known answer in tests).
 #[cfg(feature = "bedrock")]
 fn sign_at(call: &mut HttpCall, region: &str, c: &AwsCredentials, time: std::time::SystemTime) -> Result<()> {
-    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-    use aws_sigv4::sign::v4;
-    let identity = aws_credential_types::Credentials::new(
-        c.access_key_id.clone(),
-        c.secret_access_key.expose().to_owned(),
-        c.session_token.as_ref().map(|t| t.expose().to_owned()),
-        None,
-        "llm-providers",
-    )
-    .into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name("bedrock")
-        .time(time)
-        .settings(SigningSettings::default())
-        .build()
-        .map_err(|e| Error::config(format!("cannot sign the bedrock request: {e}")))?
-        .into();
-    let signable = SignableRequest::new(
-        "POST",
-        call.url.as_str(),
-        call.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        SignableBody::Bytes(&call.body),
-    )
-    .map_err(|e| Error::config(format!("cannot sign the bedrock request: {e}")))?;
-    let (instructions, _) = sign(signable, &params)
-        .map_err(|e| Error::config(format!("cannot sign the bedrock request: {e}")))?
-        .into_parts();
-    let (headers, _) = instructions.into_parts();
-    for h in headers {
-        call.headers.push((h.name().to_owned(), h.value().to_owned()));
-    }
+    let req = sigv4::Signable { method: "POST", url: call.url.as_str(), headers: &call.headers, body: &call.body };
+    let scope = sigv4::Scope { region, service: "bedrock", time, sign_body: false };
+    let added = sigv4::headers(req, scope, c)?;
+    call.headers.extend(added);
     Ok(())
 }
 
 #[cfg(not(feature = "bedrock"))]
 fn sign(_: &mut HttpCall, _: &str, _: &AwsCredentials) -> Result<()> {
-    Err(Error::config("sigv4 signing needs the `bedrock` feature of llm-providers; or use a bedrock api key"))
+    Err(llm_core::Error::config("sigv4 signing needs the `bedrock` feature of llm-providers; or use a bedrock api key"))
 }
 
 impl Adapter for BedrockAdapter {

@@ -252,6 +252,108 @@ mod tests {
         assert_eq!(err.message(), "event stream: prelude checksum mismatch");
     }
 
+    #[expect(clippy::panic, reason = "a missing fixture fails the test")]
+    fn vector(name: &str) -> Vec<u8> {
+        let path = format!("{}/test_data/eventstream/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    /// Decodes `bytes` whole, then cut at every position into two pieces, then one byte at a time: the same
+    /// messages each way.
+    #[expect(clippy::unwrap_used, reason = "a decode error fails the test")]
+    fn decode_every_way(bytes: &[u8]) -> Vec<EventMessage> {
+        let mut whole = Vec::new();
+        EventStreamDecoder::new().feed(bytes, &mut whole).unwrap();
+        for cut in 0..=bytes.len() {
+            let (mut d, mut out) = (EventStreamDecoder::new(), Vec::new());
+            d.feed(&bytes[..cut], &mut out).unwrap();
+            d.feed(&bytes[cut..], &mut out).unwrap();
+            assert!(!d.has_partial(), "cut at {cut}");
+            assert_eq!(out, whole, "cut at {cut}");
+        }
+        let (mut d, mut out) = (EventStreamDecoder::new(), Vec::new());
+        for b in bytes {
+            d.feed(std::slice::from_ref(b), &mut out).unwrap();
+        }
+        assert_eq!(out, whole, "byte by byte");
+        whole
+    }
+
+    /// AWS's own example messages (the C runtime's deserializer tests, `awslabs/aws-c-event-stream`
+    /// `tests/message_deserializer_test.c`) and the frames of aws-smithy-eventstream's test data, one after the
+    /// other, cut anywhere.
+    #[test]
+    fn decodes_aws_example_frames_cut_anywhere() {
+        let crt_no_headers: &[u8] = &[
+            0x00, 0x00, 0x00, 0x1D, 0x00, 0x00, 0x00, 0x00, 0xfd, 0x52, 0x8c, 0x5a, 0x7b, 0x27, 0x66, 0x6f, 0x6f, 0x27,
+            0x3a, 0x27, 0x62, 0x61, 0x72, 0x27, 0x7d, 0xc3, 0x65, 0x39, 0x36,
+        ];
+        let mut crt_one_header: Vec<u8> =
+            vec![0x00, 0x00, 0x00, 0x3D, 0x00, 0x00, 0x00, 0x20, 0x07, 0xFD, 0x83, 0x96, 0x0C];
+        crt_one_header.extend(b"content-type");
+        crt_one_header.extend([0x07, 0x00, 0x10]);
+        crt_one_header.extend(b"application/json{'foo':'bar'}");
+        crt_one_header.extend([0x8D, 0x9C, 0x08, 0xB1]);
+        let mut bytes = crt_no_headers.to_vec();
+        bytes.extend(&crt_one_header);
+        for name in ["valid_with_all_headers_and_payload", "valid_no_headers", "valid_empty_payload"] {
+            bytes.extend(vector(name));
+        }
+        let out = decode_every_way(&bytes);
+        assert_eq!(out.len(), 5);
+        assert_eq!(out[0], EventMessage { headers: vec![], payload: b"{'foo':'bar'}".to_vec() });
+        assert_eq!(
+            out[1],
+            EventMessage {
+                headers: vec![("content-type".into(), "application/json".into())],
+                payload: b"{'foo':'bar'}".to_vec()
+            }
+        );
+        // Ten header types; the string one is kept.
+        assert_eq!(
+            out[2],
+            EventMessage { headers: vec![("str".into(), "some str".into())], payload: b"some payload".to_vec() }
+        );
+        assert_eq!(out[3], EventMessage { headers: vec![], payload: b"another test payload".to_vec() });
+        // An int32 header and no payload.
+        assert_eq!(out[4], EventMessage { headers: vec![], payload: vec![] });
+    }
+
+    /// Damaged frames of aws-smithy-eventstream's test data: a typed decode error, whole or cut anywhere, with
+    /// the good frame before them kept.
+    #[test]
+    fn damaged_aws_frames_are_decode_errors() {
+        let cases = [
+            ("invalid_prelude_checksum", Some("event stream: prelude checksum mismatch")),
+            ("invalid_message_checksum", Some("event stream: message checksum 0x")),
+            ("invalid_header_string_value_length", None),
+            ("invalid_header_string_length_cut_off", None),
+            ("invalid_header_value_type", None),
+            ("invalid_header_name_length", None),
+            ("invalid_headers_length", None),
+            ("invalid_header_name_length_too_long", None),
+        ];
+        let good = vector("valid_no_headers");
+        for (name, message) in cases {
+            let bytes = [good.clone(), vector(name)].concat();
+            let mut errors = Vec::new();
+            for cut in [0, 1, 11, 12, 13, good.len(), good.len() + 5, good.len() + 12, bytes.len()] {
+                let (mut d, mut out) = (EventStreamDecoder::new(), Vec::new());
+                let r = d.feed(&bytes[..cut], &mut out).and_then(|()| d.feed(&bytes[cut..], &mut out));
+                let e = r.expect_err(name);
+                assert_eq!(e.kind(), &llm_core::ErrorKind::Decode, "{name}");
+                assert_eq!(out.len(), 1, "{name}: the good frame before it is kept");
+                errors.push(e.message().to_owned());
+            }
+            assert!(errors.windows(2).all(|w| w[0] == w[1]), "{name}: {errors:?}");
+            let msg = &errors[0];
+            assert!(msg.starts_with("event stream: "), "{name}: {msg}");
+            if let Some(m) = message {
+                assert!(msg.starts_with(m), "{name}: {msg}");
+            }
+        }
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, ..Default::default() })]
 

@@ -2,6 +2,7 @@
 //! that need the raw counts (the total-based reasoning rule, xAI's cost ticks).
 
 use llm_core::{ChatResponse, Decimal, Result, Usage, Usd};
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::wire::{RawUsage, UsageEnvelope};
@@ -53,18 +54,33 @@ pub fn decode_response(body: &[u8], q: &Quirks) -> Result<ChatResponse> {
             None => return Err(e),
         },
     };
-    let needs_raw = q.cost_in_usd_ticks || r.usage.is_some_and(|u| u.reasoning_tokens.unwrap_or(0) > 0);
+    let needs_raw = reports_cost(q) || r.usage.is_some_and(|u| u.reasoning_tokens.unwrap_or(0) > 0);
     if needs_raw && let Ok(env) = serde_json::from_slice::<UsageEnvelope>(body) {
         if let (Some(u), Some(raw)) = (r.usage.as_mut(), env.usage.as_ref()) {
             apply_reasoning_rule(u, raw);
         }
-        if q.cost_in_usd_ticks
-            && let Some(cost) = env.usage.as_ref().and_then(ticks_cost)
-        {
+        if let Some(cost) = env.usage.as_ref().and_then(|raw| quirk_cost(raw, q)) {
             r.provider_cost = Some(cost);
         }
     }
     Ok(r)
+}
+
+/// Whether this family member reports its cost in a field of its own (xAI's ticks, DeepInfra's estimate).
+pub(crate) fn reports_cost(q: &Quirks) -> bool {
+    q.cost_in_usd_ticks || q.estimated_cost
+}
+
+/// The cost this family member reports in a field of its own, in USD.
+pub(crate) fn quirk_cost(raw: &RawUsage, q: &Quirks) -> Option<Usd> {
+    if q.cost_in_usd_ticks {
+        return ticks_cost(raw);
+    }
+    if q.estimated_cost {
+        let v = raw.estimated_cost.as_ref()?;
+        return Usd::deserialize(v).ok().filter(|c| !c.amount().is_sign_negative());
+    }
+    None
 }
 
 /// The robustness rule of PROVIDERS.md §1.1: when `total_tokens == prompt + completion + reasoning` and

@@ -5,7 +5,7 @@
 use llm_core::openai::ChunkDecoder;
 use llm_core::{Result, StreamEvent, Usage};
 
-use super::decode::{apply_reasoning_rule, ticks_cost};
+use super::decode::{apply_reasoning_rule, quirk_cost, reports_cost};
 use super::wire::{UsageEnvelope, x_groq_usage};
 use crate::adapter::{StreamDecoder, truncated};
 use crate::framing::Frame;
@@ -70,15 +70,13 @@ impl OpenAiStreamDecoder {
             })
             .unwrap_or(0);
         let groq = self.quirks.x_groq_usage && data.contains("\"x_groq\"");
-        if reasoning > 0 || groq || (usage_at.is_some() && self.quirks.cost_in_usd_ticks) {
+        if reasoning > 0 || groq || (usage_at.is_some() && reports_cost(self.quirks)) {
             let env: UsageEnvelope = serde_json::from_str(data).unwrap_or_default();
             if let (Some(i), Some(raw)) = (usage_at, env.usage.as_ref()) {
                 if let StreamEvent::Usage(u) = &mut out[i] {
                     apply_reasoning_rule(u, raw);
                 }
-                if self.quirks.cost_in_usd_ticks
-                    && let Some(amount) = ticks_cost(raw)
-                {
+                if let Some(amount) = quirk_cost(raw, self.quirks) {
                     out.push(StreamEvent::ProviderCost { amount });
                 }
             }

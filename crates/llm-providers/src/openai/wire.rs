@@ -24,6 +24,9 @@ pub struct RawUsage {
     /// xAI's billed cost in ticks (10¹⁰ per USD).
     #[serde(default)]
     pub cost_in_usd_ticks: Option<Value>,
+    /// DeepInfra's cost of the call in USD.
+    #[serde(default)]
+    pub estimated_cost: Option<Value>,
 }
 
 /// `completion_tokens_details.reasoning_tokens`.
