@@ -714,7 +714,91 @@ def gen_completion_cost(ctx: Ctx) -> list[dict]:
             obj, provider, st = make_response(ctx, rng, key, fam, variant, seq)
             rows.append(cc_row(ctx, f"{fam}_v{variant}", obj, provider, st))
             i += 1
+    rows += gen_cache_write_responses(ctx, chat)
     STATS.counters["cc_cases"] = len(rows)
+    return rows
+
+
+# OpenAI-shaped usages that carry cache writes the way LiteLLM's own `Usage` writes them: the count as
+# `prompt_tokens_details.cache_creation_tokens` (or `cache_write_tokens`, or Anthropic's top-level
+# `cache_creation_input_tokens`), optionally split by TTL in `cache_creation_token_details`.
+def _cache_write_usages(P: int, C: int) -> list[tuple[str, dict]]:
+    W = P // 4
+    R = P // 5
+    a, b = W // 3, W - W // 3
+
+    def u(ptd=None, **top):
+        usage = {"prompt_tokens": P, "completion_tokens": C, "total_tokens": P + C, **top}
+        if ptd is not None:
+            usage["prompt_tokens_details"] = ptd
+        return usage
+
+    ttl = lambda m5, h1: {"ephemeral_5m_input_tokens": m5, "ephemeral_1h_input_tokens": h1}  # noqa: E731
+    return [
+        ("creation", u({"cached_tokens": R, "cache_creation_tokens": W})),
+        ("creation_only", u({"cache_creation_tokens": W})),
+        ("creation_ttl_split", u({"cached_tokens": R, "cache_creation_tokens": W, "cache_creation_token_details": ttl(a, b)})),
+        ("creation_ttl_1h", u({"cache_creation_tokens": W, "cache_creation_token_details": ttl(0, W)})),
+        ("creation_ttl_5m", u({"cache_creation_tokens": W, "cache_creation_token_details": ttl(W, 0)})),
+        ("creation_ttl_partial", u({"cache_creation_tokens": W, "cache_creation_token_details": {"ephemeral_1h_input_tokens": a}})),
+        ("write_ttl_split", u({"cache_write_tokens": W, "cache_creation_token_details": ttl(a, b)})),
+        ("write_zero_creation", u({"cache_write_tokens": 0, "cache_creation_tokens": W})),
+        ("anthropic_top_level", u({"cached_tokens": R}, cache_creation_input_tokens=W)),
+    ]
+
+
+def gen_cache_write_responses(ctx: Ctx, chat: list[str]) -> list[dict]:
+    """`completion_cost` of responses whose usage carries cache writes: every chat row with a 1-hour write rate
+    (every usage shape), 80 sampled chat rows with only a write rate and 40 without one (every other shape),
+    the `*-latest` alias rows, and a few rows with the TTL split but no write count (see SUMMARY)."""
+    rng = random.Random(1_000_001)
+    # github_copilot/chatgpt rows: LiteLLM's resolution of them starts an OAuth device flow (fails offline)
+    chat = [k for k in chat if ctx.rows[k].get("litellm_provider") not in OAUTH_PROVIDERS]
+    one_hour = [k for k in chat if "cache_creation_input_token_cost_above_1hr" in ctx.rows[k]]
+    write_only = [k for k in chat if "cache_creation_input_token_cost" in ctx.rows[k] and k not in one_hour]
+    no_write = [k for k in chat if "cache_creation_input_token_cost" not in ctx.rows[k]
+                and ctx.rows[k].get("input_cost_per_token")]
+    rng.shuffle(write_only)
+    rng.shuffle(no_write)
+    aliases = sorted(k for k in ctx.alias_of if ctx.rows.get(k, {}).get("mode") == "chat"
+                     and ctx.rows[k].get("litellm_provider") not in OAUTH_PROVIDERS)
+    rows: list[dict] = []
+    seq = 0
+    plan = [(k, "all") for k in one_hour] + [(k, "some") for k in sorted(write_only[:80] + no_write[:40])]
+    plan += [(k, "some") for k in aliases]
+    for key, which in plan:
+        usages = _cache_write_usages(rng.choice([1000, 20000, 150000, 300000]), rng.choice([10, 500, 4000]))
+        if which == "some":
+            usages = [usages[seq % len(usages)], usages[(seq + 4) % len(usages)]]
+        for label, usage in usages:
+            seq += 1
+            row = ctx.rows[key]
+            lp = row.get("litellm_provider", "")
+            # naming: the key itself, or the bare name with the row's provider (every other line)
+            model, provider = key, None
+            if seq % 2 == 0 and key.startswith(lp + "/"):
+                model, provider = key.split("/", 1)[1], lp
+            obj = {
+                "id": f"chatcmpl-cw-{seq:05d}",
+                "object": "chat.completion",
+                "created": 1749024000,
+                "model": model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
+                "usage": usage,
+            }
+            rows.append(cc_row(ctx, f"cache_write_{label}", obj, provider, None))
+    # the TTL split without a write count: LiteLLM bills the split on top of an unreduced prompt
+    for key in one_hour[:12]:
+        seq += 1
+        P, C, W = 20000, 500, 5000
+        obj = {
+            "id": f"chatcmpl-cw-{seq:05d}", "object": "chat.completion", "created": 1749024000, "model": key,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": P, "completion_tokens": C, "total_tokens": P + C, "prompt_tokens_details": {
+                "cache_creation_token_details": {"ephemeral_5m_input_tokens": W // 2, "ephemeral_1h_input_tokens": W - W // 2}}},
+        }
+        rows.append(cc_row(ctx, "cache_write_ttl_without_count", obj, None, None))
+    STATS.counters["cc_cache_write_cases"] = len(rows)
     return rows
 
 
@@ -792,8 +876,11 @@ def cc_row(ctx: Ctx, case: str, obj: dict, provider, st) -> dict:
             ctd = u.get("completion_tokens_details") or {}
             if ptd.get("cached_tokens"):
                 uu["cached_tokens"] = ptd["cached_tokens"]
-            if ptd.get("cache_write_tokens"):
-                uu["cache_creation_tokens"] = ptd["cache_write_tokens"]
+            written = ptd.get("cache_write_tokens") or ptd.get("cache_creation_tokens") or u.get("cache_creation_input_tokens")
+            if written:
+                uu["cache_creation_tokens"] = written
+            if ptd.get("cache_creation_token_details"):
+                return {"case": case, "input": inp, "expected": exp}  # the flat usage has no TTL split
             if ctd.get("reasoning_tokens"):
                 uu["reasoning_tokens"] = ctd["reasoning_tokens"]
             if "cost" in u:
@@ -1018,7 +1105,75 @@ def gen_get_llm_provider(ctx: Ctx) -> list[dict]:
     ]
     for m in odd:
         rows.append(glp_row(ctx, "odd", m))
+    rows += gen_resolution_families(ctx, allk, set(bare[:420]) | set(pref[:300]))
     STATS.counters["glp_cases"] = len(rows)
+    return rows
+
+
+BEDROCK_GEOS = ["us", "eu", "apac", "jp", "au", "global", "us-gov"]
+MANTLE_REGIONS = ["us-east-1", "us-west-2", "us-gov-east-1", "us-gov-west-1", "eu-west-1", "ap-northeast-1"]
+
+
+def gen_resolution_families(ctx: Ctx, allk: list[str], sampled: set[str]) -> list[dict]:
+    """Every catalog key not in the samples above, and the name families LiteLLM rewrites: `*-latest` aliases,
+    Bedrock Mantle region paths, nested provider names, Bedrock geo prefixes under every Bedrock spelling."""
+    rng = random.Random(4242)
+    rows: list[dict] = []
+
+    def oauth(k: str) -> bool:
+        return k.split("/", 1)[0] in OAUTH_PROVIDERS or ctx.rows.get(k, {}).get("litellm_provider") in OAUTH_PROVIDERS
+
+    for k in allk:
+        if k not in sampled and not oauth(k):
+            rows.append(glp_row(ctx, "key", k))
+    # aliases: as keyed, bare under their provider's prefix, and with the provider passed
+    provs = {str(getattr(p, "value", p)) for p in ctx.litellm.provider_list}
+    for k in sorted(ctx.alias_of):
+        if oauth(k):
+            continue
+        lp = ctx.rows.get(k, {}).get("litellm_provider")
+        head, sep, rest = k.partition("/")
+        if sep and head in provs:
+            rows.append(glp_row(ctx, "alias_provider", rest, custom_llm_provider=head))
+        elif lp:
+            rows.append(glp_row(ctx, "alias_prefixed", f"{lp}/{k}"))
+            rows.append(glp_row(ctx, "alias_provider", k, custom_llm_provider=lp))
+    # Bedrock Mantle: every key under every region path (and a path that is not a region)
+    for k in sorted(k for k in allk if k.startswith("bedrock_mantle/")):
+        rest = k.split("/", 1)[1]
+        if "/" in rest:
+            continue
+        for region in MANTLE_REGIONS + ["not-a-region"]:
+            rows.append(glp_row(ctx, "mantle_region", f"bedrock_mantle/{region}/{rest}"))
+    # nested provider names: the provider passed instead of prefixed, and the prefix doubled
+    nested = sorted(k for k in allk if k.count("/") >= 2 and k.split("/", 1)[0] in provs and not oauth(k))
+    rng.shuffle(nested)
+    for k in sorted(nested[:300]):
+        head, rest = k.split("/", 1)
+        rows.append(glp_row(ctx, "nested_provider", rest, custom_llm_provider=head))
+        rows.append(glp_row(ctx, "nested_doubled", f"{head}/{k}"))
+    # Bedrock geo prefixes: every base id of a geo-prefixed Bedrock row, under every geo and spelling
+    bases = sorted({k.split(".", 1)[1] for k in allk if k.split(".", 1)[0] in BEDROCK_GEOS and "/" not in k
+                    and ctx.rows.get(k, {}).get("litellm_provider") in ("bedrock", "bedrock_converse")})
+    for base in bases:
+        for geo in BEDROCK_GEOS:
+            name = f"{geo}.{base}"
+            rows.append(glp_row(ctx, "bedrock_geo", name))
+            rows.append(glp_row(ctx, "bedrock_geo", f"bedrock/{name}"))
+            rows.append(glp_row(ctx, "bedrock_geo", f"bedrock/converse/{name}"))
+            rows.append(glp_row(ctx, "bedrock_geo", f"bedrock_converse/{name}"))
+            rows.append(glp_row(ctx, "bedrock_geo_provider", name, custom_llm_provider="bedrock_converse"))
+    # common variants of sampled keys: bare keys under their provider's prefix and with the provider passed,
+    # dated and upper-case spellings
+    bare = [k for k in allk if "/" not in k and not oauth(k) and ctx.rows.get(k, {}).get("litellm_provider")]
+    rng.shuffle(bare)
+    for k in sorted(bare[:400]):
+        lp = ctx.rows[k]["litellm_provider"]
+        rows.append(glp_row(ctx, "variant_prefixed", f"{lp}/{k}"))
+        rows.append(glp_row(ctx, "variant_provider", k, custom_llm_provider=lp))
+        rows.append(glp_row(ctx, "variant_dated", f"{k}-2031-01-01"))
+        rows.append(glp_row(ctx, "variant_upper", k.upper()))
+    STATS.counters["glp_family_cases"] = len(rows)
     return rows
 
 

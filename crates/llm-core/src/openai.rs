@@ -138,6 +138,9 @@ pub struct WirePromptDetails {
     /// Cache writes.
     #[serde(default)]
     pub cache_write_tokens: Count,
+    /// Cache writes under LiteLLM's other name (its `Usage` keeps both in step; `cache_write_tokens` wins).
+    #[serde(default)]
+    pub cache_creation_tokens: Count,
     /// Audio input.
     #[serde(default)]
     pub audio_tokens: Count,
@@ -194,7 +197,9 @@ impl WireUsage {
         let ttl = p.and_then(|p| p.cache_creation_token_details.as_ref());
         let mut u = Usage::new(self.prompt_tokens.0.unwrap_or(0), self.completion_tokens.0.unwrap_or(0));
         u.cache_read_tokens = p.and_then(|p| p.cached_tokens.0).or(self.prompt_cache_hit_tokens.0);
-        u.cache_write_tokens = p.and_then(|p| p.cache_write_tokens.0);
+        // LiteLLM's `PromptTokensDetailsWrapper`: `cache_write_tokens` when present (0 included), else
+        // `cache_creation_tokens`
+        u.cache_write_tokens = p.and_then(|p| p.cache_write_tokens.0.or(p.cache_creation_tokens.0));
         u.cache_write_5m_tokens = ttl.and_then(|t| t.ephemeral_5m_input_tokens.0);
         u.cache_write_1h_tokens = ttl.and_then(|t| t.ephemeral_1h_input_tokens.0);
         if u.cache_write_tokens.is_none() && (u.cache_write_5m_tokens.is_some() || u.cache_write_1h_tokens.is_some()) {
