@@ -876,7 +876,9 @@ def cc_row(ctx: Ctx, case: str, obj: dict, provider, st) -> dict:
             ctd = u.get("completion_tokens_details") or {}
             if ptd.get("cached_tokens"):
                 uu["cached_tokens"] = ptd["cached_tokens"]
-            written = ptd.get("cache_write_tokens") or ptd.get("cache_creation_tokens") or u.get("cache_creation_input_tokens")
+            written = ptd.get("cache_write_tokens")  # LiteLLM: this one when present (0 included)
+            if written is None:
+                written = ptd.get("cache_creation_tokens") or u.get("cache_creation_input_tokens")
             if written:
                 uu["cache_creation_tokens"] = written
             if ptd.get("cache_creation_token_details"):
@@ -1330,6 +1332,14 @@ An error is `{"error": "<exception class name>", "message": "<first 200 chars of
   suffix, half with `usage.cost`), perplexity, dashscope, azure, fireworks_ai, together_ai. Variants: naming
   (`model` = key without provider / bare model + row provider / bare model + family provider), cached tokens,
   cache writes, reasoning, explicit zero details, `usage.cost` (provider-reported), `service_tier` on the response.
+  Then the `cache_write_*` groups: responses whose usage carries cache writes as LiteLLM's own `Usage` writes them
+  (`prompt_tokens_details.cache_creation_tokens`, `cache_write_tokens`, Anthropic's top-level
+  `cache_creation_input_tokens`), with and without the TTL split `cache_creation_token_details`
+  {`ephemeral_5m_input_tokens`, `ephemeral_1h_input_tokens`} (all 1h, all 5m, split, partly attributed): every
+  usage shape for every chat row with `cache_creation_input_token_cost_above_1hr`, two shapes each for 80 sampled
+  rows with only a write rate, 40 without one, and the `*-latest` alias rows (github_copilot/chatgpt rows left
+  out: resolving them starts an OAuth flow). `cache_write_ttl_without_count` (12 lines): the split without any
+  write count.
 * `model_info.jsonl`: `{"case", "model", "provider"?, "info": {key, litellm_provider, mode, max_tokens,
   max_input_tokens, max_output_tokens, input_cost_per_token, output_cost_per_token} | {"error", "message"},
   "supports": {name: bool}}`: `get_model_info(model, custom_llm_provider=provider)` and
@@ -1341,7 +1351,14 @@ An error is `{"error": "<exception class name>", "message": "<first 200 chars of
   Cases: `prefix_sample`/`prefix_generic`/`custom_provider` for each of the 190 `litellm.provider_list` entries
   (github_copilot and chatgpt skipped: resolving them runs an OAuth device flow), `bare_key` (420 sampled bare
   keys), `prefixed_key` (300 sampled), `api_base_endpoint[_slash]` (each `litellm.openai_compatible_endpoints`
-  entry), `api_base_host` (45 hosts x 4 models), `custom_provider_override`, `odd`.
+  entry), `api_base_host` (45 hosts x 4 models), `custom_provider_override`, `odd`; then `key` (every other
+  top-level key of the file), `alias_prefixed`/`alias_provider` (every `alias_of` row under its provider's prefix
+  or with the provider passed), `mantle_region` (every region-free `bedrock_mantle/` key under six region paths and
+  one path that is not a region), `nested_provider`/`nested_doubled` (300 sampled `<provider>/<vendor>/<model>`
+  keys with the provider passed, and with the prefix doubled), `bedrock_geo[_provider]` (every base id of a
+  geo-prefixed Bedrock row under the seven geo prefixes, bare and as `bedrock/`, `bedrock/converse/`,
+  `bedrock_converse/`, and with `custom_llm_provider="bedrock_converse"`), `variant_*` (400 sampled bare keys
+  under their provider's prefix, with the provider passed, with a date suffix, upper-cased).
 * `supported_params.jsonl`: `{"input": {"model", "provider"?}, "expected": [sorted, de-duplicated list] | null}` from
   `litellm.get_supported_openai_params(model=M, custom_llm_provider=P)`.
 
@@ -1401,13 +1418,29 @@ Pricing (`cost_per_token`):
     and is priced as `together-ai-up-to-4b` (half its own price); `togethercomputer/CodeLlama-34b-Instruct`
     (a row without prices, 0.0 by `cost_per_token`) is priced as `together-ai-21.1b-41b`. Listed under
     `cc_vs_cpt` below.
+  * `bedrock_mantle/<region>/<model>` responses: `completion_cost` resolves the name first, which drops the region
+    path, and bills the region-free (commercial) row, where `cost_per_token` on the same name bills the region's
+    own row (`cc_vs_cpt` below).
 * `response.service_tier` (served tier) is honoured ("default" = standard).
+* Cache writes of an OpenAI-shaped usage: `prompt_tokens_details.cache_write_tokens` when present (0 included),
+  else `cache_creation_tokens` (LiteLLM's `PromptTokensDetailsWrapper` keeps the two in step), else Anthropic's
+  top-level `cache_creation_input_tokens`. With `cache_creation_token_details`, 5m (and 30m) writes bill at
+  `cache_creation_input_token_cost`, 1h writes at `cache_creation_input_token_cost_above_1hr` (12h at
+  `..._above_12hr`), each missing rate falling back to the write rate, and writes no TTL count covers at the write
+  rate. A split without a write count (`cache_write_ttl_without_count`) bills the split on top of a prompt that is
+  not reduced by it (the written tokens are billed twice).
 
 Provider detection (`get_llm_provider`):
 * Prefix split on the first `/`, case-sensitive (`OpenAI/gpt-4o` fails, `openai//gpt-4o` -> `/gpt-4o`,
   `openai/` -> `""`); `anthropic/claude-2` -> `anthropic_text`; `azure/mistral-large-latest` -> (`azure/...`, openai);
   `openrouter/x/y` -> (`x/y`, openrouter); `bedrock/converse/...` and `bedrock/invoke/...` keep the route segment;
-  `*-latest` aliases are resolved in the returned model (`claude-sonnet-latest` -> `claude-sonnet-5-5`);
+  `*-latest` aliases are resolved in the returned model (`claude-sonnet-latest` -> `claude-sonnet-5-5`,
+  `bedrock/claude-opus-latest` -> `global.anthropic.claude-opus-5-5`), under the provider they are requested
+  through; `bedrock_mantle/<region>/<model>` drops a region path (`split_mantle_region_prefix`), not another
+  segment; a JSON-configured provider's prefix is removed from nested names (`crusoe/openai/gpt-oss-120b` ->
+  `openai/gpt-oss-120b`); `ai21/<chat row>` -> `ai21_chat`; `bedrock_converse/...` raises (not in
+  `provider_list`) while `custom_llm_provider="bedrock_converse"` answers `bedrock_converse/<model>`;
+  `ragflow/<model>` raises unless it is `ragflow/chat|agent/<id>/<model>`;
   unmapped `claude-<family>-<N>` -> anthropic and `[geo.]anthropic.claude-*` -> bedrock via the routing rules;
   bare `gemini-2.5-pro` -> vertex_ai; whitespace, upper case and empty names fail.
 * api_base detection matches hostname + path prefix of `litellm.openai_compatible_endpoints`, host case-insensitive,
