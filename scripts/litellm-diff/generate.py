@@ -787,6 +787,29 @@ def gen_cache_write_responses(ctx: Ctx, chat: list[str]) -> list[dict]:
                 "usage": usage,
             }
             rows.append(cc_row(ctx, f"cache_write_{label}", obj, provider, None))
+    # OpenAI's 30-minute and 12-hour TTLs: every chat row with a 12-hour write rate, below and above its
+    # thresholds, in the standard and the priority tier
+    twelve = [k for k in chat if "cache_creation_input_token_cost_above_12hr" in ctx.rows[k]]
+    for key in twelve:
+        for P in (20000, 300000):
+            W = P // 4
+            for label, ttl in [
+                ("creation_ttl_30m_12h", {"ephemeral_30m_input_tokens": W // 3, "ephemeral_12h_input_tokens": W - W // 3}),
+                ("creation_ttl_every", {"ephemeral_5m_input_tokens": W // 8, "ephemeral_30m_input_tokens": W // 4,
+                                        "ephemeral_1h_input_tokens": W // 8, "ephemeral_12h_input_tokens": W // 4}),
+            ]:
+                for tier in (None, "priority"):
+                    seq += 1
+                    obj = {
+                        "id": f"chatcmpl-cw-{seq:05d}", "object": "chat.completion", "created": 1749024000, "model": key,
+                        "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
+                        "usage": {"prompt_tokens": P, "completion_tokens": 100, "total_tokens": P + 100,
+                                  "prompt_tokens_details": {"cached_tokens": P // 5, "cache_creation_tokens": W,
+                                                            "cache_creation_token_details": ttl}},
+                    }
+                    if tier:
+                        obj["service_tier"] = tier
+                    rows.append(cc_row(ctx, f"cache_write_{label}", obj, None, tier))
     # the TTL split without a write count: LiteLLM bills the split on top of an unreduced prompt
     for key in one_hour[:12]:
         seq += 1
@@ -1338,8 +1361,10 @@ An error is `{"error": "<exception class name>", "message": "<first 200 chars of
   {`ephemeral_5m_input_tokens`, `ephemeral_1h_input_tokens`} (all 1h, all 5m, split, partly attributed): every
   usage shape for every chat row with `cache_creation_input_token_cost_above_1hr`, two shapes each for 80 sampled
   rows with only a write rate, 40 without one, and the `*-latest` alias rows (github_copilot/chatgpt rows left
-  out: resolving them starts an OAuth flow). `cache_write_ttl_without_count` (12 lines): the split without any
-  write count.
+  out: resolving them starts an OAuth flow); `cache_write_creation_ttl_30m_12h|every`: OpenAI's 30-minute and
+  12-hour TTLs (`ephemeral_30m_input_tokens`, `ephemeral_12h_input_tokens`) for every chat row with
+  `cache_creation_input_token_cost_above_12hr`, at 20,000 and 300,000 prompt tokens, standard and priority tier.
+  `cache_write_ttl_without_count` (12 lines): the split without any write count.
 * `model_info.jsonl`: `{"case", "model", "provider"?, "info": {key, litellm_provider, mode, max_tokens,
   max_input_tokens, max_output_tokens, input_cost_per_token, output_cost_per_token} | {"error", "message"},
   "supports": {name: bool}}`: `get_model_info(model, custom_llm_provider=provider)` and

@@ -30,10 +30,12 @@ pub fn usage_to_json(u: &Usage) -> Value {
     put(&mut prompt, "cache_write_tokens", u.cache_write_tokens);
     put(&mut prompt, "audio_tokens", u.audio_input_tokens);
     put(&mut prompt, "image_tokens", u.image_input_tokens);
-    if u.cache_write_5m_tokens.is_some() || u.cache_write_1h_tokens.is_some() {
+    if u.cache_write_ttl_split().iter().any(Option::is_some) {
         let mut ttl = Map::new();
         put(&mut ttl, "ephemeral_5m_input_tokens", u.cache_write_5m_tokens);
+        put(&mut ttl, "ephemeral_30m_input_tokens", u.cache_write_30m_tokens);
         put(&mut ttl, "ephemeral_1h_input_tokens", u.cache_write_1h_tokens);
+        put(&mut ttl, "ephemeral_12h_input_tokens", u.cache_write_12h_tokens);
         prompt.insert("cache_creation_token_details".into(), Value::Object(ttl));
     }
     if !prompt.is_empty() {
@@ -159,9 +161,15 @@ pub struct WireCacheTtl {
     /// 5-minute TTL writes.
     #[serde(default)]
     pub ephemeral_5m_input_tokens: Count,
+    /// 30-minute TTL writes (OpenAI).
+    #[serde(default)]
+    pub ephemeral_30m_input_tokens: Count,
     /// 1-hour TTL writes.
     #[serde(default)]
     pub ephemeral_1h_input_tokens: Count,
+    /// 12-hour TTL writes (OpenAI).
+    #[serde(default)]
+    pub ephemeral_12h_input_tokens: Count,
 }
 
 /// `completion_tokens_details`.
@@ -202,9 +210,11 @@ impl WireUsage {
         u.cache_write_tokens = p.and_then(|p| p.cache_write_tokens.0.or(p.cache_creation_tokens.0));
         u.cache_write_5m_tokens = ttl.and_then(|t| t.ephemeral_5m_input_tokens.0);
         u.cache_write_1h_tokens = ttl.and_then(|t| t.ephemeral_1h_input_tokens.0);
-        if u.cache_write_tokens.is_none() && (u.cache_write_5m_tokens.is_some() || u.cache_write_1h_tokens.is_some()) {
-            u.cache_write_tokens =
-                Some(u.cache_write_5m_tokens.unwrap_or(0).saturating_add(u.cache_write_1h_tokens.unwrap_or(0)));
+        u.cache_write_30m_tokens = ttl.and_then(|t| t.ephemeral_30m_input_tokens.0);
+        u.cache_write_12h_tokens = ttl.and_then(|t| t.ephemeral_12h_input_tokens.0);
+        let split = u.cache_write_ttl_split();
+        if u.cache_write_tokens.is_none() && split.iter().any(Option::is_some) {
+            u.cache_write_tokens = Some(split.iter().map(|n| n.unwrap_or(0)).fold(0, u64::saturating_add));
         }
         u.audio_input_tokens = p.and_then(|p| p.audio_tokens.0);
         u.image_input_tokens = p.and_then(|p| p.image_tokens.0);

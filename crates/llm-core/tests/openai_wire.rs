@@ -192,6 +192,18 @@ fn cache_creation_tokens_is_litellms_name_for_cache_writes() {
     assert_eq!(read(json!({"cache_write_tokens": 0})).cache_write_tokens, Some(0));
     assert_eq!(read(json!({"cache_creation_tokens": 0})).cache_write_tokens, Some(0));
     assert_eq!(read(json!({"cached_tokens": 5})).cache_write_tokens, None);
+    // OpenAI's 30-minute and 12-hour TTLs; without a count, the split's sum is the count
+    let u = read(json!({"cache_creation_token_details": {
+        "ephemeral_5m_input_tokens": 1, "ephemeral_30m_input_tokens": 20, "ephemeral_1h_input_tokens": 300,
+        "ephemeral_12h_input_tokens": 4000
+    }}));
+    assert_eq!(u.cache_write_ttl_split(), [Some(1), Some(20), Some(300), Some(4000)]);
+    assert_eq!(u.cache_write_tokens, Some(4321));
+    assert!(u.check().is_ok());
+    assert_eq!(openai::usage_from_json(&openai::usage_to_json(&u)).unwrap(), u);
+    let mut too_many = u;
+    too_many.cache_write_tokens = Some(4000);
+    assert!(too_many.check().is_err());
 }
 
 #[test]

@@ -193,7 +193,8 @@ fn aliases_mantle_regions_and_nested_names_resolve_like_litellm() {
 }
 
 /// `completion_cost` of an OpenAI-shaped response whose usage carries LiteLLM's `cache_creation_tokens` and its
-/// TTL split: writes at the write rate, one-hour writes at `cache_creation_input_token_cost_above_1hr`.
+/// TTL split: writes at the write rate, one-hour writes at `cache_creation_input_token_cost_above_1hr`, twelve-hour
+/// writes at `…_above_12hr` (the figures are LiteLLM 1.110.2's).
 #[test]
 fn completion_cost_bills_cache_creation_tokens_and_their_ttl_split() {
     let c = Catalog::embedded();
@@ -230,6 +231,25 @@ fn completion_cost_bills_cache_creation_tokens_and_their_ttl_split() {
         "cache_creation_token_details": {"ephemeral_1h_input_tokens": 2000}}));
     assert_eq!(w.breakdown.cache_write.to_string(), "0.0075");
     assert_eq!(w.total().map(|t| t.to_string()).as_deref(), Some("0.026"));
+    // OpenAI's 30-minute writes at the write rate, 12-hour writes at `cache_creation_input_token_cost_above_12hr`
+    // (gpt-6-sol: input $2/M, read $0.2/M, write $2.5/M, 12 h $5/M, output $10/M)
+    let sol = |details| {
+        let mut r = response(details);
+        r.model = "gpt-6-sol".into();
+        c.completion_cost(&r, None, &opts).unwrap()
+    };
+    let openai = sol(serde_json::json!({
+        "cached_tokens": 2000, "cache_creation_tokens": 3000,
+        "cache_creation_token_details": {"ephemeral_30m_input_tokens": 1000, "ephemeral_12h_input_tokens": 2000}
+    }));
+    assert_eq!(openai.breakdown.input.to_string(), "0.01");
+    assert_eq!(openai.breakdown.cache_read.to_string(), "0.0004");
+    assert_eq!(openai.breakdown.cache_write.to_string(), "0.0125");
+    assert_eq!(openai.total().map(|t| t.to_string()).as_deref(), Some("0.0239"));
+    // a 1-hour count on a row without a 1-hour rate: the write rate
+    let h1 = sol(serde_json::json!({"cache_creation_tokens": 3000,
+        "cache_creation_token_details": {"ephemeral_1h_input_tokens": 2000}}));
+    assert_eq!(h1.breakdown.cache_write.to_string(), "0.0075");
 }
 
 #[test]
