@@ -719,6 +719,18 @@ def gen_completion_cost(ctx: Ctx) -> list[dict]:
     return rows
 
 
+def chat_completion(id_: str, model: str, usage: dict) -> dict:
+    """A minimal OpenAI chat.completion dict carrying `usage`."""
+    return {
+        "id": id_,
+        "object": "chat.completion",
+        "created": 1749024000,
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
+        "usage": usage,
+    }
+
+
 # OpenAI-shaped usages that carry cache writes the way LiteLLM's own `Usage` writes them: the count as
 # `prompt_tokens_details.cache_creation_tokens` (or `cache_write_tokens`, or Anthropic's top-level
 # `cache_creation_input_tokens`), optionally split by TTL in `cache_creation_token_details`.
@@ -778,14 +790,7 @@ def gen_cache_write_responses(ctx: Ctx, chat: list[str]) -> list[dict]:
             model, provider = key, None
             if seq % 2 == 0 and key.startswith(lp + "/"):
                 model, provider = key.split("/", 1)[1], lp
-            obj = {
-                "id": f"chatcmpl-cw-{seq:05d}",
-                "object": "chat.completion",
-                "created": 1749024000,
-                "model": model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
-                "usage": usage,
-            }
+            obj = chat_completion(f"chatcmpl-cw-{seq:05d}", model, usage)
             rows.append(cc_row(ctx, f"cache_write_{label}", obj, provider, None))
     # OpenAI's 30-minute and 12-hour TTLs: every chat row with a 12-hour write rate, below and above its
     # thresholds, in the standard and the priority tier
@@ -800,13 +805,10 @@ def gen_cache_write_responses(ctx: Ctx, chat: list[str]) -> list[dict]:
             ]:
                 for tier in (None, "priority"):
                     seq += 1
-                    obj = {
-                        "id": f"chatcmpl-cw-{seq:05d}", "object": "chat.completion", "created": 1749024000, "model": key,
-                        "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
-                        "usage": {"prompt_tokens": P, "completion_tokens": 100, "total_tokens": P + 100,
-                                  "prompt_tokens_details": {"cached_tokens": P // 5, "cache_creation_tokens": W,
-                                                            "cache_creation_token_details": ttl}},
-                    }
+                    obj = chat_completion(f"chatcmpl-cw-{seq:05d}", key, {
+                        "prompt_tokens": P, "completion_tokens": 100, "total_tokens": P + 100,
+                        "prompt_tokens_details": {"cached_tokens": P // 5, "cache_creation_tokens": W,
+                                                  "cache_creation_token_details": ttl}})
                     if tier:
                         obj["service_tier"] = tier
                     rows.append(cc_row(ctx, f"cache_write_{label}", obj, None, tier))
@@ -814,12 +816,9 @@ def gen_cache_write_responses(ctx: Ctx, chat: list[str]) -> list[dict]:
     for key in one_hour[:12]:
         seq += 1
         P, C, W = 20000, 500, 5000
-        obj = {
-            "id": f"chatcmpl-cw-{seq:05d}", "object": "chat.completion", "created": 1749024000, "model": key,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": P, "completion_tokens": C, "total_tokens": P + C, "prompt_tokens_details": {
-                "cache_creation_token_details": {"ephemeral_5m_input_tokens": W // 2, "ephemeral_1h_input_tokens": W - W // 2}}},
-        }
+        obj = chat_completion(f"chatcmpl-cw-{seq:05d}", key, {
+            "prompt_tokens": P, "completion_tokens": C, "total_tokens": P + C, "prompt_tokens_details": {
+                "cache_creation_token_details": {"ephemeral_5m_input_tokens": W // 2, "ephemeral_1h_input_tokens": W - W // 2}}})
         rows.append(cc_row(ctx, "cache_write_ttl_without_count", obj, None, None))
     STATS.counters["cc_cache_write_cases"] = len(rows)
     return rows
@@ -863,14 +862,7 @@ def make_response(ctx: Ctx, rng: random.Random, key: str, fam: str, variant: int
         model, provider = bare, lp
     elif variant in (2, 5, 8):
         model, provider = bare, fam
-    obj = {
-        "id": f"chatcmpl-diff-{seq:05d}",
-        "object": "chat.completion",
-        "created": 1749024000,
-        "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
-        "usage": usage,
-    }
+    obj = chat_completion(f"chatcmpl-diff-{seq:05d}", model, usage)
     st = None
     if variant == 9:
         tiers = service_tiers_of(row)

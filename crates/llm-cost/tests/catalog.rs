@@ -198,16 +198,17 @@ fn aliases_mantle_regions_and_nested_names_resolve_like_litellm() {
 #[test]
 fn completion_cost_bills_cache_creation_tokens_and_their_ttl_split() {
     let c = Catalog::embedded();
-    let response = |details: serde_json::Value| {
+    let opts = llm_cost::CostOptions::new();
+    let priced = |model: &str, details: serde_json::Value| {
         let body = serde_json::json!({
-            "id": "x", "model": "claude-sonnet-5-5", "choices": [],
+            "id": "x", "model": model, "choices": [],
             "usage": {"prompt_tokens": 10_000, "completion_tokens": 100, "total_tokens": 10_100,
                       "prompt_tokens_details": details}
         });
-        llm_core::openai::response_from_json(body.to_string().as_bytes()).unwrap()
+        let response = llm_core::openai::response_from_json(body.to_string().as_bytes()).unwrap();
+        c.completion_cost(&response, None, &opts).unwrap()
     };
-    let opts = llm_cost::CostOptions::new();
-    let cost = |details| c.completion_cost(&response(details), None, &opts).unwrap();
+    let cost = |details| priced("claude-sonnet-5-5", details);
     // 5000 × $2/M + 2000 × $0.1/M + 3000 × $2.5/M; 100 × $10/M
     let plain = cost(serde_json::json!({"cached_tokens": 2000, "cache_creation_tokens": 3000}));
     assert_eq!(plain.breakdown.input.to_string(), "0.01");
@@ -222,22 +223,14 @@ fn completion_cost_bills_cache_creation_tokens_and_their_ttl_split() {
     assert_eq!(split.breakdown.cache_write.to_string(), "0.0105");
     assert_eq!(split.total().map(|t| t.to_string()).as_deref(), Some("0.0217"));
     // a row without a one-hour rate bills every write at its write rate; without a write rate, the input rate
-    let gpt = |details| {
-        let mut r = response(details);
-        r.model = "gpt-4o".into();
-        c.completion_cost(&r, None, &opts).unwrap()
-    };
+    let gpt = |details| priced("gpt-4o", details);
     let w = gpt(serde_json::json!({"cache_creation_tokens": 3000,
         "cache_creation_token_details": {"ephemeral_1h_input_tokens": 2000}}));
     assert_eq!(w.breakdown.cache_write.to_string(), "0.0075");
     assert_eq!(w.total().map(|t| t.to_string()).as_deref(), Some("0.026"));
     // OpenAI's 30-minute writes at the write rate, 12-hour writes at `cache_creation_input_token_cost_above_12hr`
     // (gpt-6-sol: input $2/M, read $0.2/M, write $2.5/M, 12 h $5/M, output $10/M)
-    let sol = |details| {
-        let mut r = response(details);
-        r.model = "gpt-6-sol".into();
-        c.completion_cost(&r, None, &opts).unwrap()
-    };
+    let sol = |details| priced("gpt-6-sol", details);
     let openai = sol(serde_json::json!({
         "cached_tokens": 2000, "cache_creation_tokens": 3000,
         "cache_creation_token_details": {"ephemeral_30m_input_tokens": 1000, "ephemeral_12h_input_tokens": 2000}
