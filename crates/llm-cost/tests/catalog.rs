@@ -142,12 +142,15 @@ fn provider_of_bare_names() {
     assert_eq!((r.provider.as_str(), r.model.as_str()), ("anthropic", "claude-sonnet-5-5"));
 }
 
+type Case = (&'static str, Option<&'static str>, Option<(&'static str, &'static str)>);
+
 /// LiteLLM 1.110.2's `get_llm_provider` answers for the name families it rewrites (checked against the real
 /// LiteLLM; the differential data has every alias row, region and geo prefix).
 #[test]
 fn aliases_mantle_regions_and_nested_names_resolve_like_litellm() {
     let c = Catalog::embedded();
-    let cases: &[(&str, Option<&str>, Option<(&str, &str)>)] = &[
+    // (model, provider, LiteLLM's (provider, model) or None for an error)
+    let cases: &[Case] = &[
         ("claude-sonnet-latest", None, Some(("anthropic", "claude-sonnet-5-5"))),
         ("azure_ai/claude-opus-latest", None, Some(("azure_ai", "claude-opus-5-5"))),
         ("bedrock/claude-opus-latest", None, Some(("bedrock", "global.anthropic.claude-opus-5-5"))),

@@ -54,7 +54,7 @@ fn resolution_matches_litellm_on_the_real_catalog() {
         let model = input["model"].as_str().unwrap();
         let base = input["api_base"].as_str();
         let want = &case["expected"];
-        let got = llm::providers::resolve(model, base, &*catalog).ok().map(|r| (r.provider.into_string(), r.model));
+        let got = llm::providers::resolve(model, base, catalog).ok().map(|r| (r.provider.into_string(), r.model));
         total += 1;
         let ok = match (want.get("error"), &got) {
             (Some(_), None) => true,
