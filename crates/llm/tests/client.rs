@@ -164,6 +164,23 @@ async fn real_provider_over_http_with_an_explicit_key_and_base() {
     assert!(!format!("{client:?}").contains("sk-facade"), "keys never print");
 }
 
+/// A `*-latest` alias row is sent as its target, as LiteLLM's `get_llm_provider` renames it.
+#[tokio::test]
+async fn latest_aliases_are_sent_as_their_target() {
+    let server = FakeUpstream::start().await.unwrap();
+    server.push(wire::openai::chat("ok", 20, 5));
+    let client = Client::builder()
+        .api_key("openai", ApiKey::new("sk-facade-test-0002"))
+        .api_base("openai", server.url())
+        .retry(RetryPolicy::default().with_max_retries(0))
+        .build()
+        .unwrap();
+    let route = client.route("gpt-luna-latest").unwrap();
+    assert_eq!((route.provider.as_str(), route.model.as_str()), ("openai", "gpt-6-luna"));
+    client.chat(ask("gpt-luna-latest", "hi")).await.unwrap();
+    assert_eq!(server.last_request().unwrap().json()["model"], "gpt-6-luna");
+}
+
 #[tokio::test]
 async fn unresolvable_models_are_config_errors() {
     let client = Client::builder().build().unwrap();
