@@ -714,7 +714,113 @@ def gen_completion_cost(ctx: Ctx) -> list[dict]:
             obj, provider, st = make_response(ctx, rng, key, fam, variant, seq)
             rows.append(cc_row(ctx, f"{fam}_v{variant}", obj, provider, st))
             i += 1
+    rows += gen_cache_write_responses(ctx, chat)
     STATS.counters["cc_cases"] = len(rows)
+    return rows
+
+
+def chat_completion(id_: str, model: str, usage: dict) -> dict:
+    """A minimal OpenAI chat.completion dict carrying `usage`."""
+    return {
+        "id": id_,
+        "object": "chat.completion",
+        "created": 1749024000,
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
+        "usage": usage,
+    }
+
+
+# OpenAI-shaped usages that carry cache writes the way LiteLLM's own `Usage` writes them: the count as
+# `prompt_tokens_details.cache_creation_tokens` (or `cache_write_tokens`, or Anthropic's top-level
+# `cache_creation_input_tokens`), optionally split by TTL in `cache_creation_token_details`.
+def _cache_write_usages(P: int, C: int) -> list[tuple[str, dict]]:
+    W = P // 4
+    R = P // 5
+    a, b = W // 3, W - W // 3
+
+    def u(ptd=None, **top):
+        usage = {"prompt_tokens": P, "completion_tokens": C, "total_tokens": P + C, **top}
+        if ptd is not None:
+            usage["prompt_tokens_details"] = ptd
+        return usage
+
+    ttl = lambda m5, h1: {"ephemeral_5m_input_tokens": m5, "ephemeral_1h_input_tokens": h1}  # noqa: E731
+    return [
+        ("creation", u({"cached_tokens": R, "cache_creation_tokens": W})),
+        ("creation_only", u({"cache_creation_tokens": W})),
+        ("creation_ttl_split", u({"cached_tokens": R, "cache_creation_tokens": W, "cache_creation_token_details": ttl(a, b)})),
+        ("creation_ttl_1h", u({"cache_creation_tokens": W, "cache_creation_token_details": ttl(0, W)})),
+        ("creation_ttl_5m", u({"cache_creation_tokens": W, "cache_creation_token_details": ttl(W, 0)})),
+        ("creation_ttl_partial", u({"cache_creation_tokens": W, "cache_creation_token_details": {"ephemeral_1h_input_tokens": a}})),
+        ("write_ttl_split", u({"cache_write_tokens": W, "cache_creation_token_details": ttl(a, b)})),
+        ("write_zero_creation", u({"cache_write_tokens": 0, "cache_creation_tokens": W})),
+        ("anthropic_top_level", u({"cached_tokens": R}, cache_creation_input_tokens=W)),
+    ]
+
+
+def gen_cache_write_responses(ctx: Ctx, chat: list[str]) -> list[dict]:
+    """`completion_cost` of responses whose usage carries cache writes: every chat row with a 1-hour write rate
+    (every usage shape), 80 sampled chat rows with only a write rate and 40 without one (every other shape),
+    the `*-latest` alias rows, and a few rows with the TTL split but no write count (see SUMMARY)."""
+    rng = random.Random(1_000_001)
+    # github_copilot/chatgpt rows: LiteLLM's resolution of them starts an OAuth device flow (fails offline)
+    chat = [k for k in chat if ctx.rows[k].get("litellm_provider") not in OAUTH_PROVIDERS]
+    one_hour = [k for k in chat if "cache_creation_input_token_cost_above_1hr" in ctx.rows[k]]
+    write_only = [k for k in chat if "cache_creation_input_token_cost" in ctx.rows[k] and k not in one_hour]
+    no_write = [k for k in chat if "cache_creation_input_token_cost" not in ctx.rows[k]
+                and ctx.rows[k].get("input_cost_per_token")]
+    rng.shuffle(write_only)
+    rng.shuffle(no_write)
+    aliases = sorted(k for k in ctx.alias_of if ctx.rows.get(k, {}).get("mode") == "chat"
+                     and ctx.rows[k].get("litellm_provider") not in OAUTH_PROVIDERS)
+    rows: list[dict] = []
+    seq = 0
+    plan = [(k, "all") for k in one_hour] + [(k, "some") for k in sorted(write_only[:80] + no_write[:40])]
+    plan += [(k, "some") for k in aliases]
+    for key, which in plan:
+        usages = _cache_write_usages(rng.choice([1000, 20000, 150000, 300000]), rng.choice([10, 500, 4000]))
+        if which == "some":
+            usages = [usages[seq % len(usages)], usages[(seq + 4) % len(usages)]]
+        for label, usage in usages:
+            seq += 1
+            row = ctx.rows[key]
+            lp = row.get("litellm_provider", "")
+            # naming: the key itself, or the bare name with the row's provider (every other line)
+            model, provider = key, None
+            if seq % 2 == 0 and key.startswith(lp + "/"):
+                model, provider = key.split("/", 1)[1], lp
+            obj = chat_completion(f"chatcmpl-cw-{seq:05d}", model, usage)
+            rows.append(cc_row(ctx, f"cache_write_{label}", obj, provider, None))
+    # OpenAI's 30-minute and 12-hour TTLs: every chat row with a 12-hour write rate, below and above its
+    # thresholds, in the standard and the priority tier
+    twelve = [k for k in chat if "cache_creation_input_token_cost_above_12hr" in ctx.rows[k]]
+    for key in twelve:
+        for P in (20000, 300000):
+            W = P // 4
+            for label, ttl in [
+                ("creation_ttl_30m_12h", {"ephemeral_30m_input_tokens": W // 3, "ephemeral_12h_input_tokens": W - W // 3}),
+                ("creation_ttl_every", {"ephemeral_5m_input_tokens": W // 8, "ephemeral_30m_input_tokens": W // 4,
+                                        "ephemeral_1h_input_tokens": W // 8, "ephemeral_12h_input_tokens": W // 4}),
+            ]:
+                for tier in (None, "priority"):
+                    seq += 1
+                    obj = chat_completion(f"chatcmpl-cw-{seq:05d}", key, {
+                        "prompt_tokens": P, "completion_tokens": 100, "total_tokens": P + 100,
+                        "prompt_tokens_details": {"cached_tokens": P // 5, "cache_creation_tokens": W,
+                                                  "cache_creation_token_details": ttl}})
+                    if tier:
+                        obj["service_tier"] = tier
+                    rows.append(cc_row(ctx, f"cache_write_{label}", obj, None, tier))
+    # the TTL split without a write count: LiteLLM bills the split on top of an unreduced prompt
+    for key in one_hour[:12]:
+        seq += 1
+        P, C, W = 20000, 500, 5000
+        obj = chat_completion(f"chatcmpl-cw-{seq:05d}", key, {
+            "prompt_tokens": P, "completion_tokens": C, "total_tokens": P + C, "prompt_tokens_details": {
+                "cache_creation_token_details": {"ephemeral_5m_input_tokens": W // 2, "ephemeral_1h_input_tokens": W - W // 2}}})
+        rows.append(cc_row(ctx, "cache_write_ttl_without_count", obj, None, None))
+    STATS.counters["cc_cache_write_cases"] = len(rows)
     return rows
 
 
@@ -756,14 +862,7 @@ def make_response(ctx: Ctx, rng: random.Random, key: str, fam: str, variant: int
         model, provider = bare, lp
     elif variant in (2, 5, 8):
         model, provider = bare, fam
-    obj = {
-        "id": f"chatcmpl-diff-{seq:05d}",
-        "object": "chat.completion",
-        "created": 1749024000,
-        "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
-        "usage": usage,
-    }
+    obj = chat_completion(f"chatcmpl-diff-{seq:05d}", model, usage)
     st = None
     if variant == 9:
         tiers = service_tiers_of(row)
@@ -792,8 +891,13 @@ def cc_row(ctx: Ctx, case: str, obj: dict, provider, st) -> dict:
             ctd = u.get("completion_tokens_details") or {}
             if ptd.get("cached_tokens"):
                 uu["cached_tokens"] = ptd["cached_tokens"]
-            if ptd.get("cache_write_tokens"):
-                uu["cache_creation_tokens"] = ptd["cache_write_tokens"]
+            written = ptd.get("cache_write_tokens")  # LiteLLM: this one when present (0 included)
+            if written is None:
+                written = ptd.get("cache_creation_tokens") or u.get("cache_creation_input_tokens")
+            if written:
+                uu["cache_creation_tokens"] = written
+            if ptd.get("cache_creation_token_details"):
+                return {"case": case, "input": inp, "expected": exp}  # the flat usage has no TTL split
             if ctd.get("reasoning_tokens"):
                 uu["reasoning_tokens"] = ctd["reasoning_tokens"]
             if "cost" in u:
@@ -1018,7 +1122,75 @@ def gen_get_llm_provider(ctx: Ctx) -> list[dict]:
     ]
     for m in odd:
         rows.append(glp_row(ctx, "odd", m))
+    rows += gen_resolution_families(ctx, allk, set(bare[:420]) | set(pref[:300]))
     STATS.counters["glp_cases"] = len(rows)
+    return rows
+
+
+BEDROCK_GEOS = ["us", "eu", "apac", "jp", "au", "global", "us-gov"]
+MANTLE_REGIONS = ["us-east-1", "us-west-2", "us-gov-east-1", "us-gov-west-1", "eu-west-1", "ap-northeast-1"]
+
+
+def gen_resolution_families(ctx: Ctx, allk: list[str], sampled: set[str]) -> list[dict]:
+    """Every catalog key not in the samples above, and the name families LiteLLM rewrites: `*-latest` aliases,
+    Bedrock Mantle region paths, nested provider names, Bedrock geo prefixes under every Bedrock spelling."""
+    rng = random.Random(4242)
+    rows: list[dict] = []
+
+    def oauth(k: str) -> bool:
+        return k.split("/", 1)[0] in OAUTH_PROVIDERS or ctx.rows.get(k, {}).get("litellm_provider") in OAUTH_PROVIDERS
+
+    for k in allk:
+        if k not in sampled and not oauth(k):
+            rows.append(glp_row(ctx, "key", k))
+    # aliases: as keyed, bare under their provider's prefix, and with the provider passed
+    provs = {str(getattr(p, "value", p)) for p in ctx.litellm.provider_list}
+    for k in sorted(ctx.alias_of):
+        if oauth(k):
+            continue
+        lp = ctx.rows.get(k, {}).get("litellm_provider")
+        head, sep, rest = k.partition("/")
+        if sep and head in provs:
+            rows.append(glp_row(ctx, "alias_provider", rest, custom_llm_provider=head))
+        elif lp:
+            rows.append(glp_row(ctx, "alias_prefixed", f"{lp}/{k}"))
+            rows.append(glp_row(ctx, "alias_provider", k, custom_llm_provider=lp))
+    # Bedrock Mantle: every key under every region path (and a path that is not a region)
+    for k in sorted(k for k in allk if k.startswith("bedrock_mantle/")):
+        rest = k.split("/", 1)[1]
+        if "/" in rest:
+            continue
+        for region in MANTLE_REGIONS + ["not-a-region"]:
+            rows.append(glp_row(ctx, "mantle_region", f"bedrock_mantle/{region}/{rest}"))
+    # nested provider names: the provider passed instead of prefixed, and the prefix doubled
+    nested = sorted(k for k in allk if k.count("/") >= 2 and k.split("/", 1)[0] in provs and not oauth(k))
+    rng.shuffle(nested)
+    for k in sorted(nested[:300]):
+        head, rest = k.split("/", 1)
+        rows.append(glp_row(ctx, "nested_provider", rest, custom_llm_provider=head))
+        rows.append(glp_row(ctx, "nested_doubled", f"{head}/{k}"))
+    # Bedrock geo prefixes: every base id of a geo-prefixed Bedrock row, under every geo and spelling
+    bases = sorted({k.split(".", 1)[1] for k in allk if k.split(".", 1)[0] in BEDROCK_GEOS and "/" not in k
+                    and ctx.rows.get(k, {}).get("litellm_provider") in ("bedrock", "bedrock_converse")})
+    for base in bases:
+        for geo in BEDROCK_GEOS:
+            name = f"{geo}.{base}"
+            rows.append(glp_row(ctx, "bedrock_geo", name))
+            rows.append(glp_row(ctx, "bedrock_geo", f"bedrock/{name}"))
+            rows.append(glp_row(ctx, "bedrock_geo", f"bedrock/converse/{name}"))
+            rows.append(glp_row(ctx, "bedrock_geo", f"bedrock_converse/{name}"))
+            rows.append(glp_row(ctx, "bedrock_geo_provider", name, custom_llm_provider="bedrock_converse"))
+    # common variants of sampled keys: bare keys under their provider's prefix and with the provider passed,
+    # dated and upper-case spellings
+    bare = [k for k in allk if "/" not in k and not oauth(k) and ctx.rows.get(k, {}).get("litellm_provider")]
+    rng.shuffle(bare)
+    for k in sorted(bare[:400]):
+        lp = ctx.rows[k]["litellm_provider"]
+        rows.append(glp_row(ctx, "variant_prefixed", f"{lp}/{k}"))
+        rows.append(glp_row(ctx, "variant_provider", k, custom_llm_provider=lp))
+        rows.append(glp_row(ctx, "variant_dated", f"{k}-2031-01-01"))
+        rows.append(glp_row(ctx, "variant_upper", k.upper()))
+    STATS.counters["glp_family_cases"] = len(rows)
     return rows
 
 
@@ -1175,6 +1347,16 @@ An error is `{"error": "<exception class name>", "message": "<first 200 chars of
   suffix, half with `usage.cost`), perplexity, dashscope, azure, fireworks_ai, together_ai. Variants: naming
   (`model` = key without provider / bare model + row provider / bare model + family provider), cached tokens,
   cache writes, reasoning, explicit zero details, `usage.cost` (provider-reported), `service_tier` on the response.
+  Then the `cache_write_*` groups: responses whose usage carries cache writes as LiteLLM's own `Usage` writes them
+  (`prompt_tokens_details.cache_creation_tokens`, `cache_write_tokens`, Anthropic's top-level
+  `cache_creation_input_tokens`), with and without the TTL split `cache_creation_token_details`
+  {`ephemeral_5m_input_tokens`, `ephemeral_1h_input_tokens`} (all 1h, all 5m, split, partly attributed): every
+  usage shape for every chat row with `cache_creation_input_token_cost_above_1hr`, two shapes each for 80 sampled
+  rows with only a write rate, 40 without one, and the `*-latest` alias rows (github_copilot/chatgpt rows left
+  out: resolving them starts an OAuth flow); `cache_write_creation_ttl_30m_12h|every`: OpenAI's 30-minute and
+  12-hour TTLs (`ephemeral_30m_input_tokens`, `ephemeral_12h_input_tokens`) for every chat row with
+  `cache_creation_input_token_cost_above_12hr`, at 20,000 and 300,000 prompt tokens, standard and priority tier.
+  `cache_write_ttl_without_count` (12 lines): the split without any write count.
 * `model_info.jsonl`: `{"case", "model", "provider"?, "info": {key, litellm_provider, mode, max_tokens,
   max_input_tokens, max_output_tokens, input_cost_per_token, output_cost_per_token} | {"error", "message"},
   "supports": {name: bool}}`: `get_model_info(model, custom_llm_provider=provider)` and
@@ -1186,7 +1368,14 @@ An error is `{"error": "<exception class name>", "message": "<first 200 chars of
   Cases: `prefix_sample`/`prefix_generic`/`custom_provider` for each of the 190 `litellm.provider_list` entries
   (github_copilot and chatgpt skipped: resolving them runs an OAuth device flow), `bare_key` (420 sampled bare
   keys), `prefixed_key` (300 sampled), `api_base_endpoint[_slash]` (each `litellm.openai_compatible_endpoints`
-  entry), `api_base_host` (45 hosts x 4 models), `custom_provider_override`, `odd`.
+  entry), `api_base_host` (45 hosts x 4 models), `custom_provider_override`, `odd`; then `key` (every other
+  top-level key of the file), `alias_prefixed`/`alias_provider` (every `alias_of` row under its provider's prefix
+  or with the provider passed), `mantle_region` (every region-free `bedrock_mantle/` key under six region paths and
+  one path that is not a region), `nested_provider`/`nested_doubled` (300 sampled `<provider>/<vendor>/<model>`
+  keys with the provider passed, and with the prefix doubled), `bedrock_geo[_provider]` (every base id of a
+  geo-prefixed Bedrock row under the seven geo prefixes, bare and as `bedrock/`, `bedrock/converse/`,
+  `bedrock_converse/`, and with `custom_llm_provider="bedrock_converse"`), `variant_*` (400 sampled bare keys
+  under their provider's prefix, with the provider passed, with a date suffix, upper-cased).
 * `supported_params.jsonl`: `{"input": {"model", "provider"?}, "expected": [sorted, de-duplicated list] | null}` from
   `litellm.get_supported_openai_params(model=M, custom_llm_provider=P)`.
 
@@ -1246,13 +1435,29 @@ Pricing (`cost_per_token`):
     and is priced as `together-ai-up-to-4b` (half its own price); `togethercomputer/CodeLlama-34b-Instruct`
     (a row without prices, 0.0 by `cost_per_token`) is priced as `together-ai-21.1b-41b`. Listed under
     `cc_vs_cpt` below.
+  * `bedrock_mantle/<region>/<model>` responses: `completion_cost` resolves the name first, which drops the region
+    path, and bills the region-free (commercial) row, where `cost_per_token` on the same name bills the region's
+    own row (`cc_vs_cpt` below).
 * `response.service_tier` (served tier) is honoured ("default" = standard).
+* Cache writes of an OpenAI-shaped usage: `prompt_tokens_details.cache_write_tokens` when present (0 included),
+  else `cache_creation_tokens` (LiteLLM's `PromptTokensDetailsWrapper` keeps the two in step), else Anthropic's
+  top-level `cache_creation_input_tokens`. With `cache_creation_token_details`, 5m (and 30m) writes bill at
+  `cache_creation_input_token_cost`, 1h writes at `cache_creation_input_token_cost_above_1hr` (12h at
+  `..._above_12hr`), each missing rate falling back to the write rate, and writes no TTL count covers at the write
+  rate. A split without a write count (`cache_write_ttl_without_count`) bills the split on top of a prompt that is
+  not reduced by it (the written tokens are billed twice).
 
 Provider detection (`get_llm_provider`):
 * Prefix split on the first `/`, case-sensitive (`OpenAI/gpt-4o` fails, `openai//gpt-4o` -> `/gpt-4o`,
   `openai/` -> `""`); `anthropic/claude-2` -> `anthropic_text`; `azure/mistral-large-latest` -> (`azure/...`, openai);
   `openrouter/x/y` -> (`x/y`, openrouter); `bedrock/converse/...` and `bedrock/invoke/...` keep the route segment;
-  `*-latest` aliases are resolved in the returned model (`claude-sonnet-latest` -> `claude-sonnet-5-5`);
+  `*-latest` aliases are resolved in the returned model (`claude-sonnet-latest` -> `claude-sonnet-5-5`,
+  `bedrock/claude-opus-latest` -> `global.anthropic.claude-opus-5-5`), under the provider they are requested
+  through; `bedrock_mantle/<region>/<model>` drops a region path (`split_mantle_region_prefix`), not another
+  segment; a JSON-configured provider's prefix is removed from nested names (`crusoe/openai/gpt-oss-120b` ->
+  `openai/gpt-oss-120b`); `ai21/<chat row>` -> `ai21_chat`; `bedrock_converse/...` raises (not in
+  `provider_list`) while `custom_llm_provider="bedrock_converse"` answers `bedrock_converse/<model>`;
+  `ragflow/<model>` raises unless it is `ragflow/chat|agent/<id>/<model>`;
   unmapped `claude-<family>-<N>` -> anthropic and `[geo.]anthropic.claude-*` -> bedrock via the routing rules;
   bare `gemini-2.5-pro` -> vertex_ai; whitespace, upper case and empty names fail.
 * api_base detection matches hostname + path prefix of `litellm.openai_compatible_endpoints`, host case-insensitive,

@@ -79,6 +79,40 @@ fn resolve_json_answers_and_errors() {
             0,
             r#"{"provider":"groq","model":"my-model"}"#,
         ),
+        // LiteLLM 1.110.2's answers: `*-latest` alias rows become their targets, a Bedrock Mantle region path
+        // is dropped, a prefix the catalog knows is removed from a nested name
+        (
+            vec!["resolve", "--json", "claude-sonnet-latest"],
+            0,
+            r#"{"provider":"anthropic","model":"claude-sonnet-5-5"}"#,
+        ),
+        (
+            vec!["resolve", "--json", "azure_ai/claude-opus-latest"],
+            0,
+            r#"{"provider":"azure_ai","model":"claude-opus-5-5"}"#,
+        ),
+        (
+            vec!["resolve", "--json", "bedrock/claude-opus-latest"],
+            0,
+            r#"{"provider":"bedrock","model":"global.anthropic.claude-opus-5-5"}"#,
+        ),
+        (vec!["resolve", "--json", "gpt-luna-latest"], 0, r#"{"provider":"openai","model":"gpt-6-luna"}"#),
+        (vec!["resolve", "--json", "zai/glm-latest"], 0, r#"{"provider":"zai","model":"glm-5.3"}"#),
+        (
+            vec!["resolve", "--json", "bedrock_mantle/us-gov-east-1/openai.gpt-oss-20b"],
+            0,
+            r#"{"provider":"bedrock_mantle","model":"openai.gpt-oss-20b"}"#,
+        ),
+        (
+            vec!["resolve", "--json", "crusoe/openai/gpt-oss-120b"],
+            0,
+            r#"{"provider":"crusoe","model":"openai/gpt-oss-120b"}"#,
+        ),
+        (
+            vec!["resolve", "--json", "bedrock/apac.anthropic.claude-opus-5"],
+            0,
+            r#"{"provider":"bedrock","model":"apac.anthropic.claude-opus-5"}"#,
+        ),
     ];
     for (args, code, expected) in cases {
         let (c, out, err) = llm(&args);
@@ -117,6 +151,39 @@ fn llm_stdin(args: &[&str], stdin: &str) -> (i32, String) {
     child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// An OpenAI-shaped response carrying cache writes the way LiteLLM's `Usage` writes them
+/// (`prompt_tokens_details.cache_creation_tokens`, split by TTL in `cache_creation_token_details`) is billed at
+/// the write rates, as LiteLLM 1.110.2's `completion_cost` bills it.
+#[test]
+fn cost_jsonl_bills_cache_creation_tokens_of_a_response() {
+    let response = |details: &str| {
+        format!(
+            r#"{{"response": {{"id": "x", "model": "claude-sonnet-5-5", "choices": [], "usage": {{"prompt_tokens": 10000, "completion_tokens": 100, "total_tokens": 10100, "prompt_tokens_details": {details}}}}}}}"#
+        )
+    };
+    let input = [
+        response(r#"{"cached_tokens": 2000, "cache_creation_tokens": 3000}"#),
+        response(
+            r#"{"cached_tokens": 2000, "cache_creation_tokens": 3000, "cache_creation_token_details": {"ephemeral_5m_input_tokens": 1000, "ephemeral_1h_input_tokens": 2000}}"#,
+        ),
+    ]
+    .join("\n");
+    let (code, out) = llm_stdin(&["cost", "--jsonl"], &input);
+    assert_eq!(code, 0, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    // claude-sonnet-5-5: 5000 uncached × $2/M + 2000 read × $0.1/M + 3000 written × $2.5/M = 0.0177;
+    // 100 × $10/M = 0.001 (LiteLLM: 0.0187)
+    assert_eq!(
+        lines[0],
+        r#"{"prompt_cost":0.0177,"completion_cost":0.001,"total_cost":0.0187,"status":"priced","catalog_key":"claude-sonnet-5-5"}"#
+    );
+    // the 2000 one-hour writes at $4/M instead: 0.0177 + 2000 × $1.5/M = 0.0207 (LiteLLM: 0.0217)
+    assert_eq!(
+        lines[1],
+        r#"{"prompt_cost":0.0207,"completion_cost":0.001,"total_cost":0.0217,"status":"priced","catalog_key":"claude-sonnet-5-5"}"#
+    );
 }
 
 #[test]

@@ -30,10 +30,12 @@ pub fn usage_to_json(u: &Usage) -> Value {
     put(&mut prompt, "cache_write_tokens", u.cache_write_tokens);
     put(&mut prompt, "audio_tokens", u.audio_input_tokens);
     put(&mut prompt, "image_tokens", u.image_input_tokens);
-    if u.cache_write_5m_tokens.is_some() || u.cache_write_1h_tokens.is_some() {
+    if u.cache_write_ttl_split().iter().any(Option::is_some) {
         let mut ttl = Map::new();
         put(&mut ttl, "ephemeral_5m_input_tokens", u.cache_write_5m_tokens);
+        put(&mut ttl, "ephemeral_30m_input_tokens", u.cache_write_30m_tokens);
         put(&mut ttl, "ephemeral_1h_input_tokens", u.cache_write_1h_tokens);
+        put(&mut ttl, "ephemeral_12h_input_tokens", u.cache_write_12h_tokens);
         prompt.insert("cache_creation_token_details".into(), Value::Object(ttl));
     }
     if !prompt.is_empty() {
@@ -174,6 +176,9 @@ pub struct WirePromptDetails {
     /// Cache writes.
     #[serde(default)]
     pub cache_write_tokens: Count,
+    /// Cache writes under LiteLLM's other name (its `Usage` keeps both in step; `cache_write_tokens` wins).
+    #[serde(default)]
+    pub cache_creation_tokens: Count,
     /// Audio input.
     #[serde(default)]
     pub audio_tokens: Count,
@@ -192,9 +197,15 @@ pub struct WireCacheTtl {
     /// 5-minute TTL writes.
     #[serde(default)]
     pub ephemeral_5m_input_tokens: Count,
+    /// 30-minute TTL writes (OpenAI).
+    #[serde(default)]
+    pub ephemeral_30m_input_tokens: Count,
     /// 1-hour TTL writes.
     #[serde(default)]
     pub ephemeral_1h_input_tokens: Count,
+    /// 12-hour TTL writes (OpenAI).
+    #[serde(default)]
+    pub ephemeral_12h_input_tokens: Count,
 }
 
 /// `completion_tokens_details`.
@@ -231,12 +242,16 @@ impl WireUsage {
         let mut u = Usage::new(self.prompt_tokens.0.unwrap_or(0), self.completion_tokens.0.unwrap_or(0));
         u.cache_read_tokens =
             p.and_then(|p| p.cached_tokens.0).or(self.prompt_cache_hit_tokens.0).or(self.cached_tokens.0);
-        u.cache_write_tokens = p.and_then(|p| p.cache_write_tokens.0);
+        // LiteLLM's `PromptTokensDetailsWrapper`: `cache_write_tokens` when present (0 included), else
+        // `cache_creation_tokens`
+        u.cache_write_tokens = p.and_then(|p| p.cache_write_tokens.0.or(p.cache_creation_tokens.0));
         u.cache_write_5m_tokens = ttl.and_then(|t| t.ephemeral_5m_input_tokens.0);
         u.cache_write_1h_tokens = ttl.and_then(|t| t.ephemeral_1h_input_tokens.0);
-        if u.cache_write_tokens.is_none() && (u.cache_write_5m_tokens.is_some() || u.cache_write_1h_tokens.is_some()) {
-            u.cache_write_tokens =
-                Some(u.cache_write_5m_tokens.unwrap_or(0).saturating_add(u.cache_write_1h_tokens.unwrap_or(0)));
+        u.cache_write_30m_tokens = ttl.and_then(|t| t.ephemeral_30m_input_tokens.0);
+        u.cache_write_12h_tokens = ttl.and_then(|t| t.ephemeral_12h_input_tokens.0);
+        let split = u.cache_write_ttl_split();
+        if u.cache_write_tokens.is_none() && split.iter().any(Option::is_some) {
+            u.cache_write_tokens = Some(split.iter().map(|n| n.unwrap_or(0)).fold(0, u64::saturating_add));
         }
         u.audio_input_tokens = p.and_then(|p| p.audio_tokens.0);
         u.image_input_tokens = p.and_then(|p| p.image_tokens.0);

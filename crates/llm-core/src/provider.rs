@@ -102,4 +102,14 @@ forward_provider!(Box);
 pub trait ModelDirectory: Send + Sync {
     /// The provider that serves a bare model name (no provider prefix), when the catalog knows it.
     fn provider_of(&self, model: &str) -> Option<ProviderId>;
+
+    /// The provider and name a resolved `(provider, model)` pair is served as when the catalog renames it, as
+    /// LiteLLM's `get_llm_provider` does after choosing the provider: a `*-latest` alias row becomes its target
+    /// (`claude-sonnet-latest` → `claude-sonnet-5-5`), a Bedrock Mantle region path is dropped
+    /// (`us-east-1/openai.gpt-oss-20b` → `openai.gpt-oss-20b`), an ai21 chat model is `ai21_chat`'s. `None` (the
+    /// default) keeps the pair.
+    fn provider_model(&self, provider: &str, model: &str) -> Option<(ProviderId, String)> {
+        let _ = (provider, model);
+        None
+    }
 }

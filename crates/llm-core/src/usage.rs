@@ -42,6 +42,12 @@ pub struct Usage {
     /// The part of `cache_write_tokens` written with a 1-hour TTL, where the provider splits it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_write_1h_tokens: Option<u64>,
+    /// The part of `cache_write_tokens` written with a 30-minute TTL, where the provider splits it (OpenAI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_30m_tokens: Option<u64>,
+    /// The part of `cache_write_tokens` written with a 12-hour TTL, where the provider splits it (OpenAI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_12h_tokens: Option<u64>,
     /// Reasoning ("thinking") tokens (inside `completion_tokens`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning_tokens: Option<u64>,
@@ -206,6 +212,16 @@ impl Usage {
             .saturating_sub(self.cache_write_tokens.unwrap_or(0))
     }
 
+    /// The cache-write TTL split: 5 minutes, 30 minutes, 1 hour, 12 hours.
+    pub fn cache_write_ttl_split(&self) -> [Option<u64>; 4] {
+        [
+            self.cache_write_5m_tokens,
+            self.cache_write_30m_tokens,
+            self.cache_write_1h_tokens,
+            self.cache_write_12h_tokens,
+        ]
+    }
+
     /// Completion tokens that are not reasoning.
     pub fn text_completion_tokens(&self) -> u64 {
         self.completion_tokens.saturating_sub(self.reasoning_tokens.unwrap_or(0))
@@ -227,6 +243,8 @@ impl Usage {
         self.cache_write_tokens = add(self.cache_write_tokens, other.cache_write_tokens);
         self.cache_write_5m_tokens = add(self.cache_write_5m_tokens, other.cache_write_5m_tokens);
         self.cache_write_1h_tokens = add(self.cache_write_1h_tokens, other.cache_write_1h_tokens);
+        self.cache_write_30m_tokens = add(self.cache_write_30m_tokens, other.cache_write_30m_tokens);
+        self.cache_write_12h_tokens = add(self.cache_write_12h_tokens, other.cache_write_12h_tokens);
         self.reasoning_tokens = add(self.reasoning_tokens, other.reasoning_tokens);
         self.audio_input_tokens = add(self.audio_input_tokens, other.audio_input_tokens);
         self.audio_output_tokens = add(self.audio_output_tokens, other.audio_output_tokens);
@@ -258,10 +276,10 @@ impl Usage {
                 self.prompt_tokens,
             ),
             (
-                "cache_write_5m_tokens + cache_write_1h_tokens",
-                sum(&[self.cache_write_5m_tokens, self.cache_write_1h_tokens]),
+                "cache_write_5m_tokens + cache_write_30m_tokens + cache_write_1h_tokens + cache_write_12h_tokens",
+                sum(&self.cache_write_ttl_split()),
                 "cache_write_tokens",
-                if self.cache_write_5m_tokens.is_some() || self.cache_write_1h_tokens.is_some() {
+                if self.cache_write_ttl_split().iter().any(Option::is_some) {
                     self.cache_write_tokens.unwrap_or(0)
                 } else {
                     u64::MAX

@@ -165,6 +165,48 @@ fn usage_with_every_detail_field() {
 }
 
 #[test]
+fn cache_creation_tokens_is_litellms_name_for_cache_writes() {
+    // LiteLLM writes `cache_creation_tokens` (and keeps `cache_write_tokens` in step); either name is a write
+    let read = |details: Value| {
+        openai::usage_from_json(&json!({
+            "prompt_tokens": 10_000, "completion_tokens": 100, "total_tokens": 10_100,
+            "prompt_tokens_details": details
+        }))
+        .unwrap()
+    };
+    let u = read(json!({"cached_tokens": 2000, "cache_creation_tokens": 3000}));
+    assert_eq!((u.cache_read_tokens, u.cache_write_tokens), (Some(2000), Some(3000)));
+    assert_eq!((u.cache_write_5m_tokens, u.cache_write_1h_tokens), (None, None));
+    let u = read(json!({
+        "cache_creation_tokens": 3000,
+        "cache_creation_token_details": {"ephemeral_5m_input_tokens": 1000, "ephemeral_1h_input_tokens": 2000}
+    }));
+    assert_eq!(
+        (u.cache_write_tokens, u.cache_write_5m_tokens, u.cache_write_1h_tokens),
+        (Some(3000), Some(1000), Some(2000))
+    );
+    // as in LiteLLM's `PromptTokensDetailsWrapper`, `cache_write_tokens` wins when present, even at 0
+    assert_eq!(read(json!({"cache_write_tokens": 7, "cache_creation_tokens": 9})).cache_write_tokens, Some(7));
+    assert_eq!(read(json!({"cache_write_tokens": 0, "cache_creation_tokens": 9})).cache_write_tokens, Some(0));
+    assert_eq!(read(json!({"cache_write_tokens": null, "cache_creation_tokens": 9})).cache_write_tokens, Some(9));
+    assert_eq!(read(json!({"cache_write_tokens": 0})).cache_write_tokens, Some(0));
+    assert_eq!(read(json!({"cache_creation_tokens": 0})).cache_write_tokens, Some(0));
+    assert_eq!(read(json!({"cached_tokens": 5})).cache_write_tokens, None);
+    // OpenAI's 30-minute and 12-hour TTLs; without a count, the split's sum is the count
+    let u = read(json!({"cache_creation_token_details": {
+        "ephemeral_5m_input_tokens": 1, "ephemeral_30m_input_tokens": 20, "ephemeral_1h_input_tokens": 300,
+        "ephemeral_12h_input_tokens": 4000
+    }}));
+    assert_eq!(u.cache_write_ttl_split(), [Some(1), Some(20), Some(300), Some(4000)]);
+    assert_eq!(u.cache_write_tokens, Some(4321));
+    assert!(u.check().is_ok());
+    assert_eq!(openai::usage_from_json(&openai::usage_to_json(&u)).unwrap(), u);
+    let mut too_many = u;
+    too_many.cache_write_tokens = Some(4000);
+    assert!(too_many.check().is_err());
+}
+
+#[test]
 fn tolerant_usage_numbers() {
     let u = openai::usage_from_json(&json!({
         "prompt_tokens": 12.0, "completion_tokens": "3", "total_tokens": null,

@@ -82,6 +82,14 @@ fn bedrock_region_free(model: &str) -> &str {
     }
 }
 
+/// `split_mantle_region_prefix(model)[1]`: `us-east-1/openai.gpt-oss-20b` → `openai.gpt-oss-20b`.
+fn mantle_region_free(model: &str) -> &str {
+    match model.split_once('/') {
+        Some((region, tail)) if is_bedrock_region(region) => tail,
+        _ => model,
+    }
+}
+
 /// `extract_model_name_from_bedrock_arn`.
 fn bedrock_arn_model(model: &str) -> &str {
     if model.to_lowercase().contains("arn") { model.rsplit('/').next().unwrap_or(model) } else { model }
@@ -258,6 +266,18 @@ impl Catalog {
             model = Cow::Owned(m);
             custom = Some(Cow::Borrowed("anthropic_text"));
         }
+        // ai21/<chat model> → ai21_chat (`litellm.ai21_chat_models`: the ai21 rows of mode chat)
+        if custom.as_deref() == Some("ai21") && self.is_ai21_chat(&model) {
+            custom = Some(Cow::Borrowed("ai21_chat"));
+        }
+        if let Some((p, m)) = model.split_once('/')
+            && p == "ai21"
+            && self.is_ai21_chat(m)
+        {
+            let m = m.to_owned();
+            model = Cow::Owned(m);
+            custom = Some(Cow::Borrowed("ai21_chat"));
+        }
         if let Some(c) = custom.as_deref()
             && model.split('/').next() != Some(c)
         {
@@ -280,14 +300,7 @@ impl Catalog {
                 return Ok((rest.to_owned(), prefix.to_owned()));
             }
             if in_provider_list(prefix) {
-                let rest = if prefix == "bedrock_mantle" {
-                    match rest.split_once('/') {
-                        Some((region, tail)) if is_bedrock_region(region) => tail,
-                        _ => rest,
-                    }
-                } else {
-                    rest
-                };
+                let rest = if prefix == "bedrock_mantle" { mantle_region_free(rest) } else { rest };
                 return Ok((rest.to_owned(), prefix.to_owned()));
             }
         } else if in_provider_list(prefix) {
@@ -342,6 +355,20 @@ impl Catalog {
 
     fn row_provider_is(&self, key: &str, provider: &str) -> bool {
         self.entry(key).is_some_and(|e| e.row.provider.as_deref() == Some(provider))
+    }
+
+    fn is_ai21_chat(&self, key: &str) -> bool {
+        self.entry(key)
+            .is_some_and(|e| e.row.provider.as_deref() == Some("ai21") && e.row.mode.as_deref() == Some("chat"))
+    }
+
+    /// The provider and name `provider` serves `model` under (model without its provider prefix): an ai21 chat
+    /// model is `ai21_chat`'s, a Bedrock Mantle region path is dropped, then a `*-latest` alias resolved (what [`Catalog::resolve`] does after choosing the
+    /// provider; llm-providers asks for it through [`llm_core::ModelDirectory::provider_model`]).
+    pub(crate) fn provider_model_name<'p>(&self, provider: &'p str, model: &str) -> (&'p str, String) {
+        let provider = if provider == "ai21" && self.is_ai21_chat(model) { "ai21_chat" } else { provider };
+        let model = if provider == "bedrock_mantle" { mantle_region_free(model) } else { model };
+        (provider, self.resolve_latest_alias(model, provider))
     }
 
     /// `resolve_model_latest_alias`.
@@ -416,14 +443,7 @@ impl Catalog {
             };
         }
         let mantle = p == Some("bedrock_mantle");
-        let region_free_split = if mantle {
-            match split_model.split_once('/') {
-                Some((r, tail)) if is_bedrock_region(r) => tail.to_owned(),
-                _ => split_model.clone(),
-            }
-        } else {
-            split_model
-        };
+        let region_free_split = if mantle { mantle_region_free(&split_model).to_owned() } else { split_model };
         let combined_stripped = if mantle {
             format!("bedrock_mantle/{}", strip_model_name(&region_free_split, p))
         } else {

@@ -142,6 +142,112 @@ fn provider_of_bare_names() {
     assert_eq!((r.provider.as_str(), r.model.as_str()), ("anthropic", "claude-sonnet-5-5"));
 }
 
+type Case = (&'static str, Option<&'static str>, Option<(&'static str, &'static str)>);
+
+/// LiteLLM 1.110.2's `get_llm_provider` answers for the name families it rewrites (checked against the real
+/// LiteLLM; the differential data has every alias row, region and geo prefix).
+#[test]
+fn aliases_mantle_regions_and_nested_names_resolve_like_litellm() {
+    let c = Catalog::embedded();
+    // (model, provider, LiteLLM's (provider, model) or None for an error)
+    let cases: &[Case] = &[
+        ("claude-sonnet-latest", None, Some(("anthropic", "claude-sonnet-5-5"))),
+        ("azure_ai/claude-opus-latest", None, Some(("azure_ai", "claude-opus-5-5"))),
+        ("bedrock/claude-opus-latest", None, Some(("bedrock", "global.anthropic.claude-opus-5-5"))),
+        ("gpt-luna-latest", None, Some(("openai", "gpt-6-luna"))),
+        ("zai/glm-latest", None, Some(("zai", "glm-5.3"))),
+        ("glm-latest", Some("zai"), Some(("zai", "glm-5.3"))),
+        ("bedrock_mantle/us-gov-east-1/openai.gpt-oss-20b", None, Some(("bedrock_mantle", "openai.gpt-oss-20b"))),
+        (
+            "bedrock_mantle/not-a-region/openai.gpt-oss-20b",
+            None,
+            Some(("bedrock_mantle", "not-a-region/openai.gpt-oss-20b")),
+        ),
+        ("bedrock_mantle/us-east-1/gpt-luna-latest", None, Some(("bedrock_mantle", "openai.gpt-6-luna"))),
+        ("crusoe/openai/gpt-oss-120b", None, Some(("crusoe", "openai/gpt-oss-120b"))),
+        ("ai21/jamba-1.5-large", None, Some(("ai21_chat", "jamba-1.5-large"))),
+        ("jamba-1.5-large", Some("ai21"), Some(("ai21_chat", "jamba-1.5-large"))),
+        ("ai21/j2-ultra", None, Some(("ai21", "j2-ultra"))),
+        ("bedrock/apac.anthropic.claude-opus-5", None, Some(("bedrock", "apac.anthropic.claude-opus-5"))),
+        (
+            "apac.anthropic.claude-opus-5",
+            Some("bedrock_converse"),
+            Some(("bedrock_converse", "bedrock_converse/apac.anthropic.claude-opus-5")),
+        ),
+        // `bedrock_converse` is not a prefix LiteLLM resolves (not in its provider_list)
+        ("bedrock_converse/apac.anthropic.claude-opus-5", None, None),
+    ];
+    for (model, provider, want) in cases {
+        let got = c.resolve(model, *provider).ok().map(|r| (r.provider, r.model));
+        let want = want.map(|(p, m)| (p.to_owned(), m.to_owned()));
+        assert_eq!(got, want, "{model} / {provider:?}");
+    }
+    // what llm-providers asks once it has chosen the provider
+    let renamed = |p: &str, m: &str| c.provider_model(p, m).map(|(p, m)| (p.into_string(), m));
+    assert_eq!(renamed("anthropic", "claude-sonnet-latest"), Some(("anthropic".into(), "claude-sonnet-5-5".into())));
+    assert_eq!(
+        renamed("bedrock_mantle", "us-east-1/openai.gpt-oss-20b").map(|r| r.1).as_deref(),
+        Some("openai.gpt-oss-20b")
+    );
+    assert_eq!(renamed("ai21", "jamba-mini-1.7").map(|r| r.0).as_deref(), Some("ai21_chat"));
+    assert_eq!(renamed("openai", "gpt-4o"), None);
+    // an alias is resolved only under the provider it is requested through
+    assert_eq!(renamed("openai", "claude-sonnet-latest"), None);
+}
+
+/// `completion_cost` of an OpenAI-shaped response whose usage carries LiteLLM's `cache_creation_tokens` and its
+/// TTL split: writes at the write rate, one-hour writes at `cache_creation_input_token_cost_above_1hr`, twelve-hour
+/// writes at `…_above_12hr` (the figures are LiteLLM 1.110.2's).
+#[test]
+fn completion_cost_bills_cache_creation_tokens_and_their_ttl_split() {
+    let c = Catalog::embedded();
+    let opts = llm_cost::CostOptions::new();
+    let priced = |model: &str, details: serde_json::Value| {
+        let body = serde_json::json!({
+            "id": "x", "model": model, "choices": [],
+            "usage": {"prompt_tokens": 10_000, "completion_tokens": 100, "total_tokens": 10_100,
+                      "prompt_tokens_details": details}
+        });
+        let response = llm_core::openai::response_from_json(body.to_string().as_bytes()).unwrap();
+        c.completion_cost(&response, None, &opts).unwrap()
+    };
+    let cost = |details| priced("claude-sonnet-5-5", details);
+    // 5000 × $2/M + 2000 × $0.1/M + 3000 × $2.5/M; 100 × $10/M
+    let plain = cost(serde_json::json!({"cached_tokens": 2000, "cache_creation_tokens": 3000}));
+    assert_eq!(plain.breakdown.input.to_string(), "0.01");
+    assert_eq!(plain.breakdown.cache_read.to_string(), "0.0002");
+    assert_eq!(plain.breakdown.cache_write.to_string(), "0.0075");
+    assert_eq!(plain.total().map(|t| t.to_string()).as_deref(), Some("0.0187"));
+    // 1000 five-minute writes × $2.5/M + 2000 one-hour writes × $4/M
+    let split = cost(serde_json::json!({
+        "cached_tokens": 2000, "cache_creation_tokens": 3000,
+        "cache_creation_token_details": {"ephemeral_5m_input_tokens": 1000, "ephemeral_1h_input_tokens": 2000}
+    }));
+    assert_eq!(split.breakdown.cache_write.to_string(), "0.0105");
+    assert_eq!(split.total().map(|t| t.to_string()).as_deref(), Some("0.0217"));
+    // a row without a one-hour rate bills every write at its write rate; without a write rate, the input rate
+    let gpt = |details| priced("gpt-4o", details);
+    let w = gpt(serde_json::json!({"cache_creation_tokens": 3000,
+        "cache_creation_token_details": {"ephemeral_1h_input_tokens": 2000}}));
+    assert_eq!(w.breakdown.cache_write.to_string(), "0.0075");
+    assert_eq!(w.total().map(|t| t.to_string()).as_deref(), Some("0.026"));
+    // OpenAI's 30-minute writes at the write rate, 12-hour writes at `cache_creation_input_token_cost_above_12hr`
+    // (gpt-6-sol: input $2/M, read $0.2/M, write $2.5/M, 12 h $5/M, output $10/M)
+    let sol = |details| priced("gpt-6-sol", details);
+    let openai = sol(serde_json::json!({
+        "cached_tokens": 2000, "cache_creation_tokens": 3000,
+        "cache_creation_token_details": {"ephemeral_30m_input_tokens": 1000, "ephemeral_12h_input_tokens": 2000}
+    }));
+    assert_eq!(openai.breakdown.input.to_string(), "0.01");
+    assert_eq!(openai.breakdown.cache_read.to_string(), "0.0004");
+    assert_eq!(openai.breakdown.cache_write.to_string(), "0.0125");
+    assert_eq!(openai.total().map(|t| t.to_string()).as_deref(), Some("0.0239"));
+    // a 1-hour count on a row without a 1-hour rate: the write rate
+    let h1 = sol(serde_json::json!({"cache_creation_tokens": 3000,
+        "cache_creation_token_details": {"ephemeral_1h_input_tokens": 2000}}));
+    assert_eq!(h1.breakdown.cache_write.to_string(), "0.0075");
+}
+
 #[test]
 fn capabilities_answer_false_for_unknown_models() {
     let c = Catalog::embedded();

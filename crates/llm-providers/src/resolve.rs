@@ -7,6 +7,9 @@
 //! 4. the catalog's fallback routing rules: `claude-*` → anthropic, `anthropic.claude-*` → bedrock;
 //! 5. otherwise a [`llm_core::ErrorKind::Config`] error.
 //!
+//! Then the catalog may rename the pair ([`ModelDirectory::provider_model`]): a `*-latest` alias row becomes its
+//! target, a Bedrock Mantle region path is dropped, an ai21 chat model is `ai21_chat`'s.
+//!
 //! Provider names are LiteLLM's spellings. A known LiteLLM provider that this crate has no adapter for (say
 //! `vertex_ai`) still resolves; building a client for it then fails with a clear error.
 
@@ -224,6 +227,17 @@ fn name_rule(model: &str) -> Option<&'static str> {
 /// assert!(resolve("gpt-9", None, &Catalog).is_err());
 /// ```
 pub fn resolve(model: &str, api_base: Option<&str>, directory: &dyn ModelDirectory) -> Result<Resolved> {
+    let mut r = resolve_provider(model, api_base, directory)?;
+    // LiteLLM renames the model once the provider is known (`*-latest` aliases, Bedrock Mantle region paths);
+    // the catalog knows those renames
+    if let Some((provider, model)) = directory.provider_model(r.provider.as_str(), &r.model) {
+        r = resolved(provider.as_str(), &model, api_base);
+    }
+    Ok(r)
+}
+
+/// The provider and the model name as given (prefix removed), before the catalog's renames.
+fn resolve_provider(model: &str, api_base: Option<&str>, directory: &dyn ModelDirectory) -> Result<Resolved> {
     if model.is_empty() {
         return Err(Error::config("llm provider not provided: the model name is empty"));
     }
@@ -239,6 +253,8 @@ pub fn resolve(model: &str, api_base: Option<&str>, directory: &dyn ModelDirecto
         return Ok(resolved(provider, model, api_base));
     }
     if let Some(p) = directory.provider_of(model) {
+        // a prefix the catalog knows and this crate does not (`crusoe/openai/gpt-oss-120b`) is still a prefix
+        let model = model.strip_prefix(p.as_str()).and_then(|rest| rest.strip_prefix('/')).unwrap_or(model);
         let p = normalize_catalog_provider(p.as_str());
         return Ok(resolved(&p, model, api_base));
     }
@@ -298,6 +314,46 @@ mod tests {
         assert_eq!(r("claude-sonnet-4-5-20250929", None).map(|p| p.0), Some("anthropic".into()));
         assert_eq!(r("claude-newfamily-5", None).map(|p| p.0), Some("anthropic".into()));
         assert!(is_claude_family_id("claude-opus-4.1") && !is_claude_family_id("claude-2"));
+    }
+
+    /// A catalog that knows a `crusoe` prefix, one alias and Bedrock Mantle's region paths.
+    struct Renaming;
+    impl ModelDirectory for Renaming {
+        fn provider_of(&self, model: &str) -> Option<ProviderId> {
+            model.starts_with("crusoe/").then(|| ProviderId::new("crusoe"))
+        }
+        fn provider_model(&self, provider: &str, model: &str) -> Option<(ProviderId, String)> {
+            match (provider, model) {
+                ("anthropic", "claude-sonnet-latest") => {
+                    Some((ProviderId::new("anthropic"), "claude-sonnet-5-5".into()))
+                }
+                ("bedrock_mantle", m) => {
+                    m.strip_prefix("us-east-1/").map(|m| (ProviderId::new(provider), m.to_owned()))
+                }
+                _ => None,
+            }
+        }
+    }
+
+    #[test]
+    fn the_catalog_renames_the_resolved_pair() {
+        let r =
+            |m: &str, base: Option<&str>| resolve(m, base, &Renaming).ok().map(|r| (r.provider.into_string(), r.model));
+        assert_eq!(r("anthropic/claude-sonnet-latest", None), pair("anthropic", "claude-sonnet-5-5"));
+        assert_eq!(
+            r("bedrock_mantle/us-east-1/openai.gpt-oss-20b", None),
+            pair("bedrock_mantle", "openai.gpt-oss-20b")
+        );
+        assert_eq!(r("crusoe/openai/gpt-oss-120b", None), pair("crusoe", "openai/gpt-oss-120b"));
+        assert_eq!(r("openai/claude-sonnet-latest", None), pair("openai", "claude-sonnet-latest"));
+        // the default renames nothing
+        assert_eq!(
+            resolve("anthropic/claude-sonnet-latest", None, &Dir).ok().map(|r| r.model).as_deref(),
+            Some("claude-sonnet-latest")
+        );
+        // a renamed provider gets its own default api_base
+        let got = resolve("anthropic/claude-sonnet-latest", None, &Renaming).unwrap();
+        assert_eq!(got.api_base, resolve("anthropic/claude-x", None, &Dir).unwrap().api_base);
     }
 
     #[test]

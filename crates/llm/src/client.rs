@@ -27,6 +27,12 @@ pub struct Route {
     pub model: String,
 }
 
+/// The `provider/model` name a request is sent under when the route renamed its model (`None`: as given).
+fn renamed(model: &str, route: &Route) -> Option<String> {
+    let given = model.strip_prefix(route.provider.as_str()).and_then(|m| m.strip_prefix('/')).unwrap_or(model);
+    (given != route.model).then(|| format!("{}/{}", route.provider, route.model))
+}
+
 /// Builds a [`Client`].
 ///
 /// Keys come from each provider's usual environment variable unless [`ClientBuilder::api_key`] sets one.
@@ -459,23 +465,45 @@ impl Client {
         self.catalog().price_response(requested, response, provider, &opts)
     }
 
-    /// The route and provider of a model, resolved once and then taken from the cache.
-    fn routed(&self, model: &str) -> Result<Arc<dyn Provider>> {
-        if let Some((_, p)) = self.inner.routes.read().unwrap_or_else(PoisonError::into_inner).get(model) {
-            return Ok(p.clone());
+    /// The provider of a request's model, resolved once and then taken from the cache, and the request as that
+    /// provider is to receive it: when the catalog renamed the model (a `*-latest` alias is sent as its target,
+    /// as LiteLLM's `get_llm_provider` renames it), the route's name replaces the requested one.
+    fn routed(&self, mut request: ChatRequest) -> Result<(Arc<dyn Provider>, ChatRequest)> {
+        let (provider, rename) = self.provider_for(request.model.as_str())?;
+        if let Some(m) = rename {
+            request.model = llm_core::ModelId::new(m);
         }
-        let route = self.route(model)?;
-        let provider = self.provider(&route)?;
-        let mut cache = self.inner.routes.write().unwrap_or_else(PoisonError::into_inner);
-        if cache.len() < MAX_CACHED_ROUTES {
-            cache.insert(model.to_owned(), (route, provider.clone()));
-        }
-        Ok(provider)
+        Ok((provider, request))
+    }
+
+    /// The provider for a model name, and the name to send when the catalog renames it (an alias's target).
+    fn provider_for(&self, model: &str) -> Result<(Arc<dyn Provider>, Option<String>)> {
+        let hit = self
+            .inner
+            .routes
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(model)
+            .map(|(route, p)| (p.clone(), renamed(model, route)));
+        let (provider, rename) = match hit {
+            Some(hit) => hit,
+            None => {
+                let route = self.route(model)?;
+                let provider = self.provider(&route)?;
+                let rename = renamed(model, &route);
+                let mut cache = self.inner.routes.write().unwrap_or_else(PoisonError::into_inner);
+                if cache.len() < MAX_CACHED_ROUTES {
+                    cache.insert(model.to_owned(), (route, provider.clone()));
+                }
+                (provider, rename)
+            }
+        };
+        Ok((provider, rename))
     }
 
     /// One completion, priced (`response.cost`) and, with a tracker, recorded and budgeted.
     pub async fn chat(&self, request: ChatRequest) -> Result<ChatResponse> {
-        let provider = self.routed(request.model.as_str())?;
+        let (provider, request) = self.routed(request)?;
         let request = self.decorate(request);
         let mut response = provider.chat(&request).await?;
         if response.cost.is_none() {
@@ -487,8 +515,11 @@ impl Client {
     /// Embeddings of one or many texts, priced from the catalog's embedding rows (`response.cost`: the prompt
     /// tokens at the model's input price, as LiteLLM's `completion_cost` prices embeddings) and, with a tracker,
     /// recorded (call type `embedding`) and budgeted like chat.
-    pub async fn embed(&self, request: EmbeddingRequest) -> Result<EmbeddingResponse> {
-        let provider = self.routed(request.model.as_str())?;
+    pub async fn embed(&self, mut request: EmbeddingRequest) -> Result<EmbeddingResponse> {
+        let (provider, rename) = self.provider_for(request.model.as_str())?;
+        if let Some(m) = rename {
+            request.model = llm_core::ModelId::new(m);
+        }
         let mut response = provider.embed(&request).await?;
         if response.cost.is_none() {
             response.cost = Some(self.price_embedding(&request, &response));
@@ -518,7 +549,7 @@ impl Client {
     /// One streamed completion. With a tracker the call is priced and recorded when the stream ends; either
     /// way [`Client::collect`] assembles it into the priced response `chat` would have returned.
     pub async fn stream(&self, request: ChatRequest) -> Result<ChatStream> {
-        let provider = self.routed(request.model.as_str())?;
+        let (provider, request) = self.routed(request)?;
         let request = self.decorate(request);
         provider.stream(&request).await
     }

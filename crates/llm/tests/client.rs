@@ -142,16 +142,21 @@ async fn capabilities_come_from_the_catalog() {
     assert!(c.tool_calls);
 }
 
+/// A client whose OpenAI calls go to `server`, with `key` and no retries.
+fn openai_client(server: &FakeUpstream, key: &str) -> Client {
+    Client::builder()
+        .api_key("openai", ApiKey::new(key))
+        .api_base("openai", server.url())
+        .retry(RetryPolicy::default().with_max_retries(0))
+        .build()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn real_provider_over_http_with_an_explicit_key_and_base() {
     let server = FakeUpstream::start().await.unwrap();
     server.push(wire::openai::chat("Hello from the fake upstream", 20, 5));
-    let client = Client::builder()
-        .api_key("openai", ApiKey::new("sk-facade-test-0001"))
-        .api_base("openai", server.url())
-        .retry(RetryPolicy::default().with_max_retries(0))
-        .build()
-        .unwrap();
+    let client = openai_client(&server, "sk-facade-test-0001");
     assert_eq!(client.route("gpt-4o").unwrap().provider.as_str(), "openai");
     let r = client.chat(ask("gpt-4o", "hi")).await.unwrap();
     assert_eq!(r.text(), "Hello from the fake upstream");
@@ -162,6 +167,18 @@ async fn real_provider_over_http_with_an_explicit_key_and_base() {
     let sent = server.last_request().unwrap();
     assert_eq!(sent.header("authorization"), Some("Bearer sk-facade-test-0001"));
     assert!(!format!("{client:?}").contains("sk-facade"), "keys never print");
+}
+
+/// A `*-latest` alias row is sent as its target, as LiteLLM's `get_llm_provider` renames it.
+#[tokio::test]
+async fn latest_aliases_are_sent_as_their_target() {
+    let server = FakeUpstream::start().await.unwrap();
+    server.push(wire::openai::chat("ok", 20, 5));
+    let client = openai_client(&server, "sk-facade-test-0002");
+    let route = client.route("gpt-luna-latest").unwrap();
+    assert_eq!((route.provider.as_str(), route.model.as_str()), ("openai", "gpt-6-luna"));
+    client.chat(ask("gpt-luna-latest", "hi")).await.unwrap();
+    assert_eq!(server.last_request().unwrap().json()["model"], "gpt-6-luna");
 }
 
 #[tokio::test]

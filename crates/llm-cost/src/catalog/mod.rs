@@ -645,6 +645,11 @@ impl llm_core::ModelDirectory for Catalog {
     fn provider_of(&self, model: &str) -> Option<llm_core::ProviderId> {
         self.resolve(model, None).ok().map(|r| llm_core::ProviderId::new(r.provider))
     }
+
+    fn provider_model(&self, provider: &str, model: &str) -> Option<(llm_core::ProviderId, String)> {
+        let (p, m) = self.provider_model_name(provider, model);
+        (p != provider || m != model).then(|| (llm_core::ProviderId::new(p), m))
+    }
 }
 
 #[cfg(test)]

@@ -163,6 +163,8 @@ pub(crate) struct StdRates {
     pub(crate) cache_write: Option<Decimal>,
     /// `cache_creation_input_token_cost_above_1hr`.
     pub(crate) cache_write_1h: Option<Decimal>,
+    /// `cache_creation_input_token_cost_above_12hr`.
+    pub(crate) cache_write_12h: Option<Decimal>,
     /// `output_cost_per_reasoning_token` (the standard key: the tier's reasoning key has its own rule).
     pub(crate) reasoning: Option<Decimal>,
 }

@@ -36,8 +36,8 @@ pub(crate) struct TokenCounts {
     pub(crate) has_prompt_details: bool,
     pub(crate) cached: u64,
     pub(crate) cache_write: u64,
-    /// The cache-write TTL split (5 minutes, 1 hour), when reported.
-    pub(crate) ttl: Option<(Option<u64>, Option<u64>)>,
+    /// The cache-write TTL split (5 minutes, 30 minutes, 1 hour, 12 hours), when reported.
+    pub(crate) ttl: Option<[Option<u64>; 4]>,
     pub(crate) audio_in: u64,
     pub(crate) image_in: u64,
     /// `completion_tokens_details` was reported.
@@ -57,8 +57,8 @@ pub(crate) struct TokenCounts {
 
 impl TokenCounts {
     pub(crate) fn from_usage(u: &Usage) -> TokenCounts {
-        let ttl = (u.cache_write_5m_tokens.is_some() || u.cache_write_1h_tokens.is_some())
-            .then_some((u.cache_write_5m_tokens, u.cache_write_1h_tokens));
+        let split = u.cache_write_ttl_split();
+        let ttl = split.iter().any(Option::is_some).then_some(split);
         TokenCounts {
             prompt: u.prompt_tokens,
             completion: u.completion_tokens,
@@ -197,6 +197,7 @@ fn tier_rates<'d>(d: &'d ModelData, suffix: Option<&str>) -> &'d StdRates {
             cache_read: unit(d, tier_key("cache_read_input_token_cost", suffix).as_str(), None),
             cache_write: unit(d, tier_key("cache_creation_input_token_cost", suffix).as_str(), None),
             cache_write_1h: unit(d, tier_key("cache_creation_input_token_cost_above_1hr", suffix).as_str(), None),
+            cache_write_12h: unit(d, tier_key("cache_creation_input_token_cost_above_12hr", suffix).as_str(), None),
             reasoning: unit(d, "output_cost_per_reasoning_token", None),
         }
     })
@@ -294,6 +295,7 @@ struct BaseRates {
     cache_read: Decimal,
     cache_write: Decimal,
     ttl_1h: Decimal,
+    ttl_12h: Decimal,
 }
 
 /// `_get_token_base_cost`.
@@ -314,12 +316,13 @@ fn base_rates(d: &ModelData, prompt: u64, suffix: Option<&str>, t: BillingTime, 
         apply_off_peak(d, t, &mut r);
         let cw = r.cache_write.unwrap_or(r.input);
         let ttl_1h = tier.rate("cache_creation_input_token_cost_above_1hr").unwrap_or(cw);
-        return BaseRates { rates: r, cache_read: r.cache_read.unwrap_or(r.input), cache_write: cw, ttl_1h };
+        let ttl_12h = tier.rate("cache_creation_input_token_cost_above_12hr").unwrap_or(cw);
+        return BaseRates { rates: r, cache_read: r.cache_read.unwrap_or(r.input), cache_write: cw, ttl_1h, ttl_12h };
     }
 
     let s = tier_rates(d, suffix);
-    let (mut input, mut output, mut cache_write, mut cache_read, mut ttl_1h) =
-        (s.input, s.output, s.cache_write, s.cache_read, s.cache_write_1h);
+    let (mut input, mut output, mut cache_write, mut cache_read, mut ttl_1h, mut ttl_12h) =
+        (s.input, s.output, s.cache_write, s.cache_read, s.cache_write_1h, s.cache_write_12h);
 
     let mut apply_threshold = |thr: u64, text: &str| {
         if !exceeds(prompt, thr, inclusive) {
@@ -332,6 +335,9 @@ fn base_rates(d: &ModelData, prompt: u64, suffix: Option<&str>, t: BillingTime, 
         // `_first_present_key`: the threshold's 1-hour key only when the row has it (exactly)
         if let Some(v) = d.visible(k("cache_creation_input_token_cost_above_1hr").as_str()) {
             ttl_1h = Some(v);
+        }
+        if let Some(v) = d.visible(k("cache_creation_input_token_cost_above_12hr").as_str()) {
+            ttl_12h = Some(v);
         }
         cache_read = unit(d, k("cache_read_input_token_cost").as_str(), cache_read);
     };
@@ -365,7 +371,8 @@ fn base_rates(d: &ModelData, prompt: u64, suffix: Option<&str>, t: BillingTime, 
     apply_off_peak(d, t, &mut r);
     let cw = r.cache_write.unwrap_or(r.input);
     let ttl_1h = ttl_1h.unwrap_or(cw);
-    BaseRates { rates: r, cache_read: r.cache_read.unwrap_or(r.input), cache_write: cw, ttl_1h }
+    let ttl_12h = ttl_12h.unwrap_or(cw);
+    BaseRates { rates: r, cache_read: r.cache_read.unwrap_or(r.input), cache_write: cw, ttl_1h, ttl_12h }
 }
 
 /// `get_modality_token_cost_key` + `_modality_token_cost`: audio or image input at its own rate (with its
@@ -539,13 +546,22 @@ pub(crate) fn generic_cost(
     }
     match c.ttl.filter(|_| c.has_prompt_details) {
         None => b.cache_write = Usd::new(mul(creation, base.cache_write)?),
-        Some((m5, h1)) => {
-            let attributed = m5.unwrap_or(0).saturating_add(h1.unwrap_or(0));
+        Some(split) => {
+            // `calculate_cache_writing_cost`: 5-minute and 30-minute writes at the write rate, 1-hour and 12-hour
+            // writes at theirs, the writes no TTL count covers at the write rate
+            let [m5, m30, h1, h12] = split.map(|n| n.unwrap_or(0));
+            let attributed = [m5, m30, h1, h12].into_iter().fold(0u64, u64::saturating_add);
             let unattributed = creation.saturating_sub(attributed);
-            let w = mul(unattributed, base.cache_write)?
-                .checked_add(mul(m5.unwrap_or(0), base.cache_write)?)
-                .and_then(|x| mul(h1.unwrap_or(0), base.ttl_1h).ok().and_then(|y| x.checked_add(y)))
-                .ok_or_else(overflow)?;
+            let mut w = Decimal::ZERO;
+            for (n, rate) in [
+                (unattributed, base.cache_write),
+                (m5, base.cache_write),
+                (m30, base.cache_write),
+                (h1, base.ttl_1h),
+                (h12, base.ttl_12h),
+            ] {
+                w = w.checked_add(mul(n, rate)?).ok_or_else(overflow)?;
+            }
             b.cache_write = Usd::new(w);
         }
     }
