@@ -36,9 +36,7 @@ const ENCODINGS: [Encoding; 2] = [Encoding::O200kBase, Encoding::Cl100kBase];
 #[divan::bench(args = ENCODINGS)]
 fn short(bencher: divan::Bencher, encoding: Encoding) {
     let tokens = encoding.count(SHORT);
-    bencher
-        .counter(ItemsCount::new(tokens as usize))
-        .bench(|| encoding.count(divan::black_box(SHORT)));
+    bencher.counter(ItemsCount::new(tokens as usize)).bench(|| encoding.count(divan::black_box(SHORT)));
 }
 
 #[divan::bench(args = ENCODINGS, sample_count = 20)]

@@ -184,7 +184,8 @@ pub fn format_function_definitions(tools: &[Tool]) -> String {
         if let Some(d) = description {
             lines.push(format!("// {d}"));
         }
-        let has_properties = tool.parameters.get("properties").and_then(Value::as_object).is_some_and(|p| !p.is_empty());
+        let has_properties =
+            tool.parameters.get("properties").and_then(Value::as_object).is_some_and(|p| !p.is_empty());
         if has_properties {
             lines.push(format!("type {} = (_: {{", tool.name));
             lines.push(format_object_parameters(&tool.parameters, 0));
@@ -240,7 +241,9 @@ fn format_type(props: &Value, indent: usize) -> String {
     };
     match props.get("type").and_then(Value::as_str) {
         Some("string") => enum_values().unwrap_or_else(|| "string".to_owned()),
-        Some("array") => format!("{}[]", props.get("items").map_or_else(|| "any".to_owned(), |i| format_type(i, indent))),
+        Some("array") => {
+            format!("{}[]", props.get("items").map_or_else(|| "any".to_owned(), |i| format_type(i, indent)))
+        }
         Some("object") => format!("{{\n{}\n}}", format_object_parameters(props, indent + 2)),
         Some("integer" | "number") => enum_values().unwrap_or_else(|| "number".to_owned()),
         Some("boolean") => "boolean".to_owned(),

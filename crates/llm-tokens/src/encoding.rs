@@ -1,6 +1,7 @@
 //! OpenAI's byte-pair encodings, loaded once on first use.
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tiktoken_rs::CoreBPE;
 
@@ -18,6 +19,8 @@ pub enum Encoding {
 
 static O200K: OnceLock<&'static CoreBPE> = OnceLock::new();
 static CL100K: OnceLock<&'static CoreBPE> = OnceLock::new();
+static O200K_LOADING: AtomicBool = AtomicBool::new(false);
+static CL100K_LOADING: AtomicBool = AtomicBool::new(false);
 
 impl Encoding {
     /// tiktoken's name for it (`o200k_base`, `cl100k_base`).
@@ -56,6 +59,24 @@ impl Encoding {
     /// Loads the vocabulary now (at start-up, say) rather than on the first count.
     pub fn preload(self) {
         self.bpe();
+    }
+
+    /// Starts loading the vocabulary on a thread of its own (once per process) and returns at once: for a
+    /// caller on a hot path that would rather estimate without it than wait, until [`Encoding::is_loaded`].
+    pub fn load_in_background(self) {
+        let started = match self {
+            Self::O200kBase => &O200K_LOADING,
+            Self::Cl100kBase => &CL100K_LOADING,
+        };
+        if self.is_loaded() || started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let spawned =
+            std::thread::Builder::new().name(format!("llm-tokens {}", self.name())).spawn(move || self.preload());
+        if spawned.is_err() {
+            // No thread to be had: the next caller may try again.
+            started.store(false, Ordering::Release);
+        }
     }
 
     /// Whether the vocabulary is loaded already (a count would not pay for loading it).

@@ -34,7 +34,12 @@ fn texts_match_tiktoken() {
 #[test]
 fn long_texts_are_counted_whole() {
     let long: String = (0..400)
-        .map(|i| format!("Sentence number {i} talks about token counting, budgets and the context window of model gpt-{}.", i % 7))
+        .map(|i| {
+            format!(
+                "Sentence number {i} talks about token counting, budgets and the context window of model gpt-{}.",
+                i % 7
+            )
+        })
         .collect::<Vec<_>>()
         .join(" ");
     assert_eq!(long.chars().count(), 37_889);
@@ -70,7 +75,9 @@ fn weather() -> Tool {
 #[test]
 fn messages_match_litellm() {
     // Every model of the list gets the same framing (3 per message, 1 per name, 3 for the reply).
-    for model in ["gpt-4o", "gpt-4", "gpt-5", "o3-mini", "gpt-4.1", "azure/gpt-4o", "openai/gpt-4o", "text-embedding-3-small"] {
+    for model in
+        ["gpt-4o", "gpt-4", "gpt-5", "o3-mini", "gpt-4.1", "azure/gpt-4o", "openai/gpt-4o", "text-embedding-3-small"]
+    {
         assert_eq!(token_counter(model, &basic()), TokenCount::new(24, true), "{model}");
         assert_eq!(token_counter(model, &[Message::user("Hi").with_name("alice")]).tokens, 10, "{model}");
     }
@@ -96,7 +103,8 @@ fn messages_match_litellm() {
 
 #[test]
 fn tools_and_tool_choice_match_litellm() {
-    for (model, with_tools, with_choice) in [("gpt-4o", 73, 76), ("gpt-4", 75, 78), ("gemini/gemini-2.5-flash", 75, 78)] {
+    for (model, with_tools, with_choice) in [("gpt-4o", 73, 76), ("gpt-4", 75, 78), ("gemini/gemini-2.5-flash", 75, 78)]
+    {
         let req = ChatRequest::new(model, basic()).with_tool(weather());
         assert_eq!(count_request(&req), TokenCount::new(with_tools, false), "{model}: tool definitions are estimated");
         let req = ChatRequest::new(model, basic()[1..].to_vec())
@@ -164,7 +172,8 @@ fn images_match_litellm() {
         assert_eq!(token_counter("gpt-4o", &[Message::user_parts(vec![part.clone()])]).tokens, tokens, "{part:?}");
     }
     assert_eq!(token_counter("gpt-4o", &[Message::user_parts(parts)]), TokenCount::new(1713, false));
-    let text_only = token_counter("gpt-4o", &[Message::user_parts(vec![ContentPart::text("What is in these images?")])]);
+    let text_only =
+        token_counter("gpt-4o", &[Message::user_parts(vec![ContentPart::text("What is in these images?")])]);
     assert!(text_only.exact, "text parts are exact");
 }
 

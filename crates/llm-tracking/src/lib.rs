@@ -65,7 +65,10 @@ pub use alert::{Alert, AlertKind, AlertSink};
 pub use budget::{Budget, BudgetStatus, FailMode, Period, Refusal, Reservation, ReserveOutcome, Scope, UnpricedPolicy};
 pub use error::{Error, ErrorKind, Result};
 pub use hooks::{CallStart, Hook, HookError, HookStats, StreamChunk};
-pub use pricing::{CatalogPricer, FixedPricer, Pricer, Rates, count_tokens, estimate_prompt_tokens};
+pub use pricing::{
+    CatalogPricer, FixedPricer, Pricer, Rates, TokenEstimate, count_tokens, estimate_prompt_tokens,
+    estimate_prompt_tokens_with,
+};
 pub use record::{CallContent, CallRecord, CallStatus, new_id};
 pub use report::{GroupBy, Report, ReportQuery, ReportRow, RollupRow, Totals};
 pub use store::{MemoryStore, Store, open};
