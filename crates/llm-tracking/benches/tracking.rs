@@ -147,23 +147,18 @@ async fn hot_path() {
     row("tracked: + budget check, no budget set", &sample(&t.wrap(provider()), n).await);
     t.shutdown().await.unwrap();
 
-    let t = Tracker::builder().pricer(pricer()).write_buffer(n * 2).build().unwrap();
-    t.set_budget(&Budget::new(Scope::User("alice".into()), Period::Daily).with_max(usd("1000000"))).await.unwrap();
-    t.set_budget(&Budget::new(Scope::Global, Period::Monthly).with_max(usd("1000000"))).await.unwrap();
-    row("tracked: + 2 hard budgets (memory store)", &sample(&t.wrap(provider()), n).await);
-    t.shutdown().await.unwrap();
-
-    // The same, with the reservation estimated by characters (the estimate before llm-tokens).
-    let t = Tracker::builder()
-        .pricer(pricer())
-        .token_estimate(llm_tracking::TokenEstimate::Characters)
-        .write_buffer(n * 2)
-        .build()
-        .unwrap();
-    t.set_budget(&Budget::new(Scope::User("alice".into()), Period::Daily).with_max(usd("1000000"))).await.unwrap();
-    t.set_budget(&Budget::new(Scope::Global, Period::Monthly).with_max(usd("1000000"))).await.unwrap();
-    row("tracked: + 2 hard budgets, characters estimate", &sample(&t.wrap(provider()), n).await);
-    t.shutdown().await.unwrap();
+    // The reservation's prompt counted with gpt-4o's tokenizer (the default), then by characters (the estimate
+    // before llm-tokens), in the same run.
+    for (name, estimate) in [
+        ("tracked: + 2 hard budgets (memory store)", llm_tracking::TokenEstimate::Tokenizer),
+        ("tracked: + 2 hard budgets, characters estimate", llm_tracking::TokenEstimate::Characters),
+    ] {
+        let t = Tracker::builder().pricer(pricer()).token_estimate(estimate).write_buffer(n * 2).build().unwrap();
+        t.set_budget(&Budget::new(Scope::User("alice".into()), Period::Daily).with_max(usd("1000000"))).await.unwrap();
+        t.set_budget(&Budget::new(Scope::Global, Period::Monthly).with_max(usd("1000000"))).await.unwrap();
+        row(name, &sample(&t.wrap(provider()), n).await);
+        t.shutdown().await.unwrap();
+    }
 
     let t = Tracker::builder().pricer(pricer()).hook(NoopHook).write_buffer(n * 2).build().unwrap();
     row("tracked: + 1 hook (records only)", &sample(&t.wrap(provider()), n).await);
