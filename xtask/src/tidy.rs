@@ -6,7 +6,8 @@
 //! llm-providers ─┐
 //! llm-schema ────┼─▶ llm-core
 //! llm-cost ──────┘
-//! llm-tracking ──▶ llm-cost, llm-core
+//! llm-tokens ────▶ llm-core
+//! llm-tracking ──▶ llm-cost, llm-tokens, llm-core
 //! llm (facade) ──▶ everything above        llm-cli ──▶ llm        xtask ──▶ llm-cost
 //! ```
 //!
@@ -25,8 +26,13 @@ pub const ALLOWED_EDGES: &[(&str, &[&str])] = &[
     ("llm-providers", &["llm-core", "llm-fake-upstream"]),
     ("llm-schema", &["llm-core", "llm-fake-upstream"]),
     ("llm-cost", &["llm-core"]),
-    ("llm-tracking", &["llm-core", "llm-cost", "llm-fake-upstream"]),
-    ("llm", &["llm-core", "llm-cost", "llm-providers", "llm-schema", "llm-tracking", "llm-fake-upstream"]),
+    // Token counting: the tokenizer's vocabularies stay out of the crates that do not count.
+    ("llm-tokens", &["llm-core"]),
+    ("llm-tracking", &["llm-core", "llm-cost", "llm-tokens", "llm-fake-upstream"]),
+    (
+        "llm",
+        &["llm-core", "llm-cost", "llm-providers", "llm-schema", "llm-tokens", "llm-tracking", "llm-fake-upstream"],
+    ),
     // A dev-only loopback server; other crates may use it only as a dev-dependency.
     ("llm-fake-upstream", &["llm-core"]),
     ("llm-cli", &["llm", "llm-fake-upstream"]),

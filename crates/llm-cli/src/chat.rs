@@ -64,6 +64,9 @@ pub struct ChatArgs {
     /// call.
     #[arg(long)]
     pub drop_params: bool,
+    /// Count the prompt's tokens first and refuse, sending nothing, a prompt over the model's input window.
+    #[arg(long)]
+    pub preflight: bool,
     #[command(flatten)]
     pub catalog: crate::cost::CatalogArg,
     /// The prompt.
@@ -156,7 +159,7 @@ async fn client(args: &ChatArgs) -> Result<Client> {
         team: args.team.as_deref(),
         tags: &args.tags,
     };
-    client_with(&setup, Client::builder().drop_params(args.drop_params)).await
+    client_with(&setup, Client::builder().drop_params(args.drop_params).preflight(args.preflight)).await
 }
 
 /// What a command that makes calls (`chat`, `embed`) sets up its client from.
@@ -274,6 +277,12 @@ fn failure_json(e: &anyhow::Error) -> Value {
     if let Some(le) = e.downcast_ref::<llm::core::Error>() {
         let mut v = error_json(le.kind().as_str(), &le.to_string());
         v["error"]["retries"] = le.retries().len().into();
+        let exceeded =
+            std::error::Error::source(le).and_then(|s| s.downcast_ref::<llm::tokens::ContextWindowExceeded>());
+        if let Some(x) = exceeded {
+            v["error"]["tokens"] = x.tokens.into();
+            v["error"]["window"] = x.window.into();
+        }
         return v;
     }
     let Some(se) = e.downcast_ref::<llm::schema::Error>() else {

@@ -10,6 +10,7 @@ mod embed;
 mod lookup;
 mod output;
 mod spend;
+mod tokens;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -46,6 +47,8 @@ enum Command {
     Resolve(lookup::ResolveArgs),
     /// The OpenAI-style parameters a provider accepts for a model.
     Params(lookup::ParamsArgs),
+    /// The tokens of a text for a model (exact for OpenAI models, approximate for others).
+    Tokens(tokens::TokensArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
             Command::Spend(cmd) => spend::spend_cmd(&cmd, &mut out).await,
             Command::Resolve(args) => lookup::resolve_cmd(&args, &mut out),
             Command::Params(args) => lookup::params_cmd(&args, &mut out),
+            Command::Tokens(args) => tokens::tokens_cmd(&args, &mut out),
         }
     });
     let _ = out.flush();

@@ -119,6 +119,8 @@ fn us(d: Duration) -> f64 {
 }
 
 async fn hot_path() {
+    // Reservations count gpt-4o's prompt with its tokenizer once its vocabulary is loaded; load it first.
+    llm_tokens::Encoding::O200kBase.preload();
     let n = env_usize("LLM_BENCH_CALLS", 200_000);
     let bare = sample(&provider(), n).await;
     println!("\n## hot path: {n} calls each (microseconds per call)\n");
@@ -145,11 +147,18 @@ async fn hot_path() {
     row("tracked: + budget check, no budget set", &sample(&t.wrap(provider()), n).await);
     t.shutdown().await.unwrap();
 
-    let t = Tracker::builder().pricer(pricer()).write_buffer(n * 2).build().unwrap();
-    t.set_budget(&Budget::new(Scope::User("alice".into()), Period::Daily).with_max(usd("1000000"))).await.unwrap();
-    t.set_budget(&Budget::new(Scope::Global, Period::Monthly).with_max(usd("1000000"))).await.unwrap();
-    row("tracked: + 2 hard budgets (memory store)", &sample(&t.wrap(provider()), n).await);
-    t.shutdown().await.unwrap();
+    // The reservation's prompt counted with gpt-4o's tokenizer (the default), then by characters (the estimate
+    // before llm-tokens), in the same run.
+    for (name, estimate) in [
+        ("tracked: + 2 hard budgets (memory store)", llm_tracking::TokenEstimate::Tokenizer),
+        ("tracked: + 2 hard budgets, characters estimate", llm_tracking::TokenEstimate::Characters),
+    ] {
+        let t = Tracker::builder().pricer(pricer()).token_estimate(estimate).write_buffer(n * 2).build().unwrap();
+        t.set_budget(&Budget::new(Scope::User("alice".into()), Period::Daily).with_max(usd("1000000"))).await.unwrap();
+        t.set_budget(&Budget::new(Scope::Global, Period::Monthly).with_max(usd("1000000"))).await.unwrap();
+        row(name, &sample(&t.wrap(provider()), n).await);
+        t.shutdown().await.unwrap();
+    }
 
     let t = Tracker::builder().pricer(pricer()).hook(NoopHook).write_buffer(n * 2).build().unwrap();
     row("tracked: + 1 hook (records only)", &sample(&t.wrap(provider()), n).await);

@@ -67,7 +67,10 @@ pub use budget::{
 };
 pub use error::{Error, ErrorKind, Result};
 pub use hooks::{CallStart, Hook, HookError, HookStats, StreamChunk};
-pub use pricing::{CatalogPricer, FixedPricer, Pricer, Rates, count_tokens, estimate_prompt_tokens};
+pub use pricing::{
+    CatalogPricer, FixedPricer, Pricer, Rates, TokenEstimate, count_tokens, estimate_prompt_tokens,
+    estimate_prompt_tokens_with,
+};
 pub use record::{CallContent, CallRecord, CallStatus, CallType, new_id};
 pub use report::{GroupBy, Report, ReportQuery, ReportRow, RollupRow, Totals};
 pub use store::{MemoryStore, RecordPage, Store, open};

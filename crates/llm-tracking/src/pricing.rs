@@ -270,10 +270,49 @@ pub fn count_tokens(text: &str) -> u64 {
     ascii.div_ceil(4) + other
 }
 
-/// Estimates the prompt tokens of a request from its text with [`count_tokens`] over every message (tool
-/// definitions and the response schema included; 64 more per non-text part such as an image), plus 4 per
-/// message and 3 for the reply's priming.
+/// How a budget reservation estimates a request's prompt tokens ([`crate::TrackerBuilder::token_estimate`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TokenEstimate {
+    /// OpenAI models (served by `openai` or `azure`) are counted with their own tokenizer, as LiteLLM's
+    /// `token_counter` frames a chat (llm-tokens): exact for text. Other models, whose tokenizers are not
+    /// compiled in, get [`TokenEstimate::Characters`], which errs high. A call never waits for a vocabulary:
+    /// the first budgeted call that needs one starts loading it on a thread of its own (about a quarter of a
+    /// second) and calls are estimated by characters until it is there; `llm_tokens::Encoding::preload` at
+    /// start-up makes every call exact.
+    #[default]
+    Tokenizer,
+    /// [`count_tokens`] for every model: no tokenizer, no vocabulary loaded, a few nanoseconds per call.
+    Characters,
+}
+
+/// Estimates the prompt tokens of a request as [`TokenEstimate::Tokenizer`] does, from the model name alone.
 pub fn estimate_prompt_tokens(request: &ChatRequest) -> u64 {
+    estimate_prompt_tokens_with(request, TokenEstimate::Tokenizer, None)
+}
+
+/// Estimates the prompt tokens of a request served by `provider` (when known, it decides whether the model's
+/// tokenizer is the one counting: `Tokenizer::for_route`). With a tokenizer: LiteLLM's `token_counter` over the
+/// messages, tool definitions and tool choice, plus the response schema's text. Without: [`count_tokens`] over
+/// every message (tool definitions and the response schema included; 64 more per non-text part such as an
+/// image), plus 4 per message and 3 for the reply's priming.
+pub fn estimate_prompt_tokens_with(request: &ChatRequest, mode: TokenEstimate, provider: Option<&ProviderId>) -> u64 {
+    if mode == TokenEstimate::Tokenizer {
+        let model = request.model.as_str();
+        let tokenizer = match provider {
+            Some(p) => llm_tokens::Tokenizer::for_route(p.as_str(), model),
+            None => llm_tokens::Tokenizer::for_model(model),
+        };
+        if tokenizer.exact && !tokenizer.encoding.is_loaded() {
+            tokenizer.encoding.load_in_background();
+        } else if tokenizer.exact {
+            let schema = match &request.response_format {
+                Some(llm_core::ResponseFormat::JsonSchema(s)) => tokenizer.count(&s.schema.to_string()),
+                _ => 0,
+            };
+            return llm_tokens::count_request_with(tokenizer, request).tokens + schema;
+        }
+    }
     let mut tokens = 0u64;
     for m in &request.messages {
         if let Some(c) = &m.content {

@@ -20,7 +20,7 @@ use tracing::Instrument;
 
 use crate::budget::{Reservation, Scope, UnpricedPolicy, scopes_for};
 use crate::hooks::{HookEvent, StartEvent, StreamChunk};
-use crate::pricing::{Pricer, Rates, estimate_prompt_tokens};
+use crate::pricing::{Pricer, Rates};
 use crate::record::{CallContent, CallRecord, CallStatus, CallType, new_id_at};
 use crate::time::Timestamp;
 use crate::tracker::{ReserveError, Tracker};
@@ -301,7 +301,7 @@ impl<P: Provider> Tracked<P> {
             return None;
         }
         let headroom = tracker.headroom(&call.scopes).await?;
-        let prompt = rates.cost_of(estimate_prompt_tokens(request), 0);
+        let prompt = rates.cost_of(tracker.prompt_tokens(&call.provider, request), 0);
         let left = headroom.amount().checked_sub(prompt.amount())?;
         let per_token = rates.output_per_token.amount().checked_mul(Decimal::from(request.n.unwrap_or(1).max(1)))?;
         let afford = left.checked_div(per_token)?.floor().to_u64()?;
@@ -482,7 +482,8 @@ impl<P: Provider> Tracked<P> {
         // A hard limit applies: the stream is cut off once its running cost passes what was left under it.
         let limit = reservation.as_ref().and_then(|r| r.headroom).and_then(|headroom| {
             let rates = self.tracker.rates(self.pricer().as_ref(), &call.provider, request.model.as_str())?;
-            Some(StreamLimit { headroom, rates, prompt_tokens: estimate_prompt_tokens(&request), ascii: 0, other: 0 })
+            let prompt_tokens = self.tracker.prompt_tokens(&call.provider, &request);
+            Some(StreamLimit { headroom, rates, prompt_tokens, ascii: 0, other: 0 })
         });
         let mut reservation = reservation;
         let span = call.span.clone();

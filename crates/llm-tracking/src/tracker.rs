@@ -15,7 +15,7 @@ use crate::budget::{
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::hooks::{Hook, HookEvent, HookSet, HookStats};
-use crate::pricing::{CatalogPricer, Pricer, Rates, estimate_prompt_tokens};
+use crate::pricing::{CatalogPricer, Pricer, Rates, TokenEstimate, estimate_prompt_tokens_with};
 use crate::record::CallRecord;
 use crate::report::{Report, ReportQuery};
 use crate::store::{MemoryStore, Store};
@@ -44,6 +44,7 @@ pub struct TrackerBuilder {
     lease: Duration,
     unpriced: UnpricedPolicy,
     cap_max_tokens: bool,
+    token_estimate: TokenEstimate,
 }
 
 impl Default for TrackerBuilder {
@@ -75,6 +76,7 @@ impl Default for TrackerBuilder {
             lease: Tracker::DEFAULT_RESERVATION_LEASE,
             unpriced: UnpricedPolicy::Allow,
             cap_max_tokens: false,
+            token_estimate: TokenEstimate::Tokenizer,
         }
     }
 }
@@ -189,6 +191,13 @@ impl TrackerBuilder {
         self
     }
 
+    /// How a reservation estimates a call's prompt tokens (default [`TokenEstimate::Tokenizer`]: OpenAI models
+    /// counted with their tokenizer, others by characters).
+    pub fn token_estimate(mut self, estimate: TokenEstimate) -> Self {
+        self.token_estimate = estimate;
+        self
+    }
+
     /// What a call does when the store cannot be reached to check its budgets (default [`FailMode::Open`]).
     pub fn fail_mode(mut self, mode: FailMode) -> Self {
         self.fail_mode = mode;
@@ -274,6 +283,7 @@ impl TrackerBuilder {
                 lease: self.lease,
                 unpriced: self.unpriced,
                 cap_max_tokens: self.cap_max_tokens,
+                token_estimate: self.token_estimate,
                 counters: Counters::default(),
             }),
         })
@@ -317,6 +327,7 @@ pub(crate) struct Inner {
     lease: Duration,
     pub unpriced: UnpricedPolicy,
     pub cap_max_tokens: bool,
+    pub token_estimate: TokenEstimate,
     pub counters: Counters,
 }
 
@@ -557,12 +568,17 @@ impl Tracker {
         u64::from(per)
     }
 
+    /// The prompt tokens a reservation assumes for a request served by `provider`.
+    pub(crate) fn prompt_tokens(&self, provider: &ProviderId, request: &ChatRequest) -> u64 {
+        estimate_prompt_tokens_with(request, self.inner.token_estimate, Some(provider))
+    }
+
     pub(crate) fn estimate(&self, pricer: &dyn Pricer, provider: &ProviderId, request: &ChatRequest) -> Usd {
         let Some(rates) = self.rates(pricer, provider, request.model.as_str()) else {
             return Usd::ZERO;
         };
         let out = self.output_tokens(pricer, provider, request) * u64::from(request.n.unwrap_or(1).max(1));
-        rates.cost_of(estimate_prompt_tokens(request), out)
+        rates.cost_of(self.prompt_tokens(provider, request), out)
     }
 
     /// What a finished call settles: its known cost; when unknown, its usage at the unpriced policy's rates

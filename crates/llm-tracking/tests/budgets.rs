@@ -13,7 +13,9 @@ use futures_util::StreamExt;
 use llm_core::mock::{MockError, MockProvider, MockReply};
 use llm_core::{ChatRequest, ChatResponse, ChatStream, ErrorKind, Message, Provider, ProviderId, Usage, Usd};
 use llm_tracking::store::SqliteStore;
-use llm_tracking::{Budget, BudgetStatus, CallStatus, Period, Rates, Scope, Store, Tracker, UnpricedPolicy};
+use llm_tracking::{
+    Budget, BudgetStatus, CallStatus, Period, Rates, Scope, Store, TokenEstimate, Tracker, UnpricedPolicy,
+};
 
 /// A provider that writes as long as it may: `max_tokens` one-token words when the request sets it (unless it
 /// ignores it), else the model's output limit, and reports exactly that usage (prompt: one token per
@@ -64,8 +66,9 @@ async fn status(tracker: &Tracker, scope: &Scope) -> BudgetStatus {
     tracker.budgets().await.unwrap().into_iter().find(|b| &b.budget.scope == scope).unwrap()
 }
 
-/// "Hello there" with max_tokens 50 at $1/M in, $2/M out: 10 prompt tokens and 50 output tokens.
-const ESTIMATE: &str = "0.00011";
+/// "Hello there" with max_tokens 50 at $1/M in, $2/M out: 9 prompt tokens (gpt-4o's tokenizer: 2 for the text, 1
+/// for the role, 3 for the message and 3 for the reply, as LiteLLM's token_counter counts) and 50 output tokens.
+const ESTIMATE: &str = "0.000109";
 
 /// Every way a call can fail or be abandoned releases its reservation: `reserved` is back to 0 with no live
 /// reservation, and the next call fits. A failure settles nothing; a stream cut off without usage and a
@@ -203,12 +206,18 @@ async fn long_replies_without_max_tokens_stay_under_the_limit() {
     assert!(succeeded.iter().all(|r| r.reserved == Some(estimate)), "{:?}", succeeded[0].reserved);
 }
 
-/// A CJK prompt is estimated at one token per character (a quarter of that before), so its reservation
-/// covers what a tokenizer counts.
+/// Without a tokenizer ([`TokenEstimate::Characters`], and for models whose tokenizer is not compiled in), a CJK
+/// prompt is estimated at one token per character (a quarter of that before), so its reservation covers what a
+/// tokenizer counts.
 #[tokio::test]
 async fn cjk_prompts_are_estimated_a_token_per_character() {
     let dir = tempfile::tempdir().unwrap();
-    let tracker = Tracker::builder().store(sqlite(&dir).await).pricer(pricer()).build().unwrap();
+    let tracker = Tracker::builder()
+        .store(sqlite(&dir).await)
+        .pricer(pricer())
+        .token_estimate(TokenEstimate::Characters)
+        .build()
+        .unwrap();
     tracker.set_budget(&Budget::new(Scope::Global, Period::Total).with_max(usd("1"))).await.unwrap();
     let text = "漢字の文章を書いてください。".repeat(20); // 280 characters
     assert_eq!(llm_tracking::count_tokens(&text), 280);
@@ -282,7 +291,7 @@ async fn max_tokens_is_capped_to_the_remaining_budget() {
             continue;
         }
         let resp = outcome.unwrap();
-        // $0.002 left, 10 prompt tokens ($0.00001): (0.002 - 0.00001) / $0.000002 = 995 output tokens.
+        // $0.002 left, 9 prompt tokens ($0.000009): (0.002 - 0.000009) / $0.000002 = 995.5, so 995 output tokens.
         assert_eq!(client.inner().seen.lock().unwrap().as_slice(), [Some(995)]);
         let a = &resp.adjustments[0];
         assert_eq!((a.kind.as_str(), a.param.as_deref()), ("param_capped", Some("max_tokens")));
@@ -317,11 +326,11 @@ async fn a_stream_past_the_remaining_budget_is_cut_off() {
     assert_eq!(err.kind(), &ErrorKind::BudgetExceeded);
     assert!(stream.next().await.is_none(), "the stream ended");
     drop(stream);
-    // "word " is 5 ASCII characters: 796 words (3,980 characters, 995 tokens) and 10 prompt tokens cost exactly
-    // $0.002; the 797th word (997 tokens, $0.002004) passes it and is not delivered.
+    // "word " is 5 ASCII characters: 796 words (3,980 characters, 995 tokens) and 9 prompt tokens cost $0.001999;
+    // the 797th word (997 tokens, $0.002003) passes $0.002 and is not delivered.
     assert_eq!(words, 796);
     let s = status(&tracker, &Scope::Global).await;
-    assert_eq!((s.spent, s.reserved), (usd("0.002004"), usd("0")));
+    assert_eq!((s.spent, s.reserved), (usd("0.002003"), usd("0")));
     let record = tracker.store().records(None, None, 1).await.unwrap().remove(0);
     assert_eq!((record.status, record.error_kind.as_deref()), (CallStatus::Failure, Some("budget_exceeded")));
 }

@@ -248,7 +248,7 @@ async fn webhook_alerts_are_sent_once_per_threshold() {
             refused += 1;
         }
     }
-    assert_eq!(refused, 4, "4 calls fit under $0.0002 with a $0.00011 estimate");
+    assert_eq!(refused, 4, "4 calls fit under $0.0002 with a $0.000109 estimate");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while bodies.lock().unwrap().len() < 2 && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -188,7 +188,7 @@ fn four_processes_share_one_postgres_budget() {
         }
     }
     let status = rt.block_on(store.budgets(llm_tracking::Timestamp::now())).unwrap().remove(0);
-    let estimate = usd("0.00011");
+    let estimate = usd("0.000109");
     let count = rt.block_on(store.count_records()).unwrap();
     let report = rt.block_on(store.report(&llm_tracking::ReportQuery::new(llm_tracking::GroupBy::Day))).unwrap();
     rt.block_on(store.drop_schema()).unwrap();

@@ -16,6 +16,7 @@ use llm_providers::{Limits, ParamPolicy, ProviderClient, RetryPolicy, Timeouts};
 
 #[cfg(feature = "providers")]
 mod responses;
+mod tokens;
 
 /// Where a model name goes: the provider and the provider-side model, resolved once for every layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +45,7 @@ pub struct ClientBuilder {
     tags: Vec<String>,
     user: Option<String>,
     team: Option<String>,
+    preflight: bool,
     #[cfg(feature = "providers")]
     retry: RetryPolicy,
     #[cfg(feature = "providers")]
@@ -79,6 +81,7 @@ impl ClientBuilder {
             tags: Vec::new(),
             user: None,
             team: None,
+            preflight: false,
             #[cfg(feature = "providers")]
             retry: RetryPolicy::default(),
             #[cfg(feature = "providers")]
@@ -137,6 +140,16 @@ impl ClientBuilder {
     /// Attributes every call to this team, unless the request names one in `metadata["team"]`.
     pub fn team(mut self, team: impl Into<String>) -> Self {
         self.team = Some(team.into());
+        self
+    }
+
+    /// Counts each request's prompt tokens before sending it (default off) and refuses, with an
+    /// `ErrorKind::ContextLength` error carrying both numbers (its source is a
+    /// [`llm_tokens::ContextWindowExceeded`]), one that does not fit the model's input window from the catalog
+    /// (`max_input_tokens`). Exact for OpenAI models, approximate for others (`cl100k_base`); a model whose
+    /// window the catalog does not know is sent unchecked.
+    pub fn preflight(mut self, on: bool) -> Self {
+        self.preflight = on;
         self
     }
 
@@ -504,6 +517,7 @@ impl Client {
     /// One completion, priced (`response.cost`) and, with a tracker, recorded and budgeted.
     pub async fn chat(&self, request: ChatRequest) -> Result<ChatResponse> {
         let (provider, request) = self.routed(request)?;
+        self.preflight(&request)?;
         let request = self.decorate(request);
         let mut response = provider.chat(&request).await?;
         if response.cost.is_none() {
@@ -550,6 +564,7 @@ impl Client {
     /// way [`Client::collect`] assembles it into the priced response `chat` would have returned.
     pub async fn stream(&self, request: ChatRequest) -> Result<ChatStream> {
         let (provider, request) = self.routed(request)?;
+        self.preflight(&request)?;
         let request = self.decorate(request);
         provider.stream(&request).await
     }

@@ -3,8 +3,8 @@
 //! [`Client`] is the entry point: it resolves a model name once, calls the provider, prices the response from
 //! the model catalog, and (with a tracker) records the call and enforces budgets; [`Client::structured`]
 //! returns a Rust type, validated and repaired. The layers are re-exported for applications that want them
-//! alone: [`core`] (types and the `Provider` trait), [`cost`] (catalog and prices), [`providers`], [`schema`]
-//! and [`tracking`], each behind a cargo feature of the same name (all on by default).
+//! alone: [`core`] (types and the `Provider` trait), [`cost`] (catalog and prices), [`tokens`] (token counting),
+//! and [`providers`], [`schema`] and [`tracking`], each behind a cargo feature of the same name (all on by default).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -32,5 +32,6 @@ pub use llm_cost as cost;
 pub use llm_providers as providers;
 #[cfg(feature = "schema")]
 pub use llm_schema as schema;
+pub use llm_tokens as tokens;
 #[cfg(feature = "tracking")]
 pub use llm_tracking as tracking;

@@ -43,7 +43,10 @@ pub fn usd(s: &str) -> Usd {
 }
 
 /// gpt-4o at $1 per million input tokens and $2 per million output tokens.
+/// Loads gpt-4o's vocabulary first, so budget reservations count its prompts exactly from the first call
+/// (a tracker estimates by characters while the vocabulary loads in the background).
 pub fn pricer() -> FixedPricer {
+    llm_tokens::Encoding::O200kBase.preload();
     FixedPricer::new().with_model("gpt-4o", usd("0.000001"), usd("0.000002"))
 }
 
