@@ -7,6 +7,7 @@
 //! llm-schema ────┼─▶ llm-core
 //! llm-cost ──────┘
 //! llm-tracking ──▶ llm-cost, llm-core
+//! llm-router ────▶ llm-cost, llm-core
 //! llm (facade) ──▶ everything above        llm-cli ──▶ llm        xtask ──▶ llm-cost
 //! ```
 //!
@@ -26,7 +27,13 @@ pub const ALLOWED_EDGES: &[(&str, &[&str])] = &[
     ("llm-schema", &["llm-core", "llm-fake-upstream"]),
     ("llm-cost", &["llm-core"]),
     ("llm-tracking", &["llm-core", "llm-cost", "llm-fake-upstream"]),
-    ("llm", &["llm-core", "llm-cost", "llm-providers", "llm-schema", "llm-tracking", "llm-fake-upstream"]),
+    // A decorator over any provider, as llm-tracking is: never llm-providers (the facade hands it a factory)
+    // nor llm-tracking (tracking wraps each attempt it makes).
+    ("llm-router", &["llm-core", "llm-cost"]),
+    (
+        "llm",
+        &["llm-core", "llm-cost", "llm-providers", "llm-schema", "llm-tracking", "llm-router", "llm-fake-upstream"],
+    ),
     // A dev-only loopback server; other crates may use it only as a dev-dependency.
     ("llm-fake-upstream", &["llm-core"]),
     ("llm-cli", &["llm", "llm-fake-upstream"]),

@@ -20,9 +20,13 @@ use crate::output::{error_json, print_json};
 /// Options of `llm chat`.
 #[derive(Debug, clap::Args)]
 pub struct ChatArgs {
-    /// The model, with or without a `provider/` prefix.
+    /// The model, with or without a `provider/` prefix; with `--config`, a model group of the config.
     #[arg(short = 'm', long)]
     pub model: String,
+    /// Route through this router config (LiteLLM's proxy `config.yaml`): `-m` names a model group, served by
+    /// one of its deployments with the config's strategy, retries, fallbacks, limits and cache.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Send the call to this base URL instead of the provider's (scheme, host, port and path prefix).
     #[arg(long)]
     pub api_base: Option<String>,
@@ -97,6 +101,18 @@ struct Output<'a> {
     adjustments: &'a [Adjustment],
     #[serde(skip_serializing_if = "Option::is_none")]
     structured: Option<Value>,
+    /// With `--config`: the deployment that served the call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deployment: Option<&'a str>,
+    /// With `--config`: the fallback groups tried, in order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fallbacks: Option<&'a [String]>,
+    /// With `--config`: whether the response came from the cache (then no request was sent and it cost 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_hit: Option<bool>,
+    /// With `--config`: every attempt, the group asked for and the group that served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    routing: Option<&'a llm::core::Routing>,
 }
 
 fn output<'a>(
@@ -117,6 +133,10 @@ fn output<'a>(
         retries,
         adjustments: &response.adjustments,
         structured,
+        deployment: response.routing.as_ref().map(|r| r.deployment.as_str()),
+        fallbacks: response.routing.as_ref().map(|r| r.fallbacks.as_slice()),
+        cache_hit: response.routing.as_ref().map(|r| r.cache_hit),
+        routing: response.routing.as_ref(),
     }
 }
 
@@ -156,6 +176,13 @@ async fn client(args: &ChatArgs) -> Result<Client> {
     if let Some(c) = catalog {
         // the client's catalog prices the reply and the tracked record alike
         b = b.catalog(c);
+    }
+    if let Some(path) = &args.config {
+        let config = llm::router::RouterConfig::from_file(path)?;
+        for w in &config.warnings {
+            eprintln!("llm: {}: {w}", path.display());
+        }
+        b = b.router(config);
     }
     if let Some(db) = &args.db {
         let store = llm::tracking::open(db)
@@ -267,6 +294,29 @@ fn failure_json(e: &anyhow::Error) -> Value {
     v
 }
 
+/// Names and prices an assembled stream: by the model asked for, or, for a routed call, by the deployment that
+/// served it (a cache hit costs a known zero).
+fn price_streamed(client: &Client, request: &ChatRequest, model: &str, r: &mut ChatResponse) -> Result<()> {
+    let served = r.routing.as_ref().and_then(|g| g.attempts.last()).map(|a| (a.model.clone(), a.outcome.clone()));
+    let (model, cache_hit) = match &served {
+        Some((m, outcome)) => (m.as_str(), outcome == "cache_hit"),
+        None => (model, false),
+    };
+    if cache_hit {
+        r.cost = Some(Cost::new(llm::core::CostStatus::CacheHit, Default::default()));
+        return Ok(());
+    }
+    let route = client.route(model)?;
+    if r.model.is_empty() {
+        r.model = route.model;
+    }
+    r.provider = Some(route.provider);
+    let mut priced = request.clone();
+    priced.model = model.into();
+    r.cost = Some(client.price(&priced, r));
+    Ok(())
+}
+
 async fn run(client: &Client, args: &ChatArgs, out: &mut impl Write) -> Result<ExitCode> {
     let mut messages = Vec::new();
     if let Some(s) = &args.system {
@@ -315,12 +365,7 @@ async fn run(client: &Client, args: &ChatArgs, out: &mut impl Write) -> Result<E
             assembler.push(event);
         }
         let mut r = assembler.finish();
-        let route = client.route(&args.model)?;
-        if r.model.is_empty() {
-            r.model = route.model;
-        }
-        r.provider = Some(route.provider);
-        r.cost = Some(client.price(&request, &r));
+        price_streamed(client, &request, &args.model, &mut r)?;
         drop(stream);
         if !args.json {
             writeln!(out)?;

@@ -964,6 +964,7 @@ impl ChunkEncoder {
             StreamEvent::ProviderCost { .. }
             | StreamEvent::ReasoningSignature { .. }
             | StreamEvent::Call { .. }
+            | StreamEvent::Routed(_)
             | StreamEvent::Other { .. } => None,
         }
     }

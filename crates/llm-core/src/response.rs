@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::cost::{Cost, Usd};
 use crate::ids::ProviderId;
 use crate::message::{Message, ToolCall};
-use crate::report::{Adjustment, Retry};
+use crate::report::{Adjustment, Retry, Routing};
 use crate::usage::Usage;
 use crate::vocab::string_enum;
 
@@ -85,6 +85,10 @@ pub struct ChatResponse {
     /// rewritten for the provider's dialect); empty when it went out as given.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub adjustments: Vec<Adjustment>,
+    /// How a router served the call (deployment, every attempt, fallbacks, cache hit); `None` without a
+    /// router.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<Routing>,
 }
 
 impl ChatResponse {
@@ -103,6 +107,7 @@ impl ChatResponse {
             system_fingerprint: None,
             retries: Vec::new(),
             adjustments: Vec::new(),
+            routing: None,
         }
     }
 

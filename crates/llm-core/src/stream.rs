@@ -11,7 +11,7 @@ use crate::cost::Usd;
 use crate::error::Result;
 use crate::ids::ProviderId;
 use crate::message::{Content, Message, Role, ToolCall};
-use crate::report::{Adjustment, Retry};
+use crate::report::{Adjustment, Retry, Routing};
 use crate::response::{ChatResponse, Choice, FinishReason};
 use crate::usage::Usage;
 
@@ -99,6 +99,9 @@ pub enum StreamEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
     },
+    /// How a router served the stream (sent by llm-router before the deployment's events); never by a
+    /// provider.
+    Routed(Routing),
     /// A provider event this version does not map, kept as raw text.
     Other {
         /// The event as received.
@@ -151,6 +154,7 @@ pub struct StreamAssembler {
     fallback_id: Option<String>,
     retries: Vec<Retry>,
     adjustments: Vec<Adjustment>,
+    routing: Option<Routing>,
     events: u64,
 }
 
@@ -185,7 +189,7 @@ impl StreamAssembler {
     /// Folds one event in.
     pub fn push(&mut self, event: StreamEvent) {
         // The client's own `Call` event is not something the provider sent.
-        if !matches!(event, StreamEvent::Call { .. }) {
+        if !matches!(event, StreamEvent::Call { .. } | StreamEvent::Routed(_)) {
             self.events += 1;
         }
         match event {
@@ -233,6 +237,7 @@ impl StreamAssembler {
                     self.fallback_id = id;
                 }
             }
+            StreamEvent::Routed(r) => self.routing = Some(r),
             StreamEvent::Other { .. } => {}
         }
     }
@@ -261,6 +266,7 @@ impl StreamAssembler {
         r.created = self.created;
         r.retries = self.retries;
         r.adjustments = self.adjustments;
+        r.routing = self.routing;
         r
     }
 }

@@ -8,6 +8,9 @@ use llm_core::{ApiKey, ChatRequest, ChatResponse, ChatStream, Cost, Error, Provi
 use llm_cost::{Catalog, CatalogRef, CostOptions, SharedCatalog};
 use serde_json::Value;
 
+#[cfg(feature = "router")]
+mod routed;
+
 #[cfg(feature = "providers")]
 use llm_providers::{Limits, ParamPolicy, ProviderClient, RetryPolicy, Timeouts};
 
@@ -46,6 +49,8 @@ pub struct ClientBuilder {
     max_attempts: u32,
     #[cfg(feature = "mock")]
     mock: Option<Arc<llm_core::mock::MockProvider>>,
+    #[cfg(feature = "router")]
+    router: Option<llm_router::RouterConfig>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -81,6 +86,8 @@ impl ClientBuilder {
             max_attempts: 3,
             #[cfg(feature = "mock")]
             mock: None,
+            #[cfg(feature = "router")]
+            router: None,
         }
     }
 
@@ -187,18 +194,46 @@ impl ClientBuilder {
         self
     }
 
-    /// The client. Fails on an empty key.
+    /// Routes the config's model groups through an [`llm_router::Router`]: a request whose model names a
+    /// group (or an alias) goes to one of its deployments, with the config's strategy, retries, fallbacks,
+    /// cooldowns, limits and cache; other model names are resolved as usual. Each deployment's provider is
+    /// built like any other (its `api_key`, else the builder's key or the provider's environment variable; its
+    /// `api_base`; its `max_retries`, default 0 since the router retries across deployments) and wrapped in
+    /// the tracker, so every attempt is priced and recorded, `model_group` the group's name; cache hits are
+    /// recorded too, with a zero `cache_hit` cost.
+    #[cfg(feature = "router")]
+    pub fn router(mut self, config: llm_router::RouterConfig) -> Self {
+        self.router = Some(config);
+        self
+    }
+
+    /// The client. Fails on an empty key, or when a router deployment's provider cannot be built.
     pub fn build(self) -> Result<Client> {
         if let Some((p, _)) = self.keys.iter().find(|(_, k)| k.is_blank()) {
             return Err(Error::config(format!("the api key for {p} is empty")));
         }
-        Ok(Client {
+        #[cfg(feature = "router")]
+        let mut this = self;
+        #[cfg(feature = "router")]
+        let router_config = this.router.take();
+        #[cfg(not(feature = "router"))]
+        let this = self;
+        let client = Client {
             inner: Arc::new(Inner {
-                config: self,
+                config: this,
                 providers: RwLock::new(HashMap::new()),
                 routes: RwLock::new(HashMap::new()),
+                #[cfg(feature = "router")]
+                router: std::sync::OnceLock::new(),
             }),
-        })
+        };
+        #[cfg(feature = "router")]
+        if let Some(config) = router_config {
+            let router = routed::build_router(&client, config)?;
+            let as_provider: Arc<dyn Provider> = Arc::new(router.clone());
+            let _ = client.inner.router.set((router, as_provider));
+        }
+        Ok(client)
     }
 }
 
@@ -216,6 +251,8 @@ struct Inner {
     config: ClientBuilder,
     providers: ProviderCache,
     routes: RouteCache,
+    #[cfg(feature = "router")]
+    router: std::sync::OnceLock<(llm_router::Router, Arc<dyn Provider>)>,
 }
 
 /// One client over every provider, with the exact cost of every call.
@@ -423,8 +460,20 @@ impl Client {
         self.catalog().price_response(requested, response, provider, &opts)
     }
 
+    /// The router, when the client was built with a router config.
+    #[cfg(feature = "router")]
+    pub fn router(&self) -> Option<&llm_router::Router> {
+        self.inner.router.get().map(|(r, _)| r)
+    }
+
     /// The route and provider of a model, resolved once and then taken from the cache.
     fn routed(&self, model: &str) -> Result<Arc<dyn Provider>> {
+        #[cfg(feature = "router")]
+        if let Some((r, p)) = self.inner.router.get()
+            && r.has_group(model)
+        {
+            return Ok(p.clone());
+        }
         if let Some((_, p)) = self.inner.routes.read().unwrap_or_else(PoisonError::into_inner).get(model) {
             return Ok(p.clone());
         }
