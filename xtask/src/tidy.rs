@@ -29,7 +29,7 @@ pub const ALLOWED_EDGES: &[(&str, &[&str])] = &[
     ("llm-tracking", &["llm-core", "llm-cost", "llm-fake-upstream"]),
     // A decorator over any provider, as llm-tracking is: never llm-providers (the facade hands it a factory)
     // nor llm-tracking (tracking wraps each attempt it makes).
-    ("llm-router", &["llm-core", "llm-cost"]),
+    ("llm-router", &["llm-core", "llm-cost", "llm-fake-upstream"]),
     (
         "llm",
         &["llm-core", "llm-cost", "llm-providers", "llm-schema", "llm-tracking", "llm-router", "llm-fake-upstream"],

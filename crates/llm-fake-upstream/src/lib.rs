@@ -37,7 +37,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
+mod services;
 pub mod wire;
+
+pub use services::{TcpProxy, test_redis_url};
 
 /// One request as the fake upstream received it.
 #[derive(Debug, Clone, PartialEq, Eq)]
