@@ -294,29 +294,6 @@ fn failure_json(e: &anyhow::Error) -> Value {
     v
 }
 
-/// Names and prices an assembled stream: by the model asked for, or, for a routed call, by the deployment that
-/// served it (a cache hit costs a known zero).
-fn price_streamed(client: &Client, request: &ChatRequest, model: &str, r: &mut ChatResponse) -> Result<()> {
-    let served = r.routing.as_ref().and_then(|g| g.attempts.last()).map(|a| (a.model.clone(), a.outcome.clone()));
-    let (model, cache_hit) = match &served {
-        Some((m, outcome)) => (m.as_str(), outcome == "cache_hit"),
-        None => (model, false),
-    };
-    if cache_hit {
-        r.cost = Some(Cost::new(llm::core::CostStatus::CacheHit, Default::default()));
-        return Ok(());
-    }
-    let route = client.route(model)?;
-    if r.model.is_empty() {
-        r.model = route.model;
-    }
-    r.provider = Some(route.provider);
-    let mut priced = request.clone();
-    priced.model = model.into();
-    r.cost = Some(client.price(&priced, r));
-    Ok(())
-}
-
 async fn run(client: &Client, args: &ChatArgs, out: &mut impl Write) -> Result<ExitCode> {
     let mut messages = Vec::new();
     if let Some(s) = &args.system {
@@ -364,8 +341,7 @@ async fn run(client: &Client, args: &ChatArgs, out: &mut impl Write) -> Result<E
             }
             assembler.push(event);
         }
-        let mut r = assembler.finish();
-        price_streamed(client, &request, &args.model, &mut r)?;
+        let r = client.finish_streamed(&request, assembler.finish())?;
         drop(stream);
         if !args.json {
             writeln!(out)?;

@@ -15,8 +15,9 @@ use redis::{AsyncCommands, Script};
 
 use crate::state::{Limit, MemoryState, MinuteUsage, RouterState, minute};
 
-/// How long one Redis operation may take before the router uses local state instead.
-const OP_TIMEOUT: Duration = Duration::from_millis(250);
+/// How long one Redis operation may take before the router uses local state instead: long enough that a busy
+/// machine or a process's first connection is not taken for an outage (a refused connection fails at once).
+const OP_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// After a failure, how long the router keeps to local state before it asks Redis again.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -76,7 +77,7 @@ impl RedisState {
         let client = redis::Client::open(url)
             .map_err(|e| Error::config(format!("invalid redis url {}: {e}", llm_core::redact_secrets(url))))?;
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_millis(200)))
+            .set_connection_timeout(Some(OP_TIMEOUT))
             .set_response_timeout(Some(OP_TIMEOUT))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(200));
@@ -153,6 +154,15 @@ impl RedisState {
         }
     }
 
+    /// The values of `keys` (MGET), or `None` when Redis failed.
+    async fn mget<T: redis::FromRedisValue + Send>(&self, keys: Vec<String>) -> Option<Vec<Option<T>>> {
+        let n = keys.len();
+        let mut c = self.conn.clone();
+        let v: Vec<Option<T>> =
+            self.run(async move { redis::cmd("MGET").arg(&keys).query_async(&mut c).await }).await?;
+        (v.len() == n).then_some(v)
+    }
+
     /// Whether the last Redis operation failed (the router is on local state).
     pub fn is_down(&self) -> bool {
         self.down.load(Ordering::Relaxed)
@@ -175,13 +185,10 @@ impl RouterState for RedisState {
             return local;
         }
         let keys: Vec<String> = deployments.iter().map(|d| self.key("cooldown", d)).collect();
-        let mut c = self.conn.clone();
-        let remote: Option<Vec<Option<u8>>> =
-            self.run(async move { redis::cmd("MGET").arg(&keys).query_async(&mut c).await }).await;
-        match remote {
+        match self.mget::<u8>(keys).await {
             // cooled down by anyone in the fleet, or by this process while Redis was away
-            Some(r) if r.len() == local.len() => r.iter().zip(local).map(|(r, l)| r.is_some() || l).collect(),
-            _ => local,
+            Some(r) => r.iter().zip(local).map(|(r, l)| r.is_some() || l).collect(),
+            None => local,
         }
     }
 
@@ -241,11 +248,8 @@ impl RouterState for RedisState {
         }
         let mut keys: Vec<String> = deployments.iter().map(|d| self.minute_key("rpm", d)).collect();
         keys.extend(deployments.iter().map(|d| self.minute_key("tpm", d)));
-        let mut c = self.conn.clone();
-        let remote: Option<Vec<Option<i64>>> =
-            self.run(async move { redis::cmd("MGET").arg(&keys).query_async(&mut c).await }).await;
-        match remote {
-            Some(v) if v.len() == 2 * deployments.len() => {
+        match self.mget::<i64>(keys).await {
+            Some(v) => {
                 let n = deployments.len();
                 (0..n)
                     .map(|i| MinuteUsage {
@@ -254,7 +258,7 @@ impl RouterState for RedisState {
                     })
                     .collect()
             }
-            _ => local,
+            None => local,
         }
     }
 
@@ -274,12 +278,9 @@ impl RouterState for RedisState {
             return local;
         }
         let keys: Vec<String> = deployments.iter().map(|d| self.key("inflight", d)).collect();
-        let mut c = self.conn.clone();
-        let remote: Option<Vec<Option<i64>>> =
-            self.run(async move { redis::cmd("MGET").arg(&keys).query_async(&mut c).await }).await;
-        match remote {
-            Some(v) if v.len() == local.len() => v.into_iter().map(|n| n.unwrap_or(0).max(0) as u64).collect(),
-            _ => local,
+        match self.mget::<i64>(keys).await {
+            Some(v) => v.into_iter().map(|n| n.unwrap_or(0).max(0) as u64).collect(),
+            None => local,
         }
     }
 

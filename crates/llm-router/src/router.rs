@@ -675,7 +675,10 @@ impl Router {
                 }
                 Err(e) => {
                     self.inner.state.in_flight_add(&dep.cfg.id, -1).await;
-                    self.inner.state.add_tokens(&dep.cfg.id, -(prompt_tokens as i64)).await;
+                    if self.counts_tokens(dep) {
+                        // a failed call used no tokens (its request still counts against the RPM limit)
+                        self.inner.state.add_tokens(&dep.cfg.id, -(prompt_tokens as i64)).await;
+                    }
                     self.on_failure(dep, &e).await;
                     routing.attempts.push(
                         RouteAttempt::failed(
@@ -707,16 +710,20 @@ impl Router {
         }
     }
 
+    /// Whether [`Router::pick`] counted the request's tokens against this deployment.
+    fn counts_tokens(&self, dep: &Dep) -> bool {
+        dep.cfg.rpm.is_some()
+            || dep.cfg.tpm.is_some()
+            || matches!(self.inner.settings.strategy, Strategy::UsageBased | Strategy::UsageBasedV2)
+    }
+
     /// After a success: the latency window and the real token count.
     async fn settle(&self, dep: &Dep, usage: Option<&Usage>, estimated: u64, elapsed: Duration) {
         dep.record_latency(elapsed.as_secs_f64(), self.inner.settings.latency_window);
         if let Some(u) = usage {
             let real = u.prompt_tokens.saturating_add(u.completion_tokens);
             let delta = real as i64 - estimated as i64;
-            if delta != 0
-                && (dep.cfg.tpm.is_some()
-                    || matches!(self.inner.settings.strategy, Strategy::UsageBased | Strategy::UsageBasedV2))
-            {
+            if delta != 0 && self.counts_tokens(dep) {
                 self.inner.state.add_tokens(&dep.cfg.id, delta).await;
             }
         }

@@ -507,15 +507,30 @@ impl Client {
 
     /// Drains a stream from [`Client::stream`] into the priced response.
     pub async fn collect(&self, request: &ChatRequest, stream: ChatStream) -> Result<ChatResponse> {
-        let route = self.route(request.model.as_str())?;
-        let mut response = llm_core::collect_stream(stream).await?;
+        let response = llm_core::collect_stream(stream).await?;
+        self.finish_streamed(request, response)
+    }
+
+    /// Names and prices a response assembled from a stream of [`Client::stream`] (what [`Client::collect`]
+    /// does after draining it): by the model asked for, or, for a routed call, by the deployment that served
+    /// it; a cache hit costs a known zero (`cache_hit`).
+    pub fn finish_streamed(&self, request: &ChatRequest, mut response: ChatResponse) -> Result<ChatResponse> {
+        let served = response.routing.as_ref().and_then(|r| r.attempts.last());
+        if served.is_some_and(|a| a.outcome == "cache_hit") {
+            response.cost = Some(Cost::new(llm_core::CostStatus::CacheHit, Default::default()));
+            return Ok(response);
+        }
+        let model = served.map_or_else(|| request.model.as_str().to_owned(), |a| a.model.clone());
+        let route = self.route(&model)?;
         if response.model.is_empty() {
             response.model = route.model.clone();
         }
         if response.provider.is_none() {
             response.provider = Some(route.provider.clone());
         }
-        response.cost = Some(self.price(request, &response));
+        let mut priced = request.clone();
+        priced.model = model.as_str().into();
+        response.cost = Some(self.price(&priced, &response));
         Ok(response)
     }
 
