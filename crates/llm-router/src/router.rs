@@ -246,7 +246,7 @@ enum Unavailable {
 }
 
 enum Outcome {
-    Chat(ChatResponse),
+    Chat(Box<ChatResponse>),
     Stream(ChatStream),
 }
 
@@ -533,7 +533,7 @@ impl Router {
             if stream {
                 dep.provider.stream(request).await.map(Outcome::Stream)
             } else {
-                dep.provider.chat(request).await.map(Outcome::Chat)
+                dep.provider.chat(request).await.map(|r| Outcome::Chat(Box::new(r)))
             }
         };
         match timeout {
@@ -573,7 +573,7 @@ impl Router {
             && !control.no_cache
             && let Some(hit) = self.cache_hit(k, requested).await
         {
-            return Ok((Outcome::Chat(hit.0), hit.1, None));
+            return Ok((Outcome::Chat(Box::new(hit.0)), hit.1, None));
         }
         let prompt_tokens = estimate_tokens(request);
         let trace_id = match request.metadata.get("trace_id") {
@@ -852,9 +852,10 @@ impl Provider for Router {
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse> {
         let (outcome, routing, key) = self.route(request, false).await?;
-        let Outcome::Chat(mut response) = outcome else {
+        let Outcome::Chat(response) = outcome else {
             return Err(Error::new(ErrorKind::Other("router".into()), "a stream came back for a chat call"));
         };
+        let mut response = *response;
         if routing.cache_hit {
             response.routing = Some(routing);
             if let Some(o) = &self.inner.observer {
@@ -872,8 +873,9 @@ impl Provider for Router {
     async fn stream(&self, request: &ChatRequest) -> Result<ChatStream> {
         let (outcome, routing, key) = self.route(request, true).await?;
         match outcome {
-            Outcome::Chat(mut response) => {
+            Outcome::Chat(response) => {
                 // a cache hit, served as a stream
+                let mut response = *response;
                 response.routing = Some(routing.clone());
                 if let Some(o) = &self.inner.observer {
                     o.cache_hit(request, &response, true);
@@ -904,9 +906,7 @@ impl Provider for Router {
                                 if let Some(a) = asm.take() {
                                     let mut r = a.finish();
                                     // only a stream that finished is worth serving again
-                                    if r.finish_reason().is_none() {
-                                        return None;
-                                    }
+                                    r.finish_reason()?;
                                     if r.model.is_empty() {
                                         r.model = model.clone();
                                     }

@@ -3,6 +3,8 @@
 //! working on local state while Redis is away and goes back to it when it returns. Every test uses a key
 //! namespace of its own.
 
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;

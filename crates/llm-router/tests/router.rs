@@ -1,6 +1,8 @@
 //! The router on scripted mock deployments: strategies, order, pre-call checks, retries, fallbacks, cooldowns,
 //! rate limits and the response cache, with exact call counts.
 
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
 use std::collections::HashMap;
 use std::sync::Arc;
 

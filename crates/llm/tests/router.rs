@@ -2,6 +2,7 @@
 //! cooldowns with exact request counts, `retry-after`, every attempt priced and recorded under its model group,
 //! and cache hits that send nothing and are recorded at a zero cost.
 
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 #![cfg(all(feature = "router", feature = "providers", feature = "tracking"))]
 
 use std::sync::Arc;
