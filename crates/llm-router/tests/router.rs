@@ -442,7 +442,7 @@ router_settings: {routing_strategy: latency-based-routing}
     let r = Router::builder(config)
         .factory(move |d| {
             let p: Arc<dyn Provider> = if d.id == "slow" {
-                Arc::new(Slow(s.clone(), std::time::Duration::from_millis(30)))
+                Arc::new(Slow(s.clone(), std::time::Duration::from_millis(200)))
             } else {
                 Arc::new(Slow(f.clone(), std::time::Duration::from_millis(1)))
             };
