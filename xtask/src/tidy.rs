@@ -8,6 +8,7 @@
 //! llm-cost ──────┘
 //! llm-tokens ────▶ llm-core
 //! llm-tracking ──▶ llm-cost, llm-tokens, llm-core
+//! llm-router ────▶ llm-cost, llm-core
 //! llm (facade) ──▶ everything above        llm-cli ──▶ llm        xtask ──▶ llm-cost
 //! ```
 //!
@@ -29,9 +30,21 @@ pub const ALLOWED_EDGES: &[(&str, &[&str])] = &[
     // Token counting: the tokenizer's vocabularies stay out of the crates that do not count.
     ("llm-tokens", &["llm-core"]),
     ("llm-tracking", &["llm-core", "llm-cost", "llm-tokens", "llm-fake-upstream"]),
+    // A decorator over any provider, as llm-tracking is: never llm-providers (the facade hands it a factory)
+    // nor llm-tracking (tracking wraps each attempt it makes).
+    ("llm-router", &["llm-core", "llm-cost", "llm-fake-upstream"]),
     (
         "llm",
-        &["llm-core", "llm-cost", "llm-providers", "llm-schema", "llm-tokens", "llm-tracking", "llm-fake-upstream"],
+        &[
+            "llm-core",
+            "llm-cost",
+            "llm-providers",
+            "llm-schema",
+            "llm-tokens",
+            "llm-tracking",
+            "llm-router",
+            "llm-fake-upstream",
+        ],
     ),
     // A dev-only loopback server; other crates may use it only as a dev-dependency.
     ("llm-fake-upstream", &["llm-core"]),

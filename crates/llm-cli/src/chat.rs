@@ -20,9 +20,13 @@ use crate::output::{error_json, print_json};
 /// Options of `llm chat`.
 #[derive(Debug, clap::Args)]
 pub struct ChatArgs {
-    /// The model, with or without a `provider/` prefix.
+    /// The model, with or without a `provider/` prefix; with `--config`, a model group of the config.
     #[arg(short = 'm', long)]
     pub model: String,
+    /// Route through this router config (LiteLLM's proxy `config.yaml`): `-m` names a model group, served by
+    /// one of its deployments with the config's strategy, retries, fallbacks, limits and cache.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Send the call to this base URL instead of the provider's (scheme, host, port and path prefix).
     #[arg(long)]
     pub api_base: Option<String>,
@@ -100,6 +104,18 @@ struct Output<'a> {
     adjustments: &'a [Adjustment],
     #[serde(skip_serializing_if = "Option::is_none")]
     structured: Option<Value>,
+    /// With `--config`: the deployment that served the call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deployment: Option<&'a str>,
+    /// With `--config`: the fallback groups tried, in order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fallbacks: Option<&'a [String]>,
+    /// With `--config`: whether the response came from the cache (then no request was sent and it cost 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_hit: Option<bool>,
+    /// With `--config`: every attempt, the group asked for and the group that served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    routing: Option<&'a llm::core::Routing>,
 }
 
 fn output<'a>(
@@ -120,6 +136,10 @@ fn output<'a>(
         retries,
         adjustments: &response.adjustments,
         structured,
+        deployment: response.routing.as_ref().map(|r| r.deployment.as_str()),
+        fallbacks: response.routing.as_ref().map(|r| r.fallbacks.as_slice()),
+        cache_hit: response.routing.as_ref().map(|r| r.cache_hit),
+        routing: response.routing.as_ref(),
     }
 }
 
@@ -158,6 +178,7 @@ async fn client(args: &ChatArgs) -> Result<Client> {
         user: args.user.as_deref(),
         team: args.team.as_deref(),
         tags: &args.tags,
+        config: args.config.as_deref(),
     };
     client_with(&setup, Client::builder().drop_params(args.drop_params).preflight(args.preflight)).await
 }
@@ -171,6 +192,8 @@ pub(crate) struct Setup<'a> {
     pub user: Option<&'a str>,
     pub team: Option<&'a str>,
     pub tags: &'a [String],
+    /// A router config (`llm chat --config`).
+    pub config: Option<&'a std::path::Path>,
 }
 
 /// The client of a command: `--api-base` for the model's provider, `--catalog`, the `--db` tracker and the
@@ -185,6 +208,13 @@ pub(crate) async fn client_with(args: &Setup<'_>, builder: llm::ClientBuilder) -
     if let Some(c) = catalog {
         // the client's catalog prices the reply and the tracked record alike
         b = b.catalog(c);
+    }
+    if let Some(path) = args.config {
+        let config = llm::router::RouterConfig::from_file(path)?;
+        for w in &config.warnings {
+            eprintln!("llm: {}: {w}", path.display());
+        }
+        b = b.router(config);
     }
     if let Some(db) = args.db {
         let store = llm::tracking::open(db)
@@ -360,13 +390,7 @@ async fn run(client: &Client, args: &ChatArgs, out: &mut impl Write) -> Result<E
             }
             assembler.push(event);
         }
-        let mut r = assembler.finish();
-        let route = client.route(&args.model)?;
-        if r.model.is_empty() {
-            r.model = route.model;
-        }
-        r.provider = Some(route.provider);
-        r.cost = Some(client.price(&request, &r));
+        let r = client.finish_streamed(&request, assembler.finish())?;
         drop(stream);
         if !args.json {
             writeln!(out)?;

@@ -62,6 +62,7 @@ pub async fn embed_cmd(args: &EmbedArgs, out: &mut impl Write) -> Result<ExitCod
         user: args.user.as_deref(),
         team: args.team.as_deref(),
         tags: &args.tags,
+        config: None,
     };
     let result = match client_with(&setup, Client::builder()).await {
         Ok(client) => {

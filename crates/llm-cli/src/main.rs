@@ -9,6 +9,7 @@ mod demo;
 mod embed;
 mod lookup;
 mod output;
+mod router;
 mod spend;
 mod tokens;
 
@@ -43,6 +44,9 @@ enum Command {
     /// Spend reports, exports and the local dashboard over a spend store.
     #[command(subcommand)]
     Spend(spend::SpendCommand),
+    /// Router configs (LiteLLM's proxy format): `llm router check FILE`.
+    #[command(subcommand)]
+    Router(router::RouterCommand),
     /// Which provider serves a model name, and the provider-side model.
     Resolve(lookup::ResolveArgs),
     /// The OpenAI-style parameters a provider accepts for a model.
@@ -71,6 +75,7 @@ fn main() -> ExitCode {
             Command::Models(args) => cost::models_cmd(&args, &mut out),
             Command::Budget(cmd) => spend::budget_cmd(&cmd, &mut out).await,
             Command::Spend(cmd) => spend::spend_cmd(&cmd, &mut out).await,
+            Command::Router(cmd) => router::router_cmd(&cmd, &mut out),
             Command::Resolve(args) => lookup::resolve_cmd(&args, &mut out),
             Command::Params(args) => lookup::params_cmd(&args, &mut out),
             Command::Tokens(args) => tokens::tokens_cmd(&args, &mut out),

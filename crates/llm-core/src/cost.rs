@@ -162,6 +162,8 @@ string_enum! {
         Unpriced = "unpriced",
         /// The model is not in the catalog: the cost is unknown, not zero.
         UnknownModel = "unknown_model",
+        /// Served from a response cache: nothing was sent, nothing billed; the cost is a known zero.
+        CacheHit = "cache_hit",
     }
 }
 
@@ -262,7 +264,7 @@ impl Cost {
 
     /// True when the amounts are known (priced or provider-reported).
     pub fn is_known(&self) -> bool {
-        matches!(self.status, CostStatus::Priced | CostStatus::ProviderReported)
+        matches!(self.status, CostStatus::Priced | CostStatus::ProviderReported | CostStatus::CacheHit)
     }
 
     /// The input side of the cost.

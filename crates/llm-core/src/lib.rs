@@ -48,7 +48,7 @@ pub use error::{
 pub use ids::{ApiKey, LITELLM_PROVIDERS, ModelId, ProviderId};
 pub use message::{Content, ContentPart, ImageSource, Message, Role, ToolCall};
 pub use provider::{ChatFuture, EmbedFuture, ModelDirectory, Provider, StreamFuture};
-pub use report::{Adjustment, AdjustmentKind, Retry};
+pub use report::{Adjustment, AdjustmentKind, Retry, RouteAttempt, Routing};
 pub use request::{ChatRequest, JsonSchemaFormat, ReasoningEffort, ResponseFormat, ServiceTier, Tool, ToolChoice};
 pub use response::{ChatResponse, Choice, FinishReason};
 pub use rust_decimal::Decimal;

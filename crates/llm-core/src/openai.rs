@@ -1069,6 +1069,7 @@ impl ChunkEncoder {
             | StreamEvent::ProviderFields { .. }
             | StreamEvent::ReasoningSignature { .. }
             | StreamEvent::Call { .. }
+            | StreamEvent::Routed(_)
             | StreamEvent::Other { .. } => None,
         }
     }

@@ -144,6 +144,113 @@ impl Retry {
     }
 }
 
+/// One attempt a router made for a call: which deployment of which model group, and how it ended.
+///
+/// ```
+/// use llm_core::{ErrorKind, RouteAttempt};
+/// let a = RouteAttempt::failed("gpt-4o", "gpt-4o/0", "openai/gpt-4o", ErrorKind::Server, Some(500), "boom");
+/// assert_eq!(serde_json::to_value(&a).unwrap()["outcome"], "server");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RouteAttempt {
+    /// The model group the attempt was made for (the requested one, or a fallback group).
+    pub model_group: String,
+    /// The deployment's id (its `model_info.id`, else `GROUP/INDEX`).
+    pub deployment: String,
+    /// The deployment's provider-side model (`litellm_params.model`).
+    pub model: String,
+    /// `success`, `cache_hit`, or the error kind ([`ErrorKind::as_str`]) it failed with.
+    pub outcome: String,
+    /// The HTTP status of a failure, when it got an answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The error message of a failure (secrets redacted); empty on success.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+    /// What the attempt cost: the priced response of a success, zero for a cache hit, and `None` for a failure
+    /// that returned no usage (nothing billed that anyone reported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<crate::cost::Cost>,
+    /// How long it took, in milliseconds.
+    pub latency_ms: u64,
+}
+
+impl RouteAttempt {
+    /// A successful attempt.
+    pub fn succeeded(model_group: &str, deployment: &str, model: &str, cost: Option<crate::cost::Cost>) -> Self {
+        Self {
+            model_group: model_group.to_owned(),
+            deployment: deployment.to_owned(),
+            model: model.to_owned(),
+            outcome: "success".to_owned(),
+            status: None,
+            message: String::new(),
+            cost,
+            latency_ms: 0,
+        }
+    }
+
+    /// A failed attempt.
+    pub fn failed(
+        model_group: &str,
+        deployment: &str,
+        model: &str,
+        kind: ErrorKind,
+        status: Option<u16>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            outcome: kind.as_str().to_owned(),
+            status,
+            message: message.into(),
+            ..Self::succeeded(model_group, deployment, model, None)
+        }
+    }
+
+    /// Sets the latency.
+    #[must_use]
+    pub fn with_latency_ms(mut self, ms: u64) -> Self {
+        self.latency_ms = ms;
+        self
+    }
+
+    /// True when the attempt answered (from the provider or from the cache).
+    pub fn is_success(&self) -> bool {
+        matches!(self.outcome.as_str(), "success" | "cache_hit")
+    }
+}
+
+/// How a router served a call: the group asked for, the deployment that answered, every attempt on the way
+/// (failed ones included, with their error), the fallback groups tried, and whether the answer came from the
+/// response cache.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Routing {
+    /// The model group the caller asked for.
+    pub model_group: String,
+    /// The group that answered (the requested one, or a fallback).
+    pub served_group: String,
+    /// The deployment that answered (empty when none did).
+    pub deployment: String,
+    /// Every attempt, in order; the last one answered when the call succeeded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<RouteAttempt>,
+    /// The fallback groups tried, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallbacks: Vec<String>,
+    /// True when the answer came from the response cache (no upstream request, cost zero).
+    #[serde(default)]
+    pub cache_hit: bool,
+}
+
+impl Routing {
+    /// A routing report for a call to `model_group`, with nothing tried yet.
+    pub fn new(model_group: impl Into<String>) -> Self {
+        Self { model_group: model_group.into(), ..Self::default() }
+    }
+}
+
 mod kind_name {
     use serde::{Deserialize, Deserializer, Serializer};
 

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::cost::{Cost, Usd};
 use crate::ids::ProviderId;
 use crate::message::{Message, ToolCall};
-use crate::report::{Adjustment, Retry};
+use crate::report::{Adjustment, Retry, Routing};
 use crate::usage::Usage;
 use crate::vocab::string_enum;
 
@@ -93,6 +93,10 @@ pub struct ChatResponse {
     /// Perplexity's `citations`, `search_results`, `images` and `related_questions`.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub provider_fields: serde_json::Map<String, serde_json::Value>,
+    /// How a router served the call (deployment, every attempt, fallbacks, cache hit); `None` without a
+    /// router.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<Routing>,
 }
 
 impl ChatResponse {
@@ -113,6 +117,7 @@ impl ChatResponse {
             adjustments: Vec::new(),
             location: None,
             provider_fields: serde_json::Map::new(),
+            routing: None,
         }
     }
 

@@ -11,7 +11,7 @@ use crate::cost::Usd;
 use crate::error::Result;
 use crate::ids::ProviderId;
 use crate::message::{Content, Message, Role, ToolCall};
-use crate::report::{Adjustment, Retry};
+use crate::report::{Adjustment, Retry, Routing};
 use crate::response::{ChatResponse, Choice, FinishReason};
 use crate::usage::Usage;
 
@@ -108,6 +108,9 @@ pub enum StreamEvent {
         /// The fields, as sent.
         fields: serde_json::Map<String, serde_json::Value>,
     },
+    /// How a router served the stream (sent by llm-router before the deployment's events); never by a
+    /// provider.
+    Routed(Routing),
     /// A provider event this version does not map, kept as raw text.
     Other {
         /// The event as received.
@@ -162,6 +165,7 @@ pub struct StreamAssembler {
     retries: Vec<Retry>,
     adjustments: Vec<Adjustment>,
     location: Option<String>,
+    routing: Option<Routing>,
     events: u64,
 }
 
@@ -196,7 +200,7 @@ impl StreamAssembler {
     /// Folds one event in.
     pub fn push(&mut self, event: StreamEvent) {
         // The client's own `Call` event is not something the provider sent.
-        if !matches!(event, StreamEvent::Call { .. }) {
+        if !matches!(event, StreamEvent::Call { .. } | StreamEvent::Routed(_)) {
             self.events += 1;
         }
         match event {
@@ -248,6 +252,7 @@ impl StreamAssembler {
                     self.fallback_id = id;
                 }
             }
+            StreamEvent::Routed(r) => self.routing = Some(r),
             StreamEvent::Other { .. } => {}
         }
     }
@@ -278,6 +283,7 @@ impl StreamAssembler {
         r.retries = self.retries;
         r.location = self.location;
         r.adjustments = self.adjustments;
+        r.routing = self.routing;
         r
     }
 }

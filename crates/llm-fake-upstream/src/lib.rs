@@ -38,8 +38,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 pub mod browser;
+mod services;
 pub mod sigv4;
 pub mod wire;
+
+pub use services::{TcpProxy, test_redis_url};
 
 /// One request as the fake upstream received it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -115,7 +115,8 @@ pub struct CallRecord {
     pub requested_model: String,
     /// The model the provider says served it (the requested one when it did not say).
     pub model: String,
-    /// What reports group a call's model by: the catalog key of the model the caller asked for (so a call's
+    /// What reports group a call's model by: the model group a router routed the call for (the `model_group`
+    /// metadata that llm-router sets), else the catalog key of the model the caller asked for (so a call's
     /// failures and successes land in one row whatever name the provider served it under), else the requested
     /// name without the serving provider's (or the mock's) `provider/` prefix. Empty in records written before it existed (reports then use [`CallRecord::model`]).
     #[serde(default, skip_serializing_if = "String::is_empty")]

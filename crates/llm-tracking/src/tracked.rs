@@ -28,8 +28,8 @@ use crate::tracker::{ReserveError, Tracker};
 /// Metadata keys [`Tracked`] reads from [`ChatRequest::metadata`] into record fields (and removes from the
 /// record's `metadata`): `user`, `team`, `project`, `end_user`, `trace_id`, `retry_attempts`,
 /// `repair_attempts`.
-pub const KNOWN_METADATA: [&str; 7] =
-    ["user", "team", "project", "end_user", "trace_id", "retry_attempts", "repair_attempts"];
+pub const KNOWN_METADATA: [&str; 8] =
+    ["user", "team", "project", "end_user", "trace_id", "retry_attempts", "repair_attempts", "model_group"];
 
 /// A provider whose calls are priced with the tracker's pricer (the cost is attached to every response as
 /// `response.cost`), checked against budgets before they are sent, settled after, and recorded (one
@@ -171,12 +171,16 @@ impl<P: Provider> Tracked<P> {
         };
         let requested_model = req.model;
         // Unknown to the pricer: the requested name without the serving provider's own prefix (or the mock's).
-        let model_group = self.pricer().model_key(self.inner.id(), requested_model).unwrap_or_else(|| {
-            let provider = self.inner.id().as_str();
-            let bare = [provider, "mock"]
-                .iter()
-                .find_map(|p| requested_model.strip_prefix(p).and_then(|m| m.strip_prefix('/')));
-            bare.unwrap_or(requested_model).to_owned()
+        // A router names the group it routed the call for (LiteLLM's `model_group`); else the catalog key.
+        let routed_group = text("model_group");
+        let model_group = routed_group.unwrap_or_else(|| {
+            self.pricer().model_key(self.inner.id(), requested_model).unwrap_or_else(|| {
+                let provider = self.inner.id().as_str();
+                let bare = [provider, "mock"]
+                    .iter()
+                    .find_map(|p| requested_model.strip_prefix(p).and_then(|m| m.strip_prefix('/')));
+                bare.unwrap_or(requested_model).to_owned()
+            })
         });
         let mut metadata = BTreeMap::new();
         if !meta.is_empty() {

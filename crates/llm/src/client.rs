@@ -11,6 +11,9 @@ use llm_core::{
 use llm_cost::{Catalog, CatalogRef, CostOptions, SharedCatalog};
 use serde_json::Value;
 
+#[cfg(feature = "router")]
+mod routed;
+
 #[cfg(feature = "providers")]
 use llm_providers::{Limits, ParamPolicy, ProviderClient, RetryPolicy, Timeouts};
 
@@ -60,6 +63,8 @@ pub struct ClientBuilder {
     max_attempts: u32,
     #[cfg(feature = "mock")]
     mock: Option<Arc<llm_core::mock::MockProvider>>,
+    #[cfg(feature = "router")]
+    router: Option<llm_router::RouterConfig>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -96,6 +101,8 @@ impl ClientBuilder {
             max_attempts: 3,
             #[cfg(feature = "mock")]
             mock: None,
+            #[cfg(feature = "router")]
+            router: None,
         }
     }
 
@@ -212,18 +219,46 @@ impl ClientBuilder {
         self
     }
 
-    /// The client. Fails on an empty key.
+    /// Routes the config's model groups through an [`llm_router::Router`]: a request whose model names a
+    /// group (or an alias) goes to one of its deployments, with the config's strategy, retries, fallbacks,
+    /// cooldowns, limits and cache; other model names are resolved as usual. Each deployment's provider is
+    /// built like any other (its `api_key`, else the builder's key or the provider's environment variable; its
+    /// `api_base`; its `max_retries`, default 0 since the router retries across deployments) and wrapped in
+    /// the tracker, so every attempt is priced and recorded, `model_group` the group's name; cache hits are
+    /// recorded too, with a zero `cache_hit` cost.
+    #[cfg(feature = "router")]
+    pub fn router(mut self, config: llm_router::RouterConfig) -> Self {
+        self.router = Some(config);
+        self
+    }
+
+    /// The client. Fails on an empty key, or when a router deployment's provider cannot be built.
     pub fn build(self) -> Result<Client> {
         if let Some((p, _)) = self.keys.iter().find(|(_, k)| k.is_blank()) {
             return Err(Error::config(format!("the api key for {p} is empty")));
         }
-        Ok(Client {
+        #[cfg(feature = "router")]
+        let mut this = self;
+        #[cfg(feature = "router")]
+        let router_config = this.router.take();
+        #[cfg(not(feature = "router"))]
+        let this = self;
+        let client = Client {
             inner: Arc::new(Inner {
-                config: self,
+                config: this,
                 providers: RwLock::new(HashMap::new()),
                 routes: RwLock::new(HashMap::new()),
+                #[cfg(feature = "router")]
+                router: std::sync::OnceLock::new(),
             }),
-        })
+        };
+        #[cfg(feature = "router")]
+        if let Some(config) = router_config {
+            let router = routed::build_router(&client, config)?;
+            let as_provider: Arc<dyn Provider> = Arc::new(router.clone());
+            let _ = client.inner.router.set((router, as_provider));
+        }
+        Ok(client)
     }
 }
 
@@ -241,6 +276,8 @@ struct Inner {
     config: ClientBuilder,
     providers: ProviderCache,
     routes: RouteCache,
+    #[cfg(feature = "router")]
+    router: std::sync::OnceLock<(llm_router::Router, Arc<dyn Provider>)>,
 }
 
 /// One client over every provider, with the exact cost of every call.
@@ -489,8 +526,20 @@ impl Client {
         Ok((provider, request))
     }
 
+    /// The router, when the client was built with a router config.
+    #[cfg(feature = "router")]
+    pub fn router(&self) -> Option<&llm_router::Router> {
+        self.inner.router.get().map(|(r, _)| r)
+    }
+
     /// The provider for a model name, and the name to send when the catalog renames it (an alias's target).
     fn provider_for(&self, model: &str) -> Result<(Arc<dyn Provider>, Option<String>)> {
+        #[cfg(feature = "router")]
+        if let Some((r, p)) = self.inner.router.get()
+            && r.has_group(model)
+        {
+            return Ok((p.clone(), None));
+        }
         let hit = self
             .inner
             .routes
@@ -571,15 +620,30 @@ impl Client {
 
     /// Drains a stream from [`Client::stream`] into the priced response.
     pub async fn collect(&self, request: &ChatRequest, stream: ChatStream) -> Result<ChatResponse> {
-        let route = self.route(request.model.as_str())?;
-        let mut response = llm_core::collect_stream(stream).await?;
+        let response = llm_core::collect_stream(stream).await?;
+        self.finish_streamed(request, response)
+    }
+
+    /// Names and prices a response assembled from a stream of [`Client::stream`] (what [`Client::collect`]
+    /// does after draining it): by the model asked for, or, for a routed call, by the deployment that served
+    /// it; a cache hit costs a known zero (`cache_hit`).
+    pub fn finish_streamed(&self, request: &ChatRequest, mut response: ChatResponse) -> Result<ChatResponse> {
+        let served = response.routing.as_ref().and_then(|r| r.attempts.last());
+        if served.is_some_and(|a| a.outcome == "cache_hit") {
+            response.cost = Some(Cost::new(llm_core::CostStatus::CacheHit, Default::default()));
+            return Ok(response);
+        }
+        let model = served.map_or_else(|| request.model.as_str().to_owned(), |a| a.model.clone());
+        let route = self.route(&model)?;
         if response.model.is_empty() {
             response.model = route.model.clone();
         }
         if response.provider.is_none() {
             response.provider = Some(route.provider.clone());
         }
-        response.cost = Some(self.price(request, &response));
+        let mut priced = request.clone();
+        priced.model = model.as_str().into();
+        response.cost = Some(self.price(&priced, &response));
         Ok(response)
     }
 

@@ -30,6 +30,8 @@ pub use llm_core as core;
 pub use llm_cost as cost;
 #[cfg(feature = "providers")]
 pub use llm_providers as providers;
+#[cfg(feature = "router")]
+pub use llm_router as router;
 #[cfg(feature = "schema")]
 pub use llm_schema as schema;
 pub use llm_tokens as tokens;
