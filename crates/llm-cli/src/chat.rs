@@ -18,6 +18,23 @@ use serde_json::{Value, json};
 use crate::output::{error_json, print_json};
 
 /// Options of `llm chat`.
+/// Where a call is recorded and whom it is charged to (`llm chat`, `llm embed`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TrackArgs {
+    /// Record the call in this spend store (`sqlite:PATH` or `postgres://...`).
+    #[arg(long, env = "LLM_DB")]
+    pub db: Option<String>,
+    /// Charge the call to this user.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Charge the call to this team.
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Tag the call (repeatable).
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct ChatArgs {
     /// The model, with or without a `provider/` prefix; with `--config`, a model group of the config.
@@ -48,18 +65,8 @@ pub struct ChatArgs {
     /// Sampling temperature.
     #[arg(long)]
     pub temperature: Option<f64>,
-    /// Record the call in this spend store (`sqlite:PATH` or `postgres://...`).
-    #[arg(long, env = "LLM_DB")]
-    pub db: Option<String>,
-    /// Charge the call to this user.
-    #[arg(long)]
-    pub user: Option<String>,
-    /// Charge the call to this team.
-    #[arg(long)]
-    pub team: Option<String>,
-    /// Tag the call (repeatable).
-    #[arg(long = "tag")]
-    pub tags: Vec<String>,
+    #[command(flatten)]
+    pub track: TrackArgs,
     /// Any OpenAI-style parameter as NAME=JSON (repeatable), e.g. `--param seed=7 --param 'stop=["\n"]'`. A
     /// value that is not JSON is taken as a string.
     #[arg(long = "param", value_name = "NAME=JSON")]
@@ -174,10 +181,7 @@ async fn client(args: &ChatArgs) -> Result<Client> {
         model: &args.model,
         api_base: args.api_base.as_deref(),
         catalog: &args.catalog,
-        db: args.db.as_deref(),
-        user: args.user.as_deref(),
-        team: args.team.as_deref(),
-        tags: &args.tags,
+        track: &args.track,
         config: args.config.as_deref(),
     };
     client_with(&setup, Client::builder().drop_params(args.drop_params).preflight(args.preflight)).await
@@ -188,10 +192,7 @@ pub(crate) struct Setup<'a> {
     pub model: &'a str,
     pub api_base: Option<&'a str>,
     pub catalog: &'a crate::cost::CatalogArg,
-    pub db: Option<&'a str>,
-    pub user: Option<&'a str>,
-    pub team: Option<&'a str>,
-    pub tags: &'a [String],
+    pub track: &'a TrackArgs,
     /// A router config (`llm chat --config`).
     pub config: Option<&'a std::path::Path>,
 }
@@ -216,7 +217,7 @@ pub(crate) async fn client_with(args: &Setup<'_>, builder: llm::ClientBuilder) -
         }
         b = b.router(config);
     }
-    if let Some(db) = args.db {
+    if let Some(db) = &args.track.db {
         let store = llm::tracking::open(db)
             .await
             .with_context(|| format!("opening {}", llm::tracking::store::redact_url(db)))?;
@@ -229,13 +230,13 @@ pub(crate) async fn client_with(args: &Setup<'_>, builder: llm::ClientBuilder) -
             .build()?;
         b = b.tracker(tracker);
     }
-    if let Some(u) = args.user {
-        b = b.user(u.to_owned());
+    if let Some(u) = &args.track.user {
+        b = b.user(u.clone());
     }
-    if let Some(t) = args.team {
-        b = b.team(t.to_owned());
+    if let Some(t) = &args.track.team {
+        b = b.team(t.clone());
     }
-    for t in args.tags {
+    for t in &args.track.tags {
         b = b.tag(t.clone());
     }
     Ok(b.build()?)

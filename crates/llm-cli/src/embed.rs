@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use crate::chat::{Setup, client_with, cost_object, flushed, report};
+use crate::chat::{Setup, TrackArgs, client_with, cost_object, flushed, report};
 
 /// Options of `llm embed`.
 #[derive(Debug, clap::Args)]
@@ -32,18 +32,8 @@ pub struct EmbedArgs {
     /// numbers either way.
     #[arg(long)]
     pub base64: bool,
-    /// Record the call in this spend store (`sqlite:PATH` or `postgres://...`).
-    #[arg(long, env = "LLM_DB")]
-    pub db: Option<String>,
-    /// Charge the call to this user.
-    #[arg(long)]
-    pub user: Option<String>,
-    /// Charge the call to this team.
-    #[arg(long)]
-    pub team: Option<String>,
-    /// Tag the call (repeatable).
-    #[arg(long = "tag")]
-    pub tags: Vec<String>,
+    #[command(flatten)]
+    pub track: TrackArgs,
     #[command(flatten)]
     pub catalog: crate::cost::CatalogArg,
     /// The texts to embed, one vector each.
@@ -58,10 +48,7 @@ pub async fn embed_cmd(args: &EmbedArgs, out: &mut impl Write) -> Result<ExitCod
         model: &args.model,
         api_base: args.api_base.as_deref(),
         catalog: &args.catalog,
-        db: args.db.as_deref(),
-        user: args.user.as_deref(),
-        team: args.team.as_deref(),
-        tags: &args.tags,
+        track: &args.track,
         config: None,
     };
     let result = match client_with(&setup, Client::builder()).await {

@@ -102,33 +102,7 @@ impl EmbeddingRequest {
         self
     }
 
-    /// Sets the end-user id.
-    #[must_use]
-    pub fn with_user(mut self, user: impl Into<String>) -> Self {
-        self.user = Some(user.into());
-        self
-    }
-
-    /// Adds a tracking tag.
-    #[must_use]
-    pub fn with_tag(mut self, tag: impl Into<String>) -> Self {
-        self.tags.push(tag.into());
-        self
-    }
-
-    /// Adds tracking metadata.
-    #[must_use]
-    pub fn with_metadata(mut self, key: impl Into<String>, value: Value) -> Self {
-        self.metadata.insert(key.into(), value);
-        self
-    }
-
-    /// Adds a provider-specific body field.
-    #[must_use]
-    pub fn with_extra(mut self, key: impl Into<String>, value: Value) -> Self {
-        self.extra.insert(key.into(), value);
-        self
-    }
+    crate::request::attribution_builders!();
 
     /// An estimate of the input tokens when the provider reports none: one token per four characters of each
     /// text, rounded up (what budget reservations assume for chat too). Not a tokenizer.

@@ -61,7 +61,10 @@ impl MockError {
 /// What the mock answers to one call.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-#[allow(clippy::large_enum_variant, reason = "a test double's scripted replies: size does not matter, a Box would only lengthen every script")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a test double's scripted replies: size does not matter, a Box would only lengthen every script"
+)]
 pub enum MockReply {
     /// This text, with counted usage.
     Text(String),

@@ -103,6 +103,41 @@ pub enum ResponseFormat {
     JsonSchema(JsonSchemaFormat),
 }
 
+/// The builders of the fields every request type shares (`user`, `tags`, `metadata`, `extra`): who a call is
+/// charged to, how it is tracked, and provider-specific body fields.
+macro_rules! attribution_builders {
+    () => {
+        /// Sets the end user.
+        #[must_use]
+        pub fn with_user(mut self, user: impl Into<String>) -> Self {
+            self.user = Some(user.into());
+            self
+        }
+
+        /// Adds a tracking tag.
+        #[must_use]
+        pub fn with_tag(mut self, tag: impl Into<String>) -> Self {
+            self.tags.push(tag.into());
+            self
+        }
+
+        /// Sets a tracking metadata entry.
+        #[must_use]
+        pub fn with_metadata(mut self, key: impl Into<String>, value: serde_json::Value) -> Self {
+            self.metadata.insert(key.into(), value);
+            self
+        }
+
+        /// Sets a provider-specific body field, passed through as it is.
+        #[must_use]
+        pub fn with_extra(mut self, key: impl Into<String>, value: serde_json::Value) -> Self {
+            self.extra.insert(key.into(), value);
+            self
+        }
+    };
+}
+pub(crate) use attribution_builders;
+
 string_enum! {
     /// How hard a reasoning model thinks.
     pub enum ReasoningEffort {
@@ -336,33 +371,7 @@ impl ChatRequest {
         self
     }
 
-    /// Sets the end user.
-    #[must_use]
-    pub fn with_user(mut self, user: impl Into<String>) -> Self {
-        self.user = Some(user.into());
-        self
-    }
-
-    /// Adds a tracking tag.
-    #[must_use]
-    pub fn with_tag(mut self, tag: impl Into<String>) -> Self {
-        self.tags.push(tag.into());
-        self
-    }
-
-    /// Sets a tracking metadata entry.
-    #[must_use]
-    pub fn with_metadata(mut self, key: impl Into<String>, value: Value) -> Self {
-        self.metadata.insert(key.into(), value);
-        self
-    }
-
-    /// Sets a provider-specific body field, passed through as it is.
-    #[must_use]
-    pub fn with_extra(mut self, key: impl Into<String>, value: Value) -> Self {
-        self.extra.insert(key.into(), value);
-        self
-    }
+    crate::request::attribution_builders!();
 
     /// The names of the OpenAI-style parameters this request sets, in a fixed order (for checking them against
     /// what a provider supports).
