@@ -145,6 +145,15 @@ impl std::fmt::Debug for RedisSettings {
     }
 }
 
+/// The requests and tokens per minute one caller (a user, team or tag) may send through the router.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ScopeLimit {
+    /// Requests per minute.
+    pub rpm: Option<u64>,
+    /// Tokens per minute (the request's estimated prompt tokens).
+    pub tpm: Option<u64>,
+}
+
 /// `router_settings` (with the `litellm_settings` that LiteLLM passes to the router).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -189,6 +198,9 @@ pub struct RouterSettings {
     /// How long a call waits for a deployment under its RPM/TPM limit before failing `rate_limited`
     /// (`rate_limit_wait`, ours; default 0: fail at once).
     pub rate_limit_wait: Duration,
+    /// RPM/TPM limits per caller (`scope_limits`, ours): `user:NAME`, `team:NAME` or `tag:NAME` → limits,
+    /// enforced across every group before a deployment is picked (the tracker's scopes of the request).
+    pub scope_limits: BTreeMap<String, ScopeLimit>,
     /// Shared state in Redis (`redis_host`/`redis_port`/`redis_password`/`redis_url`).
     pub redis: Option<RedisSettings>,
 }
@@ -214,6 +226,7 @@ impl Default for RouterSettings {
             timeout: None,
             retry_after: Duration::ZERO,
             rate_limit_wait: Duration::ZERO,
+            scope_limits: BTreeMap::new(),
             redis: None,
         }
     }
@@ -763,6 +776,26 @@ impl<'a> Parser<'a> {
                 "timeout" => s.timeout = self.seconds(&p, v)?,
                 "retry_after" => s.retry_after = self.seconds(&p, v)?.unwrap_or(Duration::ZERO),
                 "rate_limit_wait" => s.rate_limit_wait = self.seconds(&p, v)?.unwrap_or(Duration::ZERO),
+                "scope_limits" => {
+                    let Value::Object(scopes) = v else { return Err(bad(&p, "expected a mapping")) };
+                    for (scope, limits) in scopes {
+                        let sp = format!("{p}.{scope}");
+                        let kind = scope.split_once(':').map(|(k, n)| (k, n.is_empty()));
+                        if !matches!(kind, Some(("user" | "team" | "tag", false))) {
+                            return Err(bad(&sp, "a scope is user:NAME, team:NAME or tag:NAME"));
+                        }
+                        let Value::Object(l) = limits else { return Err(bad(&sp, "expected rpm and/or tpm")) };
+                        let mut limit = ScopeLimit::default();
+                        for (lk, lv) in l {
+                            match lk.as_str() {
+                                "rpm" => limit.rpm = self.count(&format!("{sp}.rpm"), lv)?,
+                                "tpm" => limit.tpm = self.count(&format!("{sp}.tpm"), lv)?,
+                                other => warn_unknown(&mut self.warnings, &sp, other, &[]),
+                            }
+                        }
+                        s.scope_limits.insert(scope.clone(), limit);
+                    }
+                }
                 "redis_host" | "redis_port" | "redis_password" | "redis_url" | "redis_namespace" => {}
                 other => warn_unknown(&mut self.warnings, path, other, ROUTER_NOT_YET),
             }

@@ -37,7 +37,7 @@ mod redis_state;
 mod router;
 pub mod state;
 
-pub use config::{CacheSettings, Deployment, RedisSettings, RouterConfig, RouterSettings, Strategy};
+pub use config::{CacheSettings, Deployment, RedisSettings, RouterConfig, RouterSettings, ScopeLimit, Strategy};
 #[cfg(feature = "redis")]
 pub use redis_state::RedisState;
 pub use router::{DeploymentFactory, Router, RouterBuilder, RouterObserver, estimate_tokens};

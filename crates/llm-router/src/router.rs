@@ -429,6 +429,41 @@ impl Router {
         }
     }
 
+    /// Counts the request against the `scope_limits` of its caller (its user, team and tags, as the tracker
+    /// scopes them), in the router's state (shared in Redis with a fleet), waiting up to `rate_limit_wait` for
+    /// a new minute; a scope at its limit fails the call `rate_limited`, naming the scope and the limit.
+    async fn admit_scopes(&self, request: &ChatRequest, prompt_tokens: u64) -> Result<()> {
+        let limits = &self.inner.settings.scope_limits;
+        if limits.is_empty() {
+            return Ok(());
+        }
+        let meta = |k: &str| request.metadata.get(k).and_then(Value::as_str).map(str::to_owned);
+        let mut scopes: Vec<String> = Vec::new();
+        if let Some(u) = request.user.clone().or_else(|| meta("user")) {
+            scopes.push(format!("user:{u}"));
+        }
+        if let Some(t) = meta("team") {
+            scopes.push(format!("team:{t}"));
+        }
+        scopes.extend(request.tags.iter().map(|t| format!("tag:{t}")));
+        let deadline = Instant::now() + self.inner.settings.rate_limit_wait;
+        for scope in scopes {
+            let Some(limit) = limits.get(&scope) else { continue };
+            let id = format!("scope:{scope}");
+            while let Some(hit) = self.inner.state.try_acquire(&id, limit.rpm, limit.tpm, prompt_tokens).await {
+                let now = Instant::now();
+                if now >= deadline {
+                    return Err(Error::new(
+                        ErrorKind::RateLimited,
+                        format!("{scope} is at its rate limit ({hit} reached)"),
+                    ));
+                }
+                tokio::time::sleep((until_next_minute() + Duration::from_millis(5)).min(deadline - now)).await;
+            }
+        }
+        Ok(())
+    }
+
     /// [`Router::pick`], waiting up to `rate_limit_wait` for a new minute when every deployment is at its limit.
     async fn pick_waiting(
         &self,
@@ -576,6 +611,7 @@ impl Router {
             return Ok((Outcome::Chat(Box::new(hit.0)), hit.1, None));
         }
         let prompt_tokens = estimate_tokens(request);
+        self.admit_scopes(request, prompt_tokens).await?;
         let trace_id = match request.metadata.get("trace_id") {
             Some(Value::String(s)) => s.clone(),
             _ => format!("router-{:016x}", self.random()),

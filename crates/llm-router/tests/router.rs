@@ -298,6 +298,45 @@ model_list:
 }
 
 #[tokio::test]
+async fn scope_limits_hold_each_caller_to_its_own_rpm() {
+    let yaml = r#"
+model_list:
+  - {model_name: g, litellm_params: {model: gpt-4o-mini}, model_info: {id: a}}
+router_settings:
+  scope_limits:
+    "user:alice": {rpm: 2}
+    "team:core": {rpm: 3}
+    "tag:batch": {tpm: 1000000}
+"#;
+    let a = mock(&[]);
+    let r = router(yaml, &HashMap::from([("a", a.clone())]));
+    let alice = || ask("g", "hi").with_user("alice");
+    for _ in 0..2 {
+        r.chat(&alice()).await.unwrap();
+    }
+    let e = r.chat(&alice()).await.unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::RateLimited);
+    assert_eq!(e.message(), "user:alice is at its rate limit (rpm 2 reached)");
+    // bob is not alice: his own user has no limit, his team three calls a minute
+    let bob = || ask("g", "hi").with_user("bob").with_metadata("team", serde_json::json!("core"));
+    for _ in 0..3 {
+        r.chat(&bob()).await.unwrap();
+    }
+    let e = r.chat(&bob()).await.unwrap_err();
+    assert_eq!(e.message(), "team:core is at its rate limit (rpm 3 reached)");
+    r.chat(&ask("g", "hi").with_tag("batch")).await.unwrap();
+    assert_eq!(a.calls(), 6, "refused calls never reach a deployment");
+}
+
+#[test]
+fn scope_limits_must_name_a_scope() {
+    let yaml =
+        "model_list: [{model_name: g, litellm_params: {model: x}}]\nrouter_settings: {scope_limits: {alice: {rpm: 1}}}";
+    let e = llm_router::RouterConfig::from_yaml(yaml).unwrap_err();
+    assert!(e.to_string().contains("a scope is user:NAME, team:NAME or tag:NAME"), "{e}");
+}
+
+#[tokio::test]
 async fn tpm_limits_count_the_prompt() {
     let yaml = r#"
 model_list:

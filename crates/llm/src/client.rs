@@ -483,8 +483,9 @@ impl Client {
     /// them to its records and budgets itself (`Tracked::with_defaults`), without touching the request.
     fn decorate(&self, mut request: ChatRequest) -> ChatRequest {
         let cfg = &self.inner.config;
+        // The tracker takes the defaults itself; a router group still gets them, for its per-caller limits.
         #[cfg(feature = "tracking")]
-        if cfg.tracker.is_some() {
+        if cfg.tracker.is_some() && !self.is_router_group(request.model.as_str()) {
             return request;
         }
         for t in &cfg.tags {
@@ -524,6 +525,17 @@ impl Client {
             request.model = llm_core::ModelId::new(m);
         }
         Ok((provider, request))
+    }
+
+    /// Whether `model` names a model group of the client's router config.
+    #[cfg(feature = "tracking")]
+    fn is_router_group(&self, model: &str) -> bool {
+        #[cfg(feature = "router")]
+        if let Some((r, _)) = self.inner.router.get() {
+            return r.has_group(model);
+        }
+        let _ = model;
+        false
     }
 
     /// The router, when the client was built with a router config.
