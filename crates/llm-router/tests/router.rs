@@ -258,6 +258,22 @@ router_settings: {allowed_fails: 2, cooldown_time: 60}
     assert_eq!(auth.calls(), 1);
 }
 
+/// What a response says of its route after a fallback: the snapshot a reviewer reads (latencies redacted).
+#[tokio::test]
+async fn routing_of_a_fallback_as_the_response_carries_it() {
+    let yaml = r#"
+model_list:
+  - {model_name: main, litellm_params: {model: gpt-4o}, model_info: {id: m}}
+  - {model_name: backup, litellm_params: {model: gpt-4o-mini}, model_info: {id: b}}
+router_settings: {fallbacks: [{main: [backup]}]}
+"#;
+    let m = mock(&[MockReply::Error(MockError::Overloaded)]);
+    let b = mock(&[]);
+    let r = router(yaml, &HashMap::from([("m", m), ("b", b)]));
+    let response = r.chat(&ask("main", "hi")).await.unwrap();
+    insta::assert_json_snapshot!(response.routing, { ".attempts[].latency_ms" => "[latency]", ".trace_id" => "[trace]" });
+}
+
 #[tokio::test]
 async fn a_final_error_lists_every_attempt() {
     let yaml = r#"

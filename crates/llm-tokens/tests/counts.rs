@@ -185,3 +185,33 @@ fn tokenizers_load_once_and_say_so() {
     assert_eq!(Encoding::from_name("p50k_base"), None);
     assert_eq!(Tokenizer::for_model("gpt-4o").encoding.name(), "o200k_base");
 }
+
+/// Which tokenizer counts which model name, and whether the count is exact: the table a reviewer reads.
+#[test]
+fn tokenizer_of_model_names() {
+    let names = [
+        "gpt-4o",
+        "openai/gpt-4o-mini",
+        "azure/gpt-4.1",
+        "gpt-5",
+        "o3-mini",
+        "gpt-oss-120b",
+        "gpt-4",
+        "gpt-3.5-turbo",
+        "azure/gpt-35-turbo",
+        "text-embedding-3-small",
+        "claude-sonnet-4-5",
+        "gemini/gemini-2.5-flash",
+        "bedrock/anthropic.claude-3-haiku",
+        "groq/llama-3.1-8b-instant",
+        "openrouter/openai/gpt-4o",
+    ];
+    let table: Vec<String> = names
+        .iter()
+        .map(|m| {
+            let t = Tokenizer::for_model(m);
+            format!("{m:34} {:?} exact={}", t.encoding, t.exact)
+        })
+        .collect();
+    insta::assert_snapshot!(table.join("\n"));
+}
