@@ -43,7 +43,8 @@ impl CallStatus {
     }
 }
 
-/// What kind of call a record is (LiteLLM's `call_type`): a chat completion or an embedding request.
+/// What kind of call a record is (LiteLLM's `call_type`): a chat completion, an embedding request, or a
+/// direct call of OpenAI's Responses API.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -53,21 +54,24 @@ pub enum CallType {
     Chat,
     /// An embedding request.
     Embedding,
+    /// A direct `POST /responses` call (`Client::responses`; a chat bridged to that API stays a chat call).
+    Responses,
 }
 
 impl CallType {
-    /// The snake_case name (`chat`, `embedding`).
+    /// The snake_case name (`chat`, `embedding`, `responses`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Chat => "chat",
             Self::Embedding => "embedding",
+            Self::Responses => "responses",
         }
     }
 
-    /// The OpenTelemetry GenAI operation name (`chat`, `embeddings`).
+    /// The OpenTelemetry GenAI operation name (`chat`, `embeddings`; a Responses API call is a `chat`).
     pub fn operation(self) -> &'static str {
         match self {
-            Self::Chat => "chat",
+            Self::Chat | Self::Responses => "chat",
             Self::Embedding => "embeddings",
         }
     }

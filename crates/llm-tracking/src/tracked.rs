@@ -130,7 +130,11 @@ impl<P: Provider> Tracked<P> {
             user: request.user.as_ref(),
             tags: &request.tags,
             stream,
-            call_type: CallType::Chat,
+            // the facade marks a direct Responses API call in its metadata (`llm::client::CALL_TYPE`)
+            call_type: match request.metadata.get("call_type").and_then(serde_json::Value::as_str) {
+                Some("responses") => CallType::Responses,
+                _ => CallType::Chat,
+            },
             max_tokens: request.max_tokens,
             content: Some(request),
         };

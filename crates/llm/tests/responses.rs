@@ -83,6 +83,7 @@ async fn chat_reaches_a_responses_only_model_through_the_bridge() {
     let bridged = records.iter().find(|r| r.requested_model == "gpt-5-codex").unwrap();
     assert_eq!(bridged.spend.to_string(), CODEX_TOTAL);
     assert_eq!(bridged.adjustments[0].kind.as_str(), "responses_api_bridge");
+    assert_eq!(bridged.call_type, llm::tracking::CallType::Chat, "a bridged chat stays a chat call");
     assert_eq!(bridged.usage.reasoning_tokens, Some(256));
     tracker.shutdown().await.unwrap();
 }
@@ -157,6 +158,7 @@ async fn direct_calls_are_priced_and_recorded_as_responses() {
     assert_eq!(records.len(), 2);
     let (direct, streamed) = (&records[0], &records[1]);
     assert_eq!(direct.metadata["call_type"], "responses");
+    assert_eq!(direct.call_type, llm::tracking::CallType::Responses);
     assert_eq!((direct.provider.as_str(), direct.requested_model.as_str()), ("openai", "gpt-5-codex"));
     assert_eq!(direct.spend.to_string(), CODEX_TOTAL);
     assert_eq!((direct.usage.prompt_tokens, direct.usage.cache_read_tokens), (1200, Some(800)));
@@ -164,6 +166,7 @@ async fn direct_calls_are_priced_and_recorded_as_responses() {
     assert_eq!(direct.tags, vec!["codex".to_owned()]);
     assert_eq!(direct.response_id.as_deref(), Some("resp_67ccd2bed1ec8190b14f964abc0542670bb6a6b452d3795b"));
     assert_eq!(streamed.metadata["call_type"], "responses");
+    assert_eq!(streamed.call_type, llm::tracking::CallType::Responses);
     assert_eq!((streamed.stream, streamed.spend.to_string()), (true, "0.0045".to_owned()));
     assert_eq!(streamed.usage.total_tokens, 15);
     tracker.shutdown().await.unwrap();
@@ -181,5 +184,6 @@ async fn a_failed_direct_call_is_a_typed_error_and_a_failure_record() {
     let records = store.records(None, None, 10).await.unwrap();
     assert_eq!(records[0].error_kind.as_deref(), Some("rate_limited"));
     assert_eq!(records[0].metadata["call_type"], "responses");
+    assert_eq!(records[0].call_type, llm::tracking::CallType::Responses);
     tracker.shutdown().await.unwrap();
 }
