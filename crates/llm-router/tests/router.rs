@@ -36,6 +36,12 @@ fn mock(replies: &[MockReply]) -> Arc<MockProvider> {
     Arc::new(m)
 }
 
+/// A router over two deployments (by id) whose mocks answer every call.
+fn two_idle(yaml: &str, a: &str, b: &str) -> (Router, Arc<MockProvider>, Arc<MockProvider>) {
+    let (ma, mb) = (mock(&[]), mock(&[]));
+    (router(yaml, &HashMap::from([(a, ma.clone()), (b, mb.clone())])), ma, mb)
+}
+
 fn ask(model: &str, text: &str) -> ChatRequest {
     ChatRequest::new(model, vec![Message::user(text)])
 }
@@ -162,9 +168,7 @@ model_list:
   - {model_name: g, litellm_params: {model: gpt-4o-mini, weight: 1}, model_info: {id: light}}
   - {model_name: g, litellm_params: {model: gpt-4o-mini, weight: 3}, model_info: {id: heavy}}
 "#;
-    let light = mock(&[]);
-    let heavy = mock(&[]);
-    let r = router(yaml, &HashMap::from([("light", light.clone()), ("heavy", heavy.clone())]));
+    let (r, light, heavy) = two_idle(yaml, "light", "heavy");
     for _ in 0..400 {
         r.chat(&ask("g", "hi")).await.unwrap();
     }
@@ -300,9 +304,7 @@ model_list:
   - {model_name: g, litellm_params: {model: gpt-4o-mini, rpm: 2}, model_info: {id: a}}
   - {model_name: g, litellm_params: {model: gpt-4o-mini, rpm: 1}, model_info: {id: b}}
 "#;
-    let a = mock(&[]);
-    let b = mock(&[]);
-    let r = router(yaml, &HashMap::from([("a", a.clone()), ("b", b.clone())]));
+    let (r, a, b) = two_idle(yaml, "a", "b");
     for _ in 0..3 {
         r.chat(&ask("g", "hi")).await.unwrap();
     }
