@@ -38,6 +38,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 pub mod browser;
+pub mod peers;
 mod services;
 pub mod sigv4;
 pub mod wire;
