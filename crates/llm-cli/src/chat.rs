@@ -217,18 +217,26 @@ pub(crate) async fn client_with(args: &Setup<'_>, builder: llm::ClientBuilder) -
         }
         b = b.router(config);
     }
-    if let Some(db) = &args.track.db {
-        let store = llm::tracking::open(db)
-            .await
-            .with_context(|| format!("opening {}", llm::tracking::store::redact_url(db)))?;
+    // With OTEL_EXPORTER_OTLP_* set, calls are tracked (in memory without --db) so each becomes a span.
+    let otel = crate::otel::exporter()?;
+    if args.track.db.is_some() || otel.is_some() {
+        let store = match &args.track.db {
+            Some(db) => llm::tracking::open(db)
+                .await
+                .with_context(|| format!("opening {}", llm::tracking::store::redact_url(db)))?,
+            None => std::sync::Arc::new(llm::tracking::MemoryStore::new()),
+        };
         // A store that cannot write fails the command within seconds (its records lost, said on stderr) instead
         // of holding the result back while the writer retries.
-        let tracker = Tracker::builder()
+        let mut tracker = Tracker::builder()
             .store(store)
             .pricer(CatalogPricer::new())
-            .write_retries(4, std::time::Duration::from_secs(3))
-            .build()?;
-        b = b.tracker(tracker);
+            .write_retries(4, std::time::Duration::from_secs(3));
+        if let Some(exporter) = otel {
+            // content reaches the span only when the user opted in (and then the store keeps it too)
+            tracker = tracker.hook(exporter.clone()).log_content(exporter.config().capture_content);
+        }
+        b = b.tracker(tracker.build()?);
     }
     if let Some(u) = &args.track.user {
         b = b.user(u.clone());
@@ -261,6 +269,7 @@ pub async fn chat_cmd(args: &ChatArgs, out: &mut impl Write) -> Result<ExitCode>
 pub(crate) async fn flushed(client: &Client, result: Result<ExitCode>, out: &mut impl Write) -> Result<ExitCode> {
     out.flush()?;
     let flushed = client.flush().await;
+    crate::otel::finish(client).await;
     match (result, flushed) {
         (Ok(code), Ok(_)) => Ok(code),
         (Err(e), flushed) => {

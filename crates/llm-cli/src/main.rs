@@ -8,6 +8,7 @@ mod cost;
 mod demo;
 mod embed;
 mod lookup;
+mod otel;
 mod output;
 mod router;
 mod spend;

@@ -806,7 +806,7 @@ impl Provider for ProviderClient {
         let model = self.provider_model(request.model.as_str());
         let span = tracing::info_span!(
             "gen_ai.chat",
-            gen_ai.system = %inner.id,
+            gen_ai.provider.name = %inner.id,
             gen_ai.request.model = model,
             gen_ai.usage.input_tokens = tracing::field::Empty,
             gen_ai.usage.output_tokens = tracing::field::Empty,
@@ -854,7 +854,7 @@ impl Provider for ProviderClient {
         let model = self.provider_model(request.model.as_str());
         let span = tracing::info_span!(
             "gen_ai.embeddings",
-            gen_ai.system = %inner.id,
+            gen_ai.provider.name = %inner.id,
             gen_ai.request.model = model,
             gen_ai.usage.input_tokens = tracing::field::Empty,
         );
@@ -874,7 +874,7 @@ impl Provider for ProviderClient {
         let model = self.provider_model(request.model.as_str()).to_owned();
         let span = tracing::info_span!(
             "gen_ai.chat",
-            gen_ai.system = %inner.id,
+            gen_ai.provider.name = %inner.id,
             gen_ai.request.model = %model,
             llm.retries = tracing::field::Empty,
             stream = true

@@ -39,7 +39,7 @@
 //! ```
 //!
 //! Features: `sqlite` (default) the SQLite store; `postgres` the PostgreSQL store; `dashboard` the local
-//! web dashboard; `webhook` the webhook alert sink. See `docs/tracking.md` for the design and its invariants.
+//! web dashboard; `webhook` the webhook alert sink; `otel` the OpenTelemetry export ([`otel`]). See `docs/tracking.md` for the design and its invariants.
 
 mod alert;
 mod budget;
@@ -49,6 +49,8 @@ mod error;
 pub mod export;
 pub mod fingerprint;
 mod hooks;
+#[cfg(feature = "otel")]
+pub mod otel;
 mod pricing;
 mod record;
 mod report;
@@ -71,7 +73,7 @@ pub use pricing::{
     CatalogPricer, FixedPricer, Pricer, Rates, TokenEstimate, count_tokens, estimate_prompt_tokens,
     estimate_prompt_tokens_with,
 };
-pub use record::{CallContent, CallRecord, CallStatus, CallType, new_id};
+pub use record::{CallContent, CallParams, CallRecord, CallStatus, CallType, new_id};
 pub use report::{GroupBy, Report, ReportQuery, ReportRow, RollupRow, Totals};
 pub use store::{MemoryStore, RecordPage, Store, open};
 pub use time::{Day, ParseTimeError, Timestamp};

@@ -82,6 +82,54 @@ impl CallType {
     }
 }
 
+/// The generation parameters a call asked for, as OpenTelemetry's `gen_ai.request.*` attributes report them;
+/// absent from a record's JSON when none was set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CallParams {
+    /// The most output tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+    /// Sampling temperature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    /// Nucleus sampling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f64>,
+    /// Presence penalty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence_penalty: Option<f64>,
+    /// Frequency penalty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frequency_penalty: Option<f64>,
+    /// Seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<i64>,
+    /// Choices asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<u32>,
+}
+
+impl CallParams {
+    /// The parameters of a chat request.
+    pub fn of(request: &llm_core::ChatRequest) -> Self {
+        Self {
+            max_tokens: request.max_tokens,
+            temperature: request.temperature,
+            top_p: request.top_p,
+            presence_penalty: request.presence_penalty,
+            frequency_penalty: request.frequency_penalty,
+            seed: request.seed,
+            n: request.n,
+        }
+    }
+
+    /// True when none is set.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// Prompts and replies, kept only when the tracker was told to ([`crate::TrackerBuilder::log_content`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -130,6 +178,13 @@ pub struct CallRecord {
     pub response_id: Option<String>,
     /// Whether the call was streamed.
     pub stream: bool,
+    /// The generation parameters the request set.
+    #[serde(default, skip_serializing_if = "CallParams::is_empty")]
+    pub params: CallParams,
+    /// Why each choice stopped (`stop`, `length`, `tool_calls`, ...), in choice order; empty when the provider
+    /// did not say or the call failed before an answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub finish_reasons: Vec<String>,
     /// What kind of call it was; absent from the JSON of a chat call.
     #[serde(default, skip_serializing_if = "CallType::is_chat")]
     pub call_type: CallType,
@@ -253,6 +308,8 @@ impl CallRecord {
             requested_model,
             response_id: None,
             stream: false,
+            params: CallParams::default(),
+            finish_reasons: Vec::new(),
             call_type: CallType::Chat,
             status: CallStatus::Success,
             error_kind: None,

@@ -21,7 +21,7 @@ use tracing::Instrument;
 use crate::budget::{Reservation, Scope, UnpricedPolicy, scopes_for};
 use crate::hooks::{HookEvent, StartEvent, StreamChunk};
 use crate::pricing::{Pricer, Rates};
-use crate::record::{CallContent, CallRecord, CallStatus, CallType, new_id_at};
+use crate::record::{CallContent, CallParams, CallRecord, CallStatus, CallType, new_id_at};
 use crate::time::Timestamp;
 use crate::tracker::{ReserveError, Tracker};
 
@@ -135,7 +135,7 @@ impl<P: Provider> Tracked<P> {
                 Some("responses") => CallType::Responses,
                 _ => CallType::Chat,
             },
-            max_tokens: request.max_tokens,
+            params: CallParams::of(request),
             content: Some(request),
         };
         self.begin_call(&start)
@@ -190,7 +190,12 @@ impl<P: Provider> Tracked<P> {
         if !meta.is_empty() {
             for (k, v) in meta {
                 if !KNOWN_METADATA.contains(&k.as_str()) {
-                    metadata.insert(k.clone(), redact_value(v));
+                    // A W3C trace context is ids, not a secret: kept as it is (span exports parent on it).
+                    let kept = match v {
+                        Value::String(s) if k == "traceparent" && is_traceparent(s) => v.clone(),
+                        _ => redact_value(v),
+                    };
+                    metadata.insert(k.clone(), kept);
                 }
             }
         }
@@ -205,6 +210,7 @@ impl<P: Provider> Tracked<P> {
             model_group,
             stream,
             call_type: req.call_type,
+            params: req.params,
             user,
             team,
             project,
@@ -220,9 +226,9 @@ impl<P: Provider> Tracked<P> {
                 "gen_ai.chat",
                 otel.name = %format_args!("{} {requested_model}", req.call_type.operation()),
                 gen_ai.operation.name = req.call_type.operation(),
-                gen_ai.system = %self.inner.id(),
+                gen_ai.provider.name = %self.inner.id(),
                 gen_ai.request.model = %requested_model,
-                gen_ai.request.max_tokens = req.max_tokens,
+                gen_ai.request.max_tokens = req.params.max_tokens,
                 gen_ai.response.model = tracing::field::Empty,
                 gen_ai.response.id = tracing::field::Empty,
                 gen_ai.usage.input_tokens = tracing::field::Empty,
@@ -536,6 +542,13 @@ impl<P: Provider> Tracked<P> {
 mod embed;
 
 /// Replaces key-looking text in metadata strings.
+/// A W3C `traceparent` header: `VV-<32 hex>-<16 hex>-FF`, lowercase hex.
+fn is_traceparent(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    let hex = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    matches!(parts[..], [v, t, p, f] if hex(v, 2) && hex(t, 32) && hex(p, 16) && hex(f, 2))
+}
+
 fn redact_value(v: &Value) -> Value {
     match v {
         Value::String(s) => Value::String(llm_core::redact_secrets(s)),
@@ -553,7 +566,7 @@ struct Start<'a> {
     tags: &'a [String],
     stream: bool,
     call_type: CallType,
-    max_tokens: Option<u32>,
+    params: CallParams,
     /// The chat request, for hooks and content logging.
     content: Option<&'a ChatRequest>,
 }
@@ -577,6 +590,7 @@ struct Call {
     model_group: String,
     stream: bool,
     call_type: CallType,
+    params: CallParams,
     user: Option<String>,
     team: Option<String>,
     project: Option<String>,
@@ -621,6 +635,8 @@ impl Call {
             requested_model,
             response_id: None,
             stream: self.stream,
+            params: self.params,
+            finish_reasons: Vec::new(),
             call_type: self.call_type,
             status,
             error_kind: None,
@@ -662,6 +678,8 @@ impl Call {
         if !response.id.is_empty() {
             r.response_id = Some(response.id.clone());
         }
+        r.finish_reasons =
+            response.choices.iter().filter_map(|c| c.finish_reason.as_ref().map(|f| f.as_str().to_owned())).collect();
         if let Some(messages) = self.messages.take() {
             r.content = Some(CallContent { messages, reply: Some(response.text()) });
         }

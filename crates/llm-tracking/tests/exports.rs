@@ -178,7 +178,7 @@ async fn no_api_key_anywhere() {
         pg.drop_schema().await.unwrap();
     }
     let traced = tracing_out.out.lock().unwrap().clone();
-    assert!(traced.contains("gen_ai.system=mock"), "{traced}");
+    assert!(traced.contains("gen_ai.provider.name=mock"), "{traced}");
     assert!(traced.contains("tracking hook failed"), "the failing hook was logged: {traced}");
     assert!(!traced.contains(KEY), "{traced}");
 }
@@ -194,7 +194,7 @@ async fn spans_carry_gen_ai_attributes() {
     for want in [
         "span gen_ai.chat:",
         "gen_ai.operation.name=chat",
-        "gen_ai.system=openai",
+        "gen_ai.provider.name=openai",
         "gen_ai.request.model=mock/gpt-4o",
         "gen_ai.request.max_tokens=50",
         "gen_ai.response.model=gpt-4o",

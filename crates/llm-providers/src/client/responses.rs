@@ -24,7 +24,7 @@ impl ProviderClient {
         let model = self.provider_model(&request.model);
         let span = tracing::info_span!(
             "gen_ai.responses",
-            gen_ai.system = %inner.id,
+            gen_ai.provider.name = %inner.id,
             gen_ai.request.model = model,
             gen_ai.usage.input_tokens = tracing::field::Empty,
             gen_ai.usage.output_tokens = tracing::field::Empty,
@@ -61,7 +61,7 @@ impl ProviderClient {
     pub async fn responses_stream(&self, request: &ResponsesRequest) -> Result<ResponsesStream> {
         let inner = Arc::clone(&self.inner);
         let model = self.provider_model(&request.model).to_owned();
-        let span = tracing::info_span!("gen_ai.responses", gen_ai.system = %inner.id, gen_ai.request.model = %model, stream = true);
+        let span = tracing::info_span!("gen_ai.responses", gen_ai.provider.name = %inner.id, gen_ai.request.model = %model, stream = true);
         let call = call(inner.adapter.as_ref(), encode(request, &model, true)?, &model)?;
         let decoder = Box::new(RawEventDecoder::new(inner.id.clone(), &model));
         let events =

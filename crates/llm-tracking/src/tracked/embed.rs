@@ -20,7 +20,7 @@ impl<P: Provider> Tracked<P> {
             tags: &request.tags,
             stream: false,
             call_type: CallType::Embedding,
-            max_tokens: None,
+            params: crate::record::CallParams::default(),
             content: None,
         };
         let mut call = self.begin_call(&start);
