@@ -621,24 +621,23 @@ fn system_time(micros: i64) -> SystemTime {
 fn trace_ids(r: &CallRecord) -> (TraceId, Option<SpanId>) {
     if let Some(tp) = r.metadata.get("traceparent").and_then(serde_json::Value::as_str) {
         let parts: Vec<&str> = tp.trim().split('-').collect();
-        if let [_version, trace, parent, _flags] = parts[..] {
-            if let (Ok(t), Ok(p)) = (TraceId::from_hex(trace), SpanId::from_hex(parent)) {
-                if t != TraceId::INVALID && p != SpanId::INVALID {
-                    return (t, Some(p));
-                }
-            }
+        if let [_version, trace, parent, _flags] = parts[..]
+            && let (Ok(t), Ok(p)) = (TraceId::from_hex(trace), SpanId::from_hex(parent))
+            && t != TraceId::INVALID
+            && p != SpanId::INVALID
+        {
+            return (t, Some(p));
         }
     }
     (trace_id_of(&r.trace_id), None)
 }
 
 fn trace_id_of(text: &str) -> TraceId {
-    if text.len() == 32 {
-        if let Ok(t) = TraceId::from_hex(text) {
-            if t != TraceId::INVALID {
-                return t;
-            }
-        }
+    if text.len() == 32
+        && let Ok(t) = TraceId::from_hex(text)
+        && t != TraceId::INVALID
+    {
+        return t;
     }
     let half = |salt: u64| {
         let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -789,14 +788,13 @@ pub fn span_attributes(r: &CallRecord, capture_content: bool) -> Vec<KeyValue> {
     a.push(KeyValue::new("llm.token_count.prompt", int(u.prompt_tokens)));
     a.push(KeyValue::new("llm.token_count.completion", int(u.completion_tokens)));
     a.push(KeyValue::new("llm.token_count.total", int(u.prompt_tokens.saturating_add(u.completion_tokens))));
-    if capture_content {
-        if let Some(c) = &r.content {
-            a.push(KeyValue::new("gen_ai.input.messages", input_messages(&c.messages)));
-            if let Some(reply) = &c.reply {
-                let finish = r.finish_reasons.first().map_or("stop", String::as_str);
-                let out = json!([{"role": "assistant", "parts": [{"type": "text", "content": reply}], "finish_reason": finish}]);
-                a.push(KeyValue::new("gen_ai.output.messages", out.to_string()));
-            }
+    if capture_content && let Some(c) = &r.content {
+        a.push(KeyValue::new("gen_ai.input.messages", input_messages(&c.messages)));
+        if let Some(reply) = &c.reply {
+            let finish = r.finish_reasons.first().map_or("stop", String::as_str);
+            let parts = json!([{"type": "text", "content": reply}]);
+            let out = json!([{"role": "assistant", "parts": parts, "finish_reason": finish}]);
+            a.push(KeyValue::new("gen_ai.output.messages", out.to_string()));
         }
     }
     a
