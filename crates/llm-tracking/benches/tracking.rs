@@ -239,10 +239,47 @@ async fn throughput(name: &str, store: Arc<dyn Store>) {
     println!("| {name} | {n} | {:.0} | {:.0} |", n as f64 / direct.as_secs_f64(), n as f64 / writer.as_secs_f64());
 }
 
+/// What the OpenTelemetry export costs per record, off the call's path (on the hook's worker): building the
+/// span, and `OtelExporter::record` (span queued plus the three metric instruments), with the exporter sending
+/// to a loopback receiver in the background.
+#[cfg(feature = "otel")]
+async fn otel() {
+    use llm_tracking::otel::{OtelConfig, OtelExporter, span_data};
+    let n = env_usize("LLM_BENCH_OTEL_RECORDS", 100_000);
+    let recs = records(n);
+    let scope = opentelemetry::InstrumentationScope::builder("bench").build();
+    let t = Instant::now();
+    for r in &recs {
+        std::hint::black_box(span_data(r, &scope, false));
+    }
+    let build = t.elapsed();
+    let server = llm_fake_upstream::FakeUpstream::start().await.unwrap();
+    server.set_default(llm_fake_upstream::Reply::new(200));
+    let mut config = OtelConfig::default().with_endpoint(server.url());
+    config.max_queue = n + 1;
+    let exporter = OtelExporter::new(config).unwrap();
+    let t = Instant::now();
+    for r in &recs {
+        exporter.record(r);
+    }
+    let record = t.elapsed();
+    exporter.flush().await.unwrap();
+    let sent = t.elapsed();
+    assert_eq!(exporter.stats().exported_spans as usize, n);
+    println!("\n## OpenTelemetry export ({n} records)\n");
+    println!("| step | per record |");
+    println!("|---|---|");
+    println!("| span_data (the span built from a record) | {:.2} µs |", us(build) / n as f64);
+    println!("| OtelExporter::record (span queued, metric points recorded) | {:.2} µs |", us(record) / n as f64);
+    println!("| the same, plus sending every span over OTLP/HTTP to loopback | {:.2} µs |", us(sent) / n as f64);
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
         hot_path().await;
+        #[cfg(feature = "otel")]
+        otel().await;
         println!("\n## sustained writes (records per second)\n");
         println!("| store | records | Store::append, batches of 2000 | through the tracker's writer |");
         println!("|---|---|---|---|");

@@ -38,6 +38,13 @@ fn config(server: &FakeUpstream) -> OtelConfig {
         .with_default_service_name("otel-test")
 }
 
+/// [`config`] without metrics, for the tests of spans alone.
+fn traces_only(server: &FakeUpstream) -> OtelConfig {
+    let mut c = config(server);
+    c.metrics = false;
+    c
+}
+
 fn any_json(v: &AnyValue) -> Value {
     match &v.value {
         Some(Any::StringValue(s)) => json!(s),
@@ -219,8 +226,7 @@ async fn a_failed_export_keeps_its_spans_for_the_next_and_a_full_queue_drops_the
     // Refused first (401: not retried, where the exporter retries a 503 itself), then accepted.
     server.push_for_path("/v1/traces", Reply::json(401, "{}"));
     server.set_default(Reply::new(200));
-    let mut cfg = config(&server);
-    cfg.metrics = false;
+    let mut cfg = traces_only(&server);
     cfg.max_queue = 3;
     let exporter = OtelExporter::new(cfg).unwrap();
     let (tracker, client) = tracked(&exporter, false).await;
@@ -251,8 +257,7 @@ async fn a_failed_export_keeps_its_spans_for_the_next_and_a_full_queue_drops_the
 #[tokio::test]
 async fn spans_are_sent_in_the_background_and_batched() {
     let server = receiver().await;
-    let mut cfg = config(&server);
-    cfg.metrics = false;
+    let mut cfg = traces_only(&server);
     cfg.schedule_delay = Duration::from_millis(50);
     cfg.max_batch = 2;
     let exporter = OtelExporter::new(cfg).unwrap();
@@ -276,9 +281,7 @@ async fn spans_are_sent_in_the_background_and_batched() {
 #[tokio::test]
 async fn trace_ids_follow_the_trace_id_metadata_and_a_w3c_traceparent() {
     let server = receiver().await;
-    let mut cfg = config(&server);
-    cfg.metrics = false;
-    let exporter = OtelExporter::new(cfg).unwrap();
+    let exporter = OtelExporter::new(traces_only(&server)).unwrap();
     let (tracker, client) = tracked(&exporter, false).await;
     let with = |k: &str, v: &str| {
         let mut r = request();
@@ -307,9 +310,7 @@ async fn trace_ids_follow_the_trace_id_metadata_and_a_w3c_traceparent() {
 async fn message_content_is_sent_only_when_asked_for() {
     for capture in [false, true] {
         let server = receiver().await;
-        let mut cfg = config(&server).with_capture_content(capture);
-        cfg.metrics = false;
-        let exporter = OtelExporter::new(cfg).unwrap();
+        let exporter = OtelExporter::new(traces_only(&server).with_capture_content(capture)).unwrap();
         let (tracker, client) = tracked(&exporter, true).await;
         let resp = client.chat(&request()).await.unwrap();
         tracker.drain_hooks(Duration::from_secs(5)).await;
