@@ -45,7 +45,9 @@ pub fn require_python(modules: &[&str]) -> Option<PathBuf> {
         }
     };
     if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{reason}: under CI=true a peer test may not be skipped (.ci/run installs the peers with `bash .ci/peers`)");
+        panic!(
+            "{reason}: under CI=true a peer test may not be skipped (.ci/run installs the peers with `bash .ci/peers`)"
+        );
     }
     println!("skipped: {reason}; `bash .ci/peers` installs them");
     None
@@ -72,13 +74,7 @@ impl PeerProcess {
     ///
     /// # Panics
     /// When it does not start, exits, or is not listening in time.
-    pub fn start(
-        python: &Path,
-        args: &[&str],
-        envs: &[(&str, &str)],
-        port: u16,
-        ready_within: Duration,
-    ) -> Self {
+    pub fn start(python: &Path, args: &[&str], envs: &[(&str, &str)], port: u16, ready_within: Duration) -> Self {
         let dir = std::env::temp_dir().join(format!("llm-peer-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
@@ -137,8 +133,9 @@ impl Drop for PeerProcess {
     fn drop(&mut self) {
         #[cfg(unix)]
         {
-            // The whole group: servers such as Phoenix start workers of their own.
-            let _ = Command::new("kill").args(["-9", &format!("-{}", self.child.id())]).status();
+            // The whole group: servers such as Phoenix start workers of their own. `-s KILL --` and not `-9`:
+            // procps-ng 4.0.2's kill (Debian 12) read `kill -9 -PGID` as `kill -9 -1`, every process of the user.
+            let _ = Command::new("kill").args(["-s", "KILL", "--", &format!("-{}", self.child.id())]).status();
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
