@@ -165,7 +165,8 @@ fn spend_export_to_s3_equals_the_json_lines_and_never_duplicates() {
     // Parquet, read by DuckDB: the same records, amounts exact
     let parquet = export_to(&db, "s3://spend/llm/parquet", &["--format", "parquet"], &env);
     assert_eq!(parquet["records"], 5);
-    let out = run_python(&python, DUCKDB_READ, &[&endpoint, "spend", "llm/parquet/", tmp.path().to_str().unwrap()], &env);
+    let out =
+        run_python(&python, DUCKDB_READ, &[&endpoint, "spend", "llm/parquet/", tmp.path().to_str().unwrap()], &env);
     let rows: Vec<(String, String, u64)> = serde_json::from_str(out.trim()).unwrap();
     let records: Vec<serde_json::Value> = lines(&db).iter().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(rows.len(), records.len());

@@ -39,10 +39,10 @@ fn record(i: usize, at: &str) -> CallRecord {
     b.input = usd(&format!("0.00{}45", i % 10));
     b.output = usd("0.000000000000000001");
     let mut usage = Usage::new(100 + i as u64, 20 + i as u64);
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         usage.cache_read_tokens = Some(i as u64);
     }
-    let mut r = CallRecord::new("openai", if i % 2 == 0 { "gpt-4o" } else { "gpt-4o-mini" }, t(at))
+    let mut r = CallRecord::new("openai", if i.is_multiple_of(2) { "gpt-4o" } else { "gpt-4o-mini" }, t(at))
         .with_usage(usage)
         .with_user(format!("user-{}", i % 3));
     if i % 5 == 4 {
@@ -54,7 +54,7 @@ fn record(i: usize, at: &str) -> CallRecord {
     if i % 2 == 1 {
         r = r.with_tag("batch").with_tag(format!("run-{i}")).with_team("core");
     }
-    if i % 4 == 0 {
+    if i.is_multiple_of(4) {
         r.metadata.insert("ticket".into(), serde_json::json!(format!("T-{i}")));
     }
     r

@@ -52,6 +52,7 @@ pub(crate) fn merge_done(from: i64, to: i64, records: u64, neighbours: &[(i64, i
 }
 
 /// The table of both SQL stores (schema version 7).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) const TABLE_SQL: &str = r#"
 CREATE TABLE IF NOT EXISTS spend_exports (
     dest TEXT NOT NULL,
@@ -65,6 +66,7 @@ CREATE TABLE IF NOT EXISTS spend_exports (
 );
 "#;
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 macro_rules! sql_export_methods {
     ($conn:ty) => {
         /// The export spans of `(dest, format)`, oldest first.
