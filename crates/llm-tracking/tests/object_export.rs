@@ -102,7 +102,7 @@ fn folder(dir: &Path) -> BTreeMap<String, Vec<String>> {
             let p = e.unwrap().path();
             if p.is_dir() {
                 walk(root, &p, out);
-            } else {
+            } else if p.extension().is_some_and(|e| e == "gz") {
                 let key = p.strip_prefix(root).unwrap().display().to_string();
                 let lines = gunzip(&std::fs::read(&p).unwrap()).lines().map(str::to_owned).collect();
                 out.insert(key, lines);
@@ -380,14 +380,26 @@ async fn a_tracker_exports_on_its_own_every_interval() {
     let tmp = tempfile::tempdir().unwrap();
     let store = Arc::new(MemoryStore::new());
     store.append(&fixture()).await.unwrap();
+    // the second day's folder cannot be made (a file is in the way): runs fail there until it goes
+    let dir = tmp.path().join("spend");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("dt=2026-11-02"), b"in the way").unwrap();
     let tracker = llm_tracking::Tracker::builder()
         .store(store.clone())
         .spend_export(file_export(tmp.path()), Duration::from_millis(50))
         .build()
         .unwrap();
-    let dir = tmp.path().join("spend");
-    let want = jsonl(store.as_ref()).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let dest = format!("file://{}", dir.display());
+    while !store.export_spans(&dest, "jsonl").await.unwrap().iter().any(|s| s.pending) {
+        assert!(std::time::Instant::now() < deadline, "no failed run: {:?}", listing(&folder(&dir)));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await; // a few more failed runs
+    let days: Vec<String> = folder(&dir).keys().map(|k| k[..13].to_owned()).collect();
+    assert_eq!(days, ["dt=2026-11-01"], "the first day only, once");
+    std::fs::remove_file(dir.join("dt=2026-11-02")).unwrap();
+    let want = jsonl(store.as_ref()).await;
     while all_lines(&folder(&dir)) != want {
         assert!(std::time::Instant::now() < deadline, "not exported: {:?}", listing(&folder(&dir)));
         tokio::time::sleep(Duration::from_millis(50)).await;
