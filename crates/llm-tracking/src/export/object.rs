@@ -524,7 +524,7 @@ pub(crate) async fn export_at(
     let mut run = Run { store, export, dest, now, summary: &mut summary };
     // Spans an earlier export began and did not finish: their objects are written again, under the same names.
     for span in run.spans().await?.into_iter().filter(|s| s.pending) {
-        run.write_span(span.from, span.to).await?;
+        run.export_piece(span.from, span.to, None).await?;
         run.summary.resumed += 1;
     }
     let start = match from {
@@ -543,7 +543,7 @@ pub(crate) async fn export_at(
     let spans = run.spans().await?;
     for (a, b) in gaps(start, end, &spans) {
         for (a, b) in split_days(a, b) {
-            run.export_piece(a, b).await?;
+            run.export_piece(a, b, Some(export.max_records_per_object)).await?;
         }
     }
     Ok(summary)
@@ -592,88 +592,112 @@ impl Run<'_> {
         Ok(spans)
     }
 
-    /// Exports `[a, b)` (within one day) in objects of at most `max_records_per_object` records (more when
-    /// records share a start time), each recorded pending before its write and done after.
-    async fn export_piece(&mut self, a: Timestamp, b: Timestamp) -> Result<()> {
-        let max = self.export.max_records_per_object;
-        let mut part_from = a;
-        let mut part: Option<(Part, u64, Timestamp)> = None;
+    /// Exports `[a, b)` (within one day) in objects of at most `max` records (more when records share a start
+    /// time), each recorded pending before its write and done after; `max: None` writes one object whatever its
+    /// size (a pending span written again). A piece without records is recorded done without an object.
+    async fn export_piece(&mut self, a: Timestamp, b: Timestamp, max: Option<usize>) -> Result<()> {
+        let mut cutter =
+            Cutter { format: self.export.format, max: max.map_or(u64::MAX, |m| m as u64), from: a, part: None };
         let mut cursor: Option<(Timestamp, String)> = None;
         loop {
             let after = cursor.as_ref().map(|(t, id)| (*t, id.as_str()));
             let page =
                 self.store.records_after(RecordPage { from: Some(a), to: Some(b), after, limit: EXPORT_PAGE }).await?;
-            for r in &page {
-                if let Some((_, n, last)) = &part
-                    && *n >= max as u64
-                    && r.start_time > *last
-                    && let Some((p, n, _)) = part.take()
-                {
-                    self.write_part(part_from, r.start_time, p, n).await?;
-                    part_from = r.start_time;
-                }
-                let (p, n, last) = match &mut part {
-                    Some(x) => x,
-                    None => part.insert((Part::new(self.export.format)?, 0, r.start_time)),
-                };
-                p.push(r)?;
-                *n += 1;
-                *last = r.start_time;
+            let next = match page.last() {
+                Some(last) if page.len() == EXPORT_PAGE => Some((last.start_time, last.id.clone())),
+                _ => None,
+            };
+            // encoding (gzip, Parquet) is CPU work: on the blocking pool, not the application's threads
+            let (back, done) = blocking(move || {
+                let done = cutter.feed(&page);
+                (cutter, done)
+            })
+            .await?;
+            cutter = back;
+            for part in done? {
+                self.write(part).await?;
             }
-            match page.last() {
-                Some(last) if page.len() == EXPORT_PAGE => cursor = Some((last.start_time, last.id.clone())),
-                _ => break,
+            match next {
+                Some(c) => cursor = Some(c),
+                None => break,
             }
         }
-        match part {
-            Some((p, n, _)) => self.write_part(part_from, b, p, n).await,
-            // nothing there: recorded as exported without an object
-            None => self.store.finish_export(&self.dest.url, self.format(), (part_from, b, 0), self.now).await,
+        match blocking(move || cutter.close(b)).await?? {
+            Some(part) => self.write(part).await,
+            None => self.store.finish_export(&self.dest.url, self.format(), (a, b, 0), self.now).await,
         }
     }
 
-    /// Writes the object of a finished part: pending, the write, done.
-    async fn write_part(&mut self, from: Timestamp, to: Timestamp, part: Part, n: u64) -> Result<()> {
-        let body = part.finish()?;
+    /// Writes a finished object: its span recorded pending, the write, its span recorded done.
+    async fn write(&mut self, part: Encoded) -> Result<()> {
+        let Encoded { from, to, body, records } = part;
         self.store.begin_export(&self.dest.url, self.format(), from, to, self.now).await?;
-        self.put(from, to, body, n).await
-    }
-
-    async fn put(&mut self, from: Timestamp, to: Timestamp, body: Vec<u8>, n: u64) -> Result<()> {
         let key = self.dest.key(from, to, self.export.format);
         let bytes = body.len() as u64;
         self.dest.put(&key, body).await?;
-        self.store.finish_export(&self.dest.url, self.format(), (from, to, n), self.now).await?;
-        self.summary.records += n;
-        self.summary.objects.push(ExportedObject { key, from, to, records: n, bytes });
+        self.store.finish_export(&self.dest.url, self.format(), (from, to, records), self.now).await?;
+        self.summary.records += records;
+        self.summary.objects.push(ExportedObject { key, from, to, records, bytes });
         Ok(())
     }
+}
 
-    /// Writes the whole span `[from, to)` (a pending one) as one object, under its name.
-    async fn write_span(&mut self, from: Timestamp, to: Timestamp) -> Result<()> {
-        let mut part = Part::new(self.export.format)?;
-        let mut n = 0u64;
-        let mut cursor: Option<(Timestamp, String)> = None;
-        loop {
-            let after = cursor.as_ref().map(|(t, id)| (*t, id.as_str()));
-            let page = self
-                .store
-                .records_after(RecordPage { from: Some(from), to: Some(to), after, limit: EXPORT_PAGE })
-                .await?;
-            for r in &page {
-                part.push(r)?;
-                n += 1;
+/// Runs CPU work on tokio's blocking pool.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::new(ErrorKind::Export, format!("the encoding task failed: {e}")))
+}
+
+/// One encoded object and the span of start times it holds.
+struct Encoded {
+    from: Timestamp,
+    to: Timestamp,
+    body: Vec<u8>,
+    records: u64,
+}
+
+/// Cuts records (in `(start_time, id)` order) into objects of at most `max` records; records sharing a start
+/// time stay in one object, so each object is exactly the records of its span `[from, to)`.
+struct Cutter {
+    format: ExportFormat,
+    max: u64,
+    /// The start of the object being filled.
+    from: Timestamp,
+    /// The object being filled: its encoder, how many records, the last one's start time.
+    part: Option<(Part, u64, Timestamp)>,
+}
+
+impl Cutter {
+    /// Adds a page; returns the objects it completed.
+    fn feed(&mut self, page: &[CallRecord]) -> Result<Vec<Encoded>> {
+        let mut done = Vec::new();
+        for r in page {
+            if let Some((_, n, last)) = &self.part
+                && *n >= self.max
+                && r.start_time > *last
+                && let Some((p, n, _)) = self.part.take()
+            {
+                done.push(Encoded { from: self.from, to: r.start_time, body: p.finish()?, records: n });
+                self.from = r.start_time;
             }
-            match page.last() {
-                Some(last) if page.len() == EXPORT_PAGE => cursor = Some((last.start_time, last.id.clone())),
-                _ => break,
-            }
+            let (p, n, last) = match &mut self.part {
+                Some(x) => x,
+                None => self.part.insert((Part::new(self.format)?, 0, r.start_time)),
+            };
+            p.push(r)?;
+            *n += 1;
+            *last = r.start_time;
         }
-        if n == 0 {
-            return self.store.finish_export(&self.dest.url, self.format(), (from, to, 0), self.now).await;
+        Ok(done)
+    }
+
+    /// The last object, ending at `to`; `None` when no record came since the last one.
+    fn close(self, to: Timestamp) -> Result<Option<Encoded>> {
+        match self.part {
+            Some((p, n, _)) => Ok(Some(Encoded { from: self.from, to, body: p.finish()?, records: n })),
+            None => Ok(None),
         }
-        let body = part.finish()?;
-        self.put(from, to, body, n).await
     }
 }
 
