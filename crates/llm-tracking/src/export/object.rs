@@ -767,6 +767,22 @@ mod tests {
             assert_eq!(err.kind(), &ErrorKind::Config, "{url}");
             assert!(err.to_string().contains(why), "{url}: {err}");
         }
+        // every scheme builds its client from the URL, the environment and the options, before any request
+        let az = SpendExport::new("az://container/llm/spend/")
+            .option("azure_storage_account_name", "acct")
+            .option("azure_storage_account_key", "a2V5LVBMQU5URUQtMDEyMzQ1Njc4OWFiY2RlZg==");
+        assert_eq!(
+            Destination::open(&az).map(|d| (d.url, d.prefix)).ok(),
+            Some(("az://container/llm/spend".into(), "llm/spend".into()))
+        );
+        assert!(!format!("{az:?}").contains("a2V5"), "{az:?}");
+        let gs = SpendExport::new("gs://bucket").option("google_bucket", "bucket");
+        assert_eq!(Destination::open(&gs).map(|d| (d.url, d.prefix)).ok(), Some(("gs://bucket".into(), String::new())));
+        let s3 = SpendExport::new("s3://bucket/p").option("aws_region", "eu-west-1");
+        assert_eq!(Destination::open(&s3).map(|d| d.url).ok().as_deref(), Some("s3://bucket/p"));
+        let err = Destination::open(&SpendExport::new("s3://bucket/p").option("aws_nonsense", "1")).unwrap_err();
+        assert_eq!(err.kind(), &ErrorKind::Config);
+        assert!(err.to_string().contains("unknown s3 option \"aws_nonsense\""), "{err}");
         assert_eq!("parquet".parse::<ExportFormat>().ok(), Some(ExportFormat::Parquet));
         assert_eq!("jsonl".parse::<ExportFormat>().ok(), Some(ExportFormat::Jsonl));
         assert!("csv".parse::<ExportFormat>().is_err());
