@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use llm::core::Usd;
+use llm::tracking::export::object::ExportFormat;
 use llm::tracking::{Budget, Day, GroupBy, Period, ReportQuery, Scope, Store, Timestamp};
 
 use crate::output::print_json;
@@ -85,7 +86,8 @@ pub enum SpendCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Every record as JSON lines (oldest first).
+    /// Every record as JSON lines (oldest first); with `--dest`, to object storage instead: day partitions
+    /// (`dt=YYYY-MM-DD/`) of gzip JSON lines or Parquet, each record once however often it runs.
     Export {
         #[command(flatten)]
         db: DbArg,
@@ -95,6 +97,18 @@ pub enum SpendCommand {
         /// Records starting before this time (RFC 3339).
         #[arg(long)]
         to: Option<Timestamp>,
+        /// Write to object storage: `s3://BUCKET/PREFIX`, `gs://BUCKET/PREFIX`, `az://CONTAINER/PREFIX` or
+        /// `file:///PATH` (credentials from the standard variables: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+        /// `AWS_REGION`, `AWS_ENDPOINT_URL`, ...). Prints a JSON summary; only what is not exported yet is written.
+        #[arg(long, value_name = "URL")]
+        dest: Option<String>,
+        /// The objects' format with `--dest`: `jsonl` (gzip JSON lines) or `parquet`.
+        #[arg(long, default_value = "jsonl", requires = "dest")]
+        format: ExportFormat,
+        /// With `--dest`: how long the objects of recent records stay open (written again by later exports,
+        /// with any record that arrives late) before they are final; every record is exported at once.
+        #[arg(long, value_name = "SECONDS", default_value_t = 600, requires = "dest")]
+        settle_secs: u64,
     },
     /// A local web dashboard: spend over time by model, top users, keys and tags, budget status.
     Serve {
@@ -182,7 +196,23 @@ pub async fn spend_cmd(cmd: &SpendCommand, out: &mut impl Write) -> Result<ExitC
             }
             Ok(ExitCode::SUCCESS)
         }
-        SpendCommand::Export { db, from, to } => {
+        SpendCommand::Export { db, from, to, dest: Some(dest), format, settle_secs } => {
+            use llm::tracking::export::object::{SpendExport, export_to_object_store};
+            let store = db.open().await?;
+            let export =
+                SpendExport::new(dest.clone()).format(*format).settle_lag(std::time::Duration::from_secs(*settle_secs));
+            let summary = export_to_object_store(store.as_ref(), &export, *from, *to).await?;
+            if let Some(open) = summary.open_from {
+                eprintln!(
+                    "records that started after {open} are exported and stay open: the next exports write their \
+                     objects again, with any record that arrives late, until they are {settle_secs} s old"
+                );
+            }
+            eprintln!("{} records in {} objects to {}", summary.records, summary.objects.len(), summary.dest);
+            print_json(out, &serde_json::to_value(&summary)?)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        SpendCommand::Export { db, from, to, dest: None, .. } => {
             let store = db.open().await?;
             // streamed: each page is written as it is read (the output is the same as it always was)
             out.flush()?;

@@ -2,7 +2,11 @@
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
+mod common;
+
 use std::process::Command;
+
+use common::llm_env;
 
 fn llm(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_llm")).args(args).output().expect("run llm");
@@ -350,24 +354,6 @@ fn models_table_has_a_header_and_the_known_columns() {
     assert_eq!(code, 1);
     assert_eq!(out.lines().count(), 2, "the header and gpt-4o: {out}");
     assert!(err.contains("no-such-model-xyz"), "{err}");
-}
-
-/// Runs `llm` with a clean environment for provider keys plus `envs`.
-fn llm_env(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_llm"));
-    cmd.args(args);
-    for k in ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "LLM_DB"] {
-        cmd.env_remove(k);
-    }
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run llm");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 fn fake_server() -> (tokio::runtime::Runtime, llm_fake_upstream::FakeUpstream) {

@@ -8,10 +8,12 @@
 //! Without the peers the test is skipped with a printed reason, except under `CI=true`, where it fails.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::{llm_env as llm, walk};
 use llm_fake_upstream::peers::{PeerProcess, free_port, require_python, run_python};
 use llm_fake_upstream::{FakeUpstream, wire};
 use serde_json::{Value, json};
@@ -19,25 +21,6 @@ use serde_json::{Value, json};
 const KEY: &str = "sk-proj-PHOENIX-PLANTED-0123456789abcdef";
 const SECRET: &str = "phoenix0secret1for2tests3only4abcdefgh";
 const ADMIN: &str = "phoenix0admin1token2for3tests4abcdefgh";
-
-fn llm(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_llm"));
-    cmd.args(args);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("OTEL_") || k.ends_with("_API_KEY") || k == "LLM_DB" {
-            cmd.env_remove(k);
-        }
-    }
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run llm");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// Phoenix's spans of the default project, through its REST API (as the admin).
 fn phoenix_spans(python: &Path, port: u16) -> Vec<Value> {
@@ -194,13 +177,4 @@ fn a_tracked_chat_reaches_phoenix_as_a_span_with_its_exact_cost_and_no_key() {
         assert!(!bytes.windows(KEY.len()).any(|w| w == KEY.as_bytes()), "the API key is in {}", entry.display());
     }
     assert_eq!(upstream.request_count(), 2);
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
-    }
-    out
 }

@@ -133,8 +133,9 @@ impl Drop for PeerProcess {
     fn drop(&mut self) {
         #[cfg(unix)]
         {
-            // The whole group: servers such as Phoenix start workers of their own.
-            let _ = Command::new("kill").args(["-9", &format!("-{}", self.child.id())]).status();
+            // The whole group: servers such as Phoenix start workers of their own. `-s KILL --` and not `-9`:
+            // procps-ng 4.0.2's kill (Debian 12) read `kill -9 -PGID` as `kill -9 -1`, every process of the user.
+            let _ = Command::new("kill").args(["-s", "KILL", "--", &format!("-{}", self.child.id())]).status();
         }
         let _ = self.child.kill();
         let _ = self.child.wait();

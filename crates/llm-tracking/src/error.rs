@@ -20,6 +20,9 @@ pub enum ErrorKind {
     Codec,
     /// A webhook could not be delivered.
     Webhook,
+    /// A spend export could not be written to its destination (a missing bucket, refused credentials, the
+    /// network); what was written before stays recorded.
+    Export,
 }
 
 impl ErrorKind {
@@ -33,6 +36,7 @@ impl ErrorKind {
             Self::Io => "io",
             Self::Codec => "codec",
             Self::Webhook => "webhook",
+            Self::Export => "export",
         }
     }
 }

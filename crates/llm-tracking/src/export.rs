@@ -1,5 +1,6 @@
-//! Exports: a JSONL sink (a [`Hook`](crate::Hook) that appends one record per line to a file) and a JSONL
-//! dump of a store's spend log.
+//! Exports: a JSONL sink (a [`Hook`](crate::Hook) that appends one record per line to a file), a JSONL
+//! dump of a store's spend log, and (feature `object-store`) day-partitioned exports to S3, GCS, Azure Blob and
+//! local folders ([`object`]).
 
 use std::path::{Path, PathBuf};
 
@@ -11,6 +12,11 @@ use crate::hooks::{Hook, HookError};
 use crate::record::CallRecord;
 use crate::store::{RecordPage, Store};
 use crate::time::Timestamp;
+
+#[cfg(feature = "object-store")]
+pub mod object;
+#[cfg(feature = "parquet")]
+mod table;
 
 /// A hook that appends every record as one JSON line to a file (created if missing).
 #[derive(Debug)]

@@ -39,7 +39,9 @@
 //! ```
 //!
 //! Features: `sqlite` (default) the SQLite store; `postgres` the PostgreSQL store; `dashboard` the local
-//! web dashboard; `webhook` the webhook alert sink; `otel` the OpenTelemetry export ([`otel`]). See `docs/tracking.md` for the design and its invariants.
+//! web dashboard; `webhook` the webhook alert sink; `otel` the OpenTelemetry export ([`otel`]); `object-store`
+//! spend exports to S3, GCS, Azure and folders (`export::object`); `parquet` those exports as Parquet. See
+//! `docs/tracking.md` for the design and its invariants.
 
 mod alert;
 mod budget;

@@ -45,6 +45,8 @@ pub struct TrackerBuilder {
     unpriced: UnpricedPolicy,
     cap_max_tokens: bool,
     token_estimate: TokenEstimate,
+    #[cfg(feature = "object-store")]
+    exports: Vec<(crate::export::object::SpendExport, Duration)>,
 }
 
 impl Default for TrackerBuilder {
@@ -77,6 +79,8 @@ impl Default for TrackerBuilder {
             unpriced: UnpricedPolicy::Allow,
             cap_max_tokens: false,
             token_estimate: TokenEstimate::Tokenizer,
+            #[cfg(feature = "object-store")]
+            exports: Vec::new(),
         }
     }
 }
@@ -247,12 +251,30 @@ impl TrackerBuilder {
         self
     }
 
+    /// Exports the store's spend to object storage every `every` (feature `object-store`), on a task of its own:
+    /// each run writes what is not exported yet, and the still-open objects of the last settle lag again
+    /// ([`crate::export::object`]); a failed run is logged (redacted) and the next one picks up where it
+    /// stopped. The destination is checked by [`Self::build`].
+    #[cfg(feature = "object-store")]
+    pub fn spend_export(mut self, export: crate::export::object::SpendExport, every: Duration) -> Self {
+        self.exports.push((export, every));
+        self
+    }
+
     /// Starts the tracker's tasks. Must run inside a tokio runtime.
     pub fn build(self) -> Result<Tracker> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(Error::config("the tracker needs a tokio runtime: build it inside one"));
         }
         let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        #[cfg(feature = "object-store")]
+        let exporters = self
+            .exports
+            .into_iter()
+            .map(|(export, every)| crate::export::object::spawn_exporter(store.clone(), export, every))
+            .collect::<Result<Vec<_>>>()?;
+        #[cfg(not(feature = "object-store"))]
+        let exporters = Vec::new();
         let fingerprint_secret: Option<Arc<[u8]>> = self
             .fingerprint_secret
             .or_else(crate::fingerprint::from_env)
@@ -285,6 +307,7 @@ impl TrackerBuilder {
                 cap_max_tokens: self.cap_max_tokens,
                 token_estimate: self.token_estimate,
                 counters: Counters::default(),
+                exporters: Mutex::new(exporters),
             }),
         })
     }
@@ -329,6 +352,17 @@ pub(crate) struct Inner {
     pub cap_max_tokens: bool,
     pub token_estimate: TokenEstimate,
     pub counters: Counters,
+    /// The periodic spend exporters' tasks (stopped by shutdown).
+    exporters: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // the exporters hold the store, not the tracker: they stop with it
+        for t in self.exporters.get_mut().unwrap_or_else(PoisonError::into_inner).drain(..) {
+            t.abort();
+        }
+    }
 }
 
 /// Counters of a tracker, for monitoring.
@@ -544,6 +578,10 @@ impl Tracker {
             t.join().await;
         }
         self.inner.hooks.shutdown(Duration::from_secs(5)).await;
+        // An export stopped mid-way leaves a pending span: the next export writes it again.
+        for t in std::mem::take(&mut *self.inner.exporters.lock().unwrap_or_else(PoisonError::into_inner)) {
+            t.abort();
+        }
         Ok(self.stats())
     }
 

@@ -263,7 +263,7 @@ async fn sqlite_migrates_a_version_1_database() {
         conn.close().await.unwrap();
     }
     let store = llm_tracking::store::SqliteStore::open(&path).await.unwrap();
-    assert_eq!(llm_tracking::store::SqliteStore::SCHEMA_VERSION, 6);
+    assert_eq!(llm_tracking::store::SqliteStore::SCHEMA_VERSION, 7);
     assert_eq!(store.count_records().await.unwrap(), 3);
     // Version 4: the leaked sum is gone (reservations are kept one by one now), the spend stays.
     let (now, r) = leaked_sum_is_gone(&store, usd("0.7")).await;
@@ -282,7 +282,7 @@ async fn sqlite_migrates_a_version_1_database() {
     let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
     let version: i64 =
         sqlx::query_scalar("SELECT MAX(version) FROM schema_version").fetch_one(&mut conn).await.unwrap();
-    assert_eq!(version, 6);
+    assert_eq!(version, 7);
     // Version 6: the view has the call type; records written before call types existed are chat calls.
     let types: Vec<String> =
         sqlx::query_scalar("SELECT DISTINCT call_type FROM spend_log_view").fetch_all(&mut conn).await.unwrap();
@@ -369,7 +369,7 @@ async fn postgres_store_conformance() {
 #[tokio::test]
 async fn postgres_migrates_a_version_2_schema() {
     let Some(pg) = pg::TestDb::new().await else { return };
-    assert_eq!(llm_tracking::store::SCHEMA_VERSION, 6);
+    assert_eq!(llm_tracking::store::SCHEMA_VERSION, 7);
     let pool = pg.store.pool().clone();
     // Back to version 2 as it shipped: no reservation table, and a leaked reservation in the sum.
     for sql in [
@@ -384,7 +384,7 @@ async fn postgres_migrates_a_version_2_schema() {
     let store = llm_tracking::store::PostgresStore::connect_with(&pg.url, Some(&pg.schema), 2).await.unwrap();
     let version: i64 =
         sqlx::query_scalar("SELECT MAX(version) FROM schema_version").fetch_one(store.pool()).await.unwrap();
-    assert_eq!(version, 6);
+    assert_eq!(version, 7);
     let salt: String = sqlx::query_scalar("SELECT secret FROM llm_store_secret").fetch_one(store.pool()).await.unwrap();
     assert_eq!(salt.len(), 64, "{salt}");
     assert!(store.fingerprint_secret().is_some_and(|s| s.len() == 32));

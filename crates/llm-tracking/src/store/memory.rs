@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use llm_core::Usd;
 
-use super::{BudgetRow, RecordPage, Store, reserve_rows};
+use super::{BudgetRow, ExportSpan, RecordPage, Store, reserve_rows};
 use crate::budget::{Budget, BudgetStatus, Hold, Period, PeriodStarts, Reservation, ReserveOutcome, Scope};
 use crate::error::Result;
 use crate::record::CallRecord;
@@ -24,7 +24,11 @@ pub struct MemoryStore {
     budgets: Arc<Mutex<BTreeMap<(Scope, Period), BudgetRow>>>,
     max_records: usize,
     secret: Arc<[u8]>,
+    /// Export progress: `(dest, format)` to spans by start.
+    exports: Arc<Mutex<ExportSpans>>,
 }
+
+type ExportSpans = BTreeMap<(String, String), BTreeMap<i64, ExportSpan>>;
 
 #[derive(Debug, Default)]
 struct Inner {
@@ -48,7 +52,13 @@ impl MemoryStore {
     pub fn new() -> Self {
         // A per-process secret; without a random source, fingerprints fall back to plain SHA-256.
         let secret = crate::fingerprint::random_secret().unwrap_or_default().into();
-        Self { inner: Arc::default(), budgets: Arc::default(), max_records: Self::DEFAULT_MAX_RECORDS, secret }
+        Self {
+            inner: Arc::default(),
+            budgets: Arc::default(),
+            max_records: Self::DEFAULT_MAX_RECORDS,
+            secret,
+            exports: Arc::default(),
+        }
     }
 
     /// Keeps at most this many records in the log.
@@ -60,6 +70,10 @@ impl MemoryStore {
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn exports_lock(&self) -> MutexGuard<'_, ExportSpans> {
+        self.exports.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn budgets_lock(&self) -> MutexGuard<'_, BTreeMap<(Scope, Period), BudgetRow>> {
@@ -217,5 +231,57 @@ impl Store for MemoryStore {
 
     async fn count_records(&self) -> Result<u64> {
         Ok(self.lock().log.len() as u64)
+    }
+
+    async fn export_spans(&self, dest: &str, format: &str) -> Result<Vec<ExportSpan>> {
+        let g = self.exports_lock();
+        Ok(g.get(&(dest.to_owned(), format.to_owned())).map(|m| m.values().copied().collect()).unwrap_or_default())
+    }
+
+    async fn begin_export(
+        &self,
+        dest: &str,
+        format: &str,
+        span: (Timestamp, Timestamp, u64),
+        now: Timestamp,
+    ) -> Result<()> {
+        let _ = now;
+        let (from, to, records) = span;
+        let mut g = self.exports_lock();
+        g.entry((dest.to_owned(), format.to_owned()))
+            .or_default()
+            .entry(from.as_micros())
+            .and_modify(|s| {
+                if s.pending {
+                    s.records = records;
+                }
+            })
+            .or_insert(ExportSpan::new(from, to, records, true));
+        Ok(())
+    }
+
+    async fn finish_export(
+        &self,
+        dest: &str,
+        format: &str,
+        span: (Timestamp, Timestamp, u64),
+        now: Timestamp,
+    ) -> Result<()> {
+        let _ = now;
+        let (from, to, records) = (span.0.as_micros(), span.1.as_micros(), span.2);
+        let mut g = self.exports_lock();
+        let spans = g.entry((dest.to_owned(), format.to_owned())).or_default();
+        spans.remove(&from);
+        let near: Vec<(i64, i64, u64)> = spans
+            .values()
+            .filter(|s| !s.pending && (s.to.as_micros() == from || s.from.as_micros() == to))
+            .map(|s| (s.from.as_micros(), s.to.as_micros(), s.records))
+            .collect();
+        let (merged, gone) = super::exports::merge_done(from, to, records, &near);
+        for f in gone {
+            spans.remove(&f);
+        }
+        spans.insert(merged.from.as_micros(), merged);
+        Ok(())
     }
 }

@@ -17,12 +17,14 @@ use crate::record::CallRecord;
 use crate::report::{GroupBy, Report, ReportQuery, RollupRow, Totals, build_report};
 use crate::time::{Day, Timestamp};
 
+pub(crate) mod exports;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+pub use exports::ExportSpan;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
@@ -31,7 +33,7 @@ pub use sqlite::SqliteStore;
 
 /// The schema version the PostgreSQL store creates and migrates to (the SQLite store's is
 /// `SqliteStore::SCHEMA_VERSION`).
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// One page of a keyset scan over the records ([`Store::records_after`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -141,6 +143,40 @@ pub trait Store: Send + Sync + 'static {
 
     /// How many records the spend log holds.
     async fn count_records(&self) -> Result<u64>;
+
+    /// The spans of start times exported, or being exported, to `dest` in `format` (spend exports to object
+    /// storage), oldest first. The default (a store that keeps no export progress) is a `Config` error.
+    async fn export_spans(&self, dest: &str, format: &str) -> Result<Vec<ExportSpan>> {
+        let _ = (dest, format);
+        Err(exports::unsupported(self.name()))
+    }
+
+    /// Records `[from, to)` of `records` records as pending for `(dest, format)`: before its object is written,
+    /// and after while it is still open. A pending span already there takes the new count; a done span is kept
+    /// as it is.
+    async fn begin_export(
+        &self,
+        dest: &str,
+        format: &str,
+        span: (Timestamp, Timestamp, u64),
+        now: Timestamp,
+    ) -> Result<()> {
+        let _ = (dest, format, span, now);
+        Err(exports::unsupported(self.name()))
+    }
+
+    /// Records `[from, to)` of `records` records as exported to `(dest, format)` (replacing its pending span, if
+    /// any) and merges it with the exported spans it touches, atomically.
+    async fn finish_export(
+        &self,
+        dest: &str,
+        format: &str,
+        span: (Timestamp, Timestamp, u64),
+        now: Timestamp,
+    ) -> Result<()> {
+        let _ = (dest, format, span, now);
+        Err(exports::unsupported(self.name()))
+    }
 
     /// A spend report from the rollups.
     async fn report(&self, query: &ReportQuery) -> Result<Report> {

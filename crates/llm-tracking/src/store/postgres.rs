@@ -36,7 +36,8 @@ const _: () = assert!(MIGRATIONS.len() as i64 == SCHEMA_VERSION);
 /// 4. A random per-store salt for API-key fingerprints (`llm_store_secret`), used when no secret is configured.
 /// 5. `budget_alerts`: the budget alerts claimed across processes (one row per budget, period and kind).
 /// 6. `spend_log.call_type` (`chat` or `embedding`); existing rows are chat calls.
-const MIGRATIONS: [&str; 6] = [
+/// 7. `spend_exports`: the spans of start times exported to each object-store destination and format.
+const MIGRATIONS: [&str; 7] = [
     r#"
 CREATE TABLE IF NOT EXISTS spend_log (
     id TEXT PRIMARY KEY,
@@ -118,6 +119,7 @@ CREATE TABLE IF NOT EXISTS budget_alerts (
     r#"
 ALTER TABLE spend_log ADD COLUMN IF NOT EXISTS call_type TEXT NOT NULL DEFAULT 'chat';
 "#,
+    super::exports::TABLE_SQL,
 ];
 
 /// A lock id for migrations, so processes starting together migrate one at a time.
@@ -609,6 +611,38 @@ impl Store for PostgresStore {
     async fn count_records(&self) -> Result<u64> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM spend_log").fetch_one(&self.pool).await?;
         Ok(n.max(0) as u64)
+    }
+
+    async fn export_spans(&self, dest: &str, format: &str) -> Result<Vec<super::ExportSpan>> {
+        super::exports::postgres::sql_export_spans(&self.pool, dest, format).await
+    }
+
+    async fn begin_export(
+        &self,
+        dest: &str,
+        format: &str,
+        span: (Timestamp, Timestamp, u64),
+        now: Timestamp,
+    ) -> Result<()> {
+        super::exports::postgres::sql_begin_export(&self.pool, dest, format, span, now).await
+    }
+
+    async fn finish_export(
+        &self,
+        dest: &str,
+        format: &str,
+        span: (Timestamp, Timestamp, u64),
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        // one finisher per destination at a time, so two merges never race
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind(format!("{format} {dest}"))
+            .execute(&mut *tx)
+            .await?;
+        super::exports::postgres::sql_finish_export(&mut tx, dest, format, span, now).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
 

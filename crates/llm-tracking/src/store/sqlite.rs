@@ -44,7 +44,8 @@ use crate::time::{Day, Timestamp};
 ///    from the leaked reservations this version reclaims).
 /// 5. `budget_alerts`: the budget alerts claimed across processes (one row per budget, period and kind).
 /// 6. `spend_log_view` has a `call_type` column (`chat` or `embedding`; records without one are chat calls).
-const MIGRATIONS: [&str; 6] = [
+/// 7. `spend_exports`: the spans of start times exported to each object-store destination and format.
+const MIGRATIONS: [&str; 7] = [
     r#"
 CREATE TABLE IF NOT EXISTS spend_log (
     id TEXT PRIMARY KEY,
@@ -164,6 +165,7 @@ CREATE VIEW spend_log_view AS SELECT
     coalesce(record ->> '$.call_type', 'chat') AS call_type
 FROM spend_log;
 "#,
+    super::exports::TABLE_SQL,
 ];
 
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -750,6 +752,35 @@ impl Store for SqliteStore {
     async fn count_records(&self) -> Result<u64> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM spend_log").fetch_one(&self.reader).await?;
         Ok(n.max(0) as u64)
+    }
+
+    async fn export_spans(&self, dest: &str, format: &str) -> Result<Vec<super::ExportSpan>> {
+        super::exports::sqlite::sql_export_spans(&self.reader, dest, format).await
+    }
+
+    async fn begin_export(
+        &self,
+        dest: &str,
+        format: &str,
+        span: (Timestamp, Timestamp, u64),
+        now: Timestamp,
+    ) -> Result<()> {
+        self.check_file()?;
+        super::exports::sqlite::sql_begin_export(&self.writer, dest, format, span, now).await
+    }
+
+    async fn finish_export(
+        &self,
+        dest: &str,
+        format: &str,
+        span: (Timestamp, Timestamp, u64),
+        now: Timestamp,
+    ) -> Result<()> {
+        self.check_file()?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        super::exports::sqlite::sql_finish_export(&mut tx, dest, format, span, now).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
 
