@@ -14,20 +14,15 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use common::*;
 use llm_core::{Cost, CostBreakdown, CostStatus, Usage, Usd};
 use llm_fake_upstream::TcpProxy;
 use llm_fake_upstream::peers::{PeerProcess, free_port, require_python, run_python};
 use llm_tracking::export::object::{ExportFormat, ExportSummary, SpendExport, export_to_object_store};
 use llm_tracking::store::ExportSpan;
-use llm_tracking::{
-    Budget, BudgetStatus, CallRecord, ErrorKind, Hold, MemoryStore, Period, RecordPage, Reservation, ReserveOutcome,
-    RollupRow, Scope, Store, Timestamp,
-};
+use llm_tracking::{CallRecord, ErrorKind, MemoryStore, Store, Timestamp};
 
 fn t(s: &str) -> Timestamp {
     s.parse().unwrap()
@@ -230,94 +225,14 @@ async fn a_window_is_exported_once_whatever_windows_overlap_it() {
     assert_eq!(spans.iter().map(|s| s.records).sum::<u64>(), 2);
 }
 
-/// A store that runs a callback on each `finish_export` (after the object was written, before it is recorded).
-struct Watched {
-    inner: Arc<dyn Store>,
-    finishes: AtomicU64,
-    on_finish: Box<dyn Fn(u64) -> llm_tracking::Result<()> + Send + Sync>,
-}
-
-#[async_trait]
-impl Store for Watched {
-    fn name(&self) -> &'static str {
-        "watched"
-    }
-    async fn append(&self, records: &[Arc<CallRecord>]) -> llm_tracking::Result<u64> {
-        self.inner.append(records).await
-    }
-    async fn set_budget(&self, budget: &Budget) -> llm_tracking::Result<()> {
-        self.inner.set_budget(budget).await
-    }
-    async fn remove_budget(&self, scope: &Scope, period: Period) -> llm_tracking::Result<bool> {
-        self.inner.remove_budget(scope, period).await
-    }
-    async fn budgets(&self, now: Timestamp) -> llm_tracking::Result<Vec<BudgetStatus>> {
-        self.inner.budgets(now).await
-    }
-    async fn reserve(&self, scopes: &[Scope], hold: Hold) -> llm_tracking::Result<ReserveOutcome> {
-        self.inner.reserve(scopes, hold).await
-    }
-    async fn settle(&self, r: &Reservation, actual: Usd, now: Timestamp) -> llm_tracking::Result<Vec<BudgetStatus>> {
-        self.inner.settle(r, actual, now).await
-    }
-    async fn rollups(
-        &self,
-        dim: &str,
-        from: Option<llm_tracking::Day>,
-        to: Option<llm_tracking::Day>,
-    ) -> llm_tracking::Result<Vec<RollupRow>> {
-        self.inner.rollups(dim, from, to).await
-    }
-    async fn records(
-        &self,
-        from: Option<Timestamp>,
-        to: Option<Timestamp>,
-        limit: usize,
-    ) -> llm_tracking::Result<Vec<CallRecord>> {
-        self.inner.records(from, to, limit).await
-    }
-    async fn records_after(&self, page: RecordPage<'_>) -> llm_tracking::Result<Vec<CallRecord>> {
-        self.inner.records_after(page).await
-    }
-    async fn count_records(&self) -> llm_tracking::Result<u64> {
-        self.inner.count_records().await
-    }
-    async fn export_spans(&self, dest: &str, format: &str) -> llm_tracking::Result<Vec<ExportSpan>> {
-        self.inner.export_spans(dest, format).await
-    }
-    async fn begin_export(
-        &self,
-        dest: &str,
-        format: &str,
-        span: (Timestamp, Timestamp, u64),
-        now: Timestamp,
-    ) -> llm_tracking::Result<()> {
-        self.inner.begin_export(dest, format, span, now).await
-    }
-    async fn finish_export(
-        &self,
-        dest: &str,
-        format: &str,
-        span: (Timestamp, Timestamp, u64),
-        now: Timestamp,
-    ) -> llm_tracking::Result<()> {
-        let n = self.finishes.fetch_add(1, Ordering::SeqCst) + 1;
-        (self.on_finish)(n)?;
-        self.inner.finish_export(dest, format, span, now).await
-    }
-}
-
 #[tokio::test]
 async fn an_export_stopped_after_a_write_rewrites_that_object_under_the_same_name() {
     let tmp = tempfile::tempdir().unwrap();
     let inner = Arc::new(MemoryStore::new());
     inner.append(&fixture()).await.unwrap();
     // the third object is written, then the process "dies" before recording it
-    let store = Watched {
-        inner: inner.clone(),
-        finishes: AtomicU64::new(0),
-        on_finish: Box::new(|n| if n == 3 { Err(llm_tracking::Error::store("killed")) } else { Ok(()) }),
-    };
+    let kill: OnFinish = Box::new(|n| if n == 3 { Err(llm_tracking::Error::store("killed")) } else { Ok(()) });
+    let store = Flaky::with_on_finish(inner.clone(), Some(kill));
     let export = file_export(tmp.path()).max_records_per_object(3);
     let err = export_to_object_store(&store, &export, None, None).await.unwrap_err();
     assert_eq!(err.to_string(), "store: killed");
@@ -546,16 +461,13 @@ async fn an_s3_server_going_down_mid_export_loses_and_duplicates_nothing() {
     inner.append(&fixture()).await.unwrap();
     // the server goes away once the second object is written
     let cut = proxy.clone();
-    let store = Watched {
-        inner: inner.clone(),
-        finishes: AtomicU64::new(0),
-        on_finish: Box::new(move |n| {
-            if n == 2 {
-                cut.cut();
-            }
-            Ok(())
-        }),
-    };
+    let cut_after_two: OnFinish = Box::new(move |n| {
+        if n == 2 {
+            cut.cut();
+        }
+        Ok(())
+    });
+    let store = Flaky::with_on_finish(inner.clone(), Some(cut_after_two));
     let export = s3(&format!("http://{}", proxy.addr()), "s3://spend/cut").max_records_per_object(2);
     let err = export_to_object_store(&store, &export, None, None).await.unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::Export);

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use llm_core::{ChatRequest, ChatResponse, ChatStream, Message, Provider, ProviderId, Usd};
+use llm_tracking::store::ExportSpan;
 use llm_tracking::{
     Budget, BudgetStatus, CallRecord, CallStart, FixedPricer, Hold, Hook, HookError, Period, Reservation,
     ReserveOutcome, RollupRow, Scope, Store, StreamChunk, Timestamp,
@@ -112,15 +113,27 @@ impl Hook for Capture {
     }
 }
 
-/// A store that can be switched off: every method fails while it is down.
+/// What a [`Flaky`] store runs on each `finish_export`, with its count from 1 (after the object was written,
+/// before it is recorded): an error fails that call.
+pub type OnFinish = Box<dyn Fn(u64) -> llm_tracking::Result<()> + Send + Sync>;
+
+/// A store that can be switched off: every method fails while it is down. Spend-export progress goes through
+/// it too, and `on_finish` runs on each `finish_export`.
 pub struct Flaky {
     pub inner: Arc<dyn Store>,
     pub down: AtomicBool,
+    finishes: AtomicU64,
+    on_finish: Option<OnFinish>,
 }
 
 impl Flaky {
     pub fn new(inner: Arc<dyn Store>) -> Arc<Self> {
-        Arc::new(Self { inner, down: AtomicBool::new(false) })
+        Arc::new(Self::with_on_finish(inner, None))
+    }
+
+    /// A store that is up and runs `on_finish` on each `finish_export`.
+    pub fn with_on_finish(inner: Arc<dyn Store>, on_finish: Option<OnFinish>) -> Self {
+        Self { inner, down: AtomicBool::new(false), finishes: AtomicU64::new(0), on_finish }
     }
     fn check(&self) -> llm_tracking::Result<()> {
         if self.down.load(Ordering::SeqCst) { Err(llm_tracking::Error::store("store is down")) } else { Ok(()) }
@@ -182,6 +195,38 @@ impl Store for Flaky {
     async fn count_records(&self) -> llm_tracking::Result<u64> {
         self.check()?;
         self.inner.count_records().await
+    }
+    async fn records_after(&self, page: llm_tracking::RecordPage<'_>) -> llm_tracking::Result<Vec<CallRecord>> {
+        self.check()?;
+        self.inner.records_after(page).await
+    }
+    async fn export_spans(&self, dest: &str, format: &str) -> llm_tracking::Result<Vec<ExportSpan>> {
+        self.check()?;
+        self.inner.export_spans(dest, format).await
+    }
+    async fn begin_export(
+        &self,
+        dest: &str,
+        format: &str,
+        span: (Timestamp, Timestamp, u64),
+        now: Timestamp,
+    ) -> llm_tracking::Result<()> {
+        self.check()?;
+        self.inner.begin_export(dest, format, span, now).await
+    }
+    async fn finish_export(
+        &self,
+        dest: &str,
+        format: &str,
+        span: (Timestamp, Timestamp, u64),
+        now: Timestamp,
+    ) -> llm_tracking::Result<()> {
+        self.check()?;
+        let n = self.finishes.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Some(f) = &self.on_finish {
+            f(n)?;
+        }
+        self.inner.finish_export(dest, format, span, now).await
     }
 }
 
