@@ -287,8 +287,14 @@ impl OtelExporter {
     /// variables. Must be called inside a tokio runtime (it starts its sending task there).
     ///
     /// # Errors
-    /// An invalid endpoint or header variable ([`ErrorKind::Config`]).
+    /// An invalid endpoint or header variable, or no tokio runtime ([`ErrorKind::Config`]).
     pub fn new(config: OtelConfig) -> Result<Self> {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "the OpenTelemetry exporter must be created inside a tokio runtime",
+            ));
+        };
         let resource = resource(&config.default_service_name);
         let scope = InstrumentationScope::builder("llm-rs")
             .with_version(env!("CARGO_PKG_VERSION"))
@@ -359,7 +365,7 @@ impl OtelExporter {
             dropped: AtomicU64::new(0),
             last_error: Mutex::new(None),
         });
-        tokio::spawn(run(Arc::downgrade(&inner)));
+        runtime.spawn(run(Arc::downgrade(&inner)));
         Ok(Self { inner })
     }
 

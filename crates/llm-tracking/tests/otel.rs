@@ -370,6 +370,22 @@ fn the_attributes_of_a_failed_call_and_of_cache_usage() {
 }
 
 #[test]
+fn an_embedding_call_is_an_embeddings_span() {
+    let mut r = CallRecord::new("openai", "text-embedding-3-small", Timestamp::from_micros(1_700_000_000_000_000));
+    r.call_type = llm_tracking::CallType::Embedding;
+    r.usage = Usage::new(42, 0);
+    let a: BTreeMap<String, String> =
+        span_attributes(&r, false).into_iter().map(|kv| (kv.key.to_string(), kv.value.to_string())).collect();
+    assert_eq!(a["gen_ai.operation.name"], "embeddings");
+    assert_eq!(a["gen_ai.usage.input_tokens"], "42");
+    assert!(!a.contains_key("gen_ai.usage.output_tokens"), "an embedding has no output tokens");
+    assert_eq!(a["openinference.span.kind"], "EMBEDDING");
+    assert_eq!(a["llm.call.type"], "embedding");
+    let scope = opentelemetry::InstrumentationScope::builder("t").build();
+    assert_eq!(llm_tracking::otel::span_data(&r, &scope, false).name, "embeddings text-embedding-3-small");
+}
+
+#[test]
 fn the_configuration_comes_from_the_standard_variables() {
     let vars = |pairs: &[(&str, &str)]| {
         let map: BTreeMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
@@ -399,6 +415,13 @@ fn the_configuration_comes_from_the_standard_variables() {
     let c = OtelConfig::default().with_header("authorization", HEADER);
     let shown = format!("{c:?}");
     assert!(shown.contains("authorization") && !shown.contains("cGstbGYt"), "{shown}");
+}
+
+#[test]
+fn outside_a_runtime_the_exporter_is_a_config_error_not_a_panic() {
+    let err = OtelExporter::new(OtelConfig::default().with_endpoint("http://127.0.0.1:4318")).unwrap_err();
+    assert_eq!(err.kind(), &llm_tracking::ErrorKind::Config);
+    assert!(err.to_string().contains("inside a tokio runtime"), "{err}");
 }
 
 #[tokio::test]
