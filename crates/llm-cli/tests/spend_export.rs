@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{llm_env as llm, walk};
-use llm_fake_upstream::peers::{PeerProcess, free_port, require_python, run_python};
+use llm_fake_upstream::peers::{PeerProcess, free_port, require_npm_bin, require_python, run_python};
 
 const SECRET: &str = "cli-secret-PLANTED-0123456789";
 
@@ -186,4 +186,74 @@ fn spend_export_to_s3_equals_the_json_lines_and_never_duplicates() {
     assert!(err.contains("spend export to s3://nope/x: writing x/dt="), "{err}");
     assert!(err.contains("does the bucket (or container) exist?"), "{err}");
     assert!(!err.contains(SECRET), "{err}");
+}
+
+/// Azurite's well-known development account (public, in Microsoft's documentation).
+const AZURITE_KEY: &str = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+const AZURE_READ: &str = r#"
+import sys, json, gzip
+from azure.storage.blob import BlobServiceClient
+url, key, container, prefix = sys.argv[1:5]
+svc = BlobServiceClient.from_connection_string(
+    f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={key};BlobEndpoint={url}/devstoreaccount1;")
+c = svc.get_container_client(container)
+if prefix == "--create":
+    c.create_container()
+    print("{}")
+else:
+    out = {}
+    for b in c.list_blobs(name_starts_with=prefix):
+        out[b.name] = gzip.decompress(c.download_blob(b.name).readall()).decode("utf-8").splitlines()
+    print(json.dumps(out))
+"#;
+
+#[test]
+fn spend_export_to_azure_blob_is_read_back_by_the_azure_sdk() {
+    let Some(python) = require_python(&["azure.storage.blob"]) else { return };
+    let Some(azurite) = require_npm_bin("azurite-blob") else { return };
+    let port = free_port();
+    let work = tempfile::tempdir().unwrap();
+    let _server = PeerProcess::start(
+        &azurite,
+        &[
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            &port.to_string(),
+            "--location",
+            work.path().to_str().unwrap(),
+            "--skipApiVersionCheck",
+            "--loose",
+        ],
+        &[],
+        port,
+        Duration::from_secs(60),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let azure = |args: &[&str]| -> BTreeMap<String, Vec<String>> {
+        let mut all = vec![url.as_str(), AZURITE_KEY, "spend"];
+        all.extend_from_slice(args);
+        serde_json::from_str(run_python(&python, AZURE_READ, &all, &[]).trim()).unwrap()
+    };
+    azure(&["--create"]);
+    let db = demo_store(work.path());
+    // object_store's emulator settings: the development account at Azurite's URL
+    let env = [("AZURE_STORAGE_USE_EMULATOR", "true"), ("AZURITE_BLOB_STORAGE_URL", url.as_str())];
+
+    let first = export_to(&db, "az://spend/llm", &[], &env);
+    assert_eq!((first["records"].as_u64(), first["dest"].as_str()), (Some(5), Some("az://spend/llm")));
+    let blobs = azure(&["llm/"]);
+    assert!(blobs.keys().all(|k| k.starts_with("llm/dt=") && k.ends_with(".jsonl.gz")), "{blobs:?}");
+    let got: Vec<String> = blobs.values().flatten().cloned().collect();
+    assert_eq!(got, lines(&db), "the Azure SDK reads back exactly `llm spend export`'s lines");
+
+    let again = export_to(&db, "az://spend/llm", &[], &env);
+    assert_eq!(again["records"], 0);
+    assert_eq!(azure(&["llm/"]), blobs, "the second run duplicates nothing");
+
+    // a container that does not exist: exit 1, a clear message
+    let (code, _, err) = llm(&["spend", "export", "--db", &db, "--dest", "az://nope/x"], &env);
+    assert_eq!(code, 1);
+    assert!(err.contains("spend export to az://nope/x: writing x/dt="), "{err}");
 }

@@ -1,7 +1,7 @@
-//! Real peers from PyPI for integration tests: moto's S3 server, Arize Phoenix (an OTLP receiver), and the
-//! Python readers (boto3, DuckDB) that check what the project wrote. They live in a virtualenv that
-//! `bash .ci/peers` makes under the build folder (`target/peers-venv`); `LLM_TEST_PEERS_PYTHON` names another
-//! interpreter.
+//! Real peers for integration tests: from PyPI moto's S3 server, Arize Phoenix (an OTLP receiver), and the
+//! Python readers (boto3, DuckDB, the Azure Storage SDK) that check what the project wrote, in a virtualenv that
+//! `bash .ci/peers` makes under the build folder (`target/peers-venv`; `LLM_TEST_PEERS_PYTHON` names another
+//! interpreter); from npm Azurite, Microsoft's Azure Storage emulator (`target/peers-npm`).
 //!
 //! Without them a test is skipped with a printed reason, except under `CI=true`, where a missing peer fails
 //! the test (as a missing PostgreSQL or Redis does).
@@ -44,6 +44,27 @@ pub fn require_python(modules: &[&str]) -> Option<PathBuf> {
             }
         }
     };
+    missing(&reason)
+}
+
+/// A program of the peers' npm packages (`target/peers-npm/node_modules/.bin/NAME`, or the same under the
+/// folder `LLM_TEST_PEERS_NPM` names), such as Azurite's `azurite-blob`; `None` (the test is skipped, with
+/// the reason printed) when it is not installed, outside CI.
+///
+/// # Panics
+/// Under `CI=true` when it is missing.
+pub fn require_npm_bin(name: &str) -> Option<PathBuf> {
+    let root = std::env::var_os("LLM_TEST_PEERS_NPM")
+        .filter(|p| !p.is_empty())
+        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/peers-npm"), PathBuf::from);
+    let bin = root.join("node_modules/.bin").join(name);
+    if bin.exists() {
+        return Some(bin);
+    }
+    missing(&format!("no {} (the peers' npm packages)", bin.display()))
+}
+
+fn missing<T>(reason: &str) -> Option<T> {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!(
             "{reason}: under CI=true a peer test may not be skipped (.ci/run installs the peers with `bash .ci/peers`)"
