@@ -39,6 +39,7 @@ pub fn key_file(db: &Path) -> PathBuf {
 }
 
 /// Reads the key file of the database at `db`, creating it (owner read/write only) when missing and `create`.
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code, reason = "used by the SQLite store"))]
 pub(crate) fn load_or_create_key_file(db: &Path, create: bool) -> Result<Vec<u8>> {
     let path = key_file(db);
     match std::fs::read_to_string(&path) {
@@ -67,6 +68,7 @@ pub(crate) fn load_or_create_key_file(db: &Path, create: bool) -> Result<Vec<u8>
 }
 
 /// Creates `path` with `text` unless it exists (then leaves it), readable by its owner only.
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code, reason = "used by the SQLite store"))]
 fn write_new(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
@@ -86,6 +88,7 @@ fn write_new(path: &Path, text: &str) -> std::io::Result<()> {
     }
 }
 
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code, reason = "used by the SQL stores"))]
 pub(crate) fn encode_hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     let mut out = String::with_capacity(bytes.len() * 2);
@@ -95,6 +98,7 @@ pub(crate) fn encode_hex(bytes: &[u8]) -> String {
     out
 }
 
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code, reason = "used by the SQL stores"))]
 pub(crate) fn decode_hex(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) || !text.is_ascii() {
         return None;

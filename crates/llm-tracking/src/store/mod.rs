@@ -350,6 +350,7 @@ impl BudgetRow {
 
 /// The migrations a SQL database at schema version `current` still needs, with the version each one brings.
 /// A database newer than this build (`current` above the number of migrations) is refused.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code, reason = "used by the SQL stores"))]
 pub(crate) fn pending_migrations<'a>(
     migrations: &'a [&'a str],
     current: Option<i64>,
@@ -366,6 +367,7 @@ pub(crate) fn pending_migrations<'a>(
 }
 
 /// Reads an amount a SQL store wrote as text.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code, reason = "used by the SQL stores"))]
 pub(crate) fn parse_usd(s: &str) -> Result<Usd> {
     s.parse().map_err(|e| Error::new(crate::error::ErrorKind::Codec, format!("bad amount in store: {e}")))
 }
@@ -504,6 +506,7 @@ where
 
 /// The budgets' statuses now: each row refreshed (a period that ended reads as reset, expired reservations
 /// drop out) and summarized.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code, reason = "used by the SQL stores"))]
 pub(crate) fn statuses(rows: &mut [BudgetRow], starts: &PeriodStarts, now: Timestamp) -> Vec<BudgetStatus> {
     rows.iter_mut()
         .map(|b| {
