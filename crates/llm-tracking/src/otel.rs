@@ -583,12 +583,16 @@ fn record_metrics(m: &Metrics, r: &CallRecord) {
             attrs.pop();
         }
     }
-    if let Some(usd) = r.cost.as_ref().and_then(llm_core::Cost::total) {
-        use rust_decimal::prelude::ToPrimitive;
-        if let Some(v) = usd.amount().to_f64().filter(|v| *v > 0.0) {
-            m.cost.add(v, &attrs);
-        }
+    let cost = r.cost.as_ref().and_then(llm_core::Cost::total).map(usd_f64);
+    if let Some(v) = cost.filter(|v| *v > 0.0) {
+        m.cost.add(v, &attrs);
     }
+}
+
+/// An amount as the nearest `f64` to its decimal text (what a reader parsing `llm.cost.total_usd`, or the
+/// CLI's `total_cost`, gets), for the attributes and metrics that must be numbers.
+fn usd_f64(usd: llm_core::Usd) -> f64 {
+    usd.to_string().parse().unwrap_or_default()
 }
 
 /// The span of a finished call: its ids, times, status and every attribute ([`span_attributes`]).
@@ -736,8 +740,7 @@ pub fn span_attributes(r: &CallRecord, capture_content: bool) -> Vec<KeyValue> {
     let cost = r.cost.as_ref();
     let total = cost.and_then(llm_core::Cost::total);
     if let Some(t) = total {
-        use rust_decimal::prelude::ToPrimitive;
-        let approx = t.amount().to_f64().unwrap_or_default();
+        let approx = usd_f64(t);
         a.push(KeyValue::new("gen_ai.usage.cost", approx));
         a.push(KeyValue::new("llm.cost.total", approx));
         a.push(KeyValue::new("llm.cost.total_usd", t.to_string()));
