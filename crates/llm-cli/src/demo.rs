@@ -88,7 +88,12 @@ pub async fn run(args: &DemoArgs, out: &mut impl Write) -> Result<ExitCode> {
     }
     let url = format!("sqlite:{}", db.display());
     let store = llm::tracking::open(&url).await.with_context(|| format!("opening {url}"))?;
-    let tracker = Tracker::builder().store(store.clone()).pricer(CatalogPricer::new()).build()?;
+    let mut tracker = Tracker::builder().store(store.clone()).pricer(CatalogPricer::new());
+    // With OTEL_EXPORTER_OTLP_* set, the tour's calls are exported as spans too (sent before it ends).
+    if let Some(exporter) = crate::otel::exporter()? {
+        tracker = tracker.hook(exporter.clone()).log_content(exporter.config().capture_content);
+    }
+    let tracker = tracker.build()?;
 
     let catalog = llm::cost::Catalog::embedded();
     writeln!(out, "llm demo: an offline tour on the mock provider (no keys, no network)")?;
@@ -177,6 +182,7 @@ pub async fn run(args: &DemoArgs, out: &mut impl Write) -> Result<ExitCode> {
         writeln!(out, "  {line}")?;
     }
     writeln!(out, "  ({written} records written; `llm spend report --db {url} --by user` for more)")?;
+    crate::otel::finish(&client).await;
     writeln!(out)?;
     writeln!(out, "done in {} ms", started.elapsed().as_millis())?;
     Ok(ExitCode::SUCCESS)

@@ -1,4 +1,4 @@
-//! OpenTelemetry export for the commands that make calls (`llm chat`, `llm embed`): when the standard
+//! OpenTelemetry export for the commands that make calls (`llm chat`, `llm embed`, `llm demo`): when the standard
 //! `OTEL_EXPORTER_OTLP_*` variables are set, every call becomes a span (and metric points) sent to that
 //! receiver, and the command sends what is pending before it exits.
 

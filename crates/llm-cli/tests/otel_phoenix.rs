@@ -169,9 +169,32 @@ fn a_tracked_chat_reaches_phoenix_as_a_span_with_its_exact_cost_and_no_key() {
     assert_eq!(records.len(), 2, "both calls recorded");
     assert_eq!(attr(span, "llm.call.id"), Some(&records[1]["id"]));
 
-    // No API key in what Phoenix returns nor in anything it stored (its SQLite database included).
+    // No API key in what Phoenix returns.
     assert!(!span.to_string().contains(KEY));
+
+    // `llm demo` (offline, the mock provider) exports its calls too: one span per record, same ids and costs.
+    let demo_dir = work.path().join("demo");
+    let (code, _, err) = llm(&["demo", "--data-dir", demo_dir.to_str().unwrap()], &env(headers));
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("OpenTelemetry"), "{err}");
+    let demo_db = format!("sqlite:{}", demo_dir.join("demo.sqlite").display());
+    let (code, out, err) = llm(&["spend", "export", "--db", &demo_db], &[]);
+    assert_eq!(code, 0, "{err}");
+    let demo_records: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(demo_records.len(), 5, "{out}");
+    let spans = wait_for_spans(&python, port, 1 + demo_records.len());
+    assert_eq!(spans.len(), 1 + demo_records.len(), "{}", json!(spans));
+    for r in &demo_records {
+        let span = spans.iter().find(|s| attr(s, "llm.call.id") == Some(&r["id"])).expect("a span per record");
+        assert_eq!(attr(span, "llm.tags"), Some(&json!(["demo"])), "{span}");
+        assert_eq!(attr(span, "llm.call.status"), Some(&r["status"]), "{span}");
+        let total = r["cost"]["total_cost"].as_str().or_else(|| r["spend"].as_str());
+        if r["status"] == "success" {
+            assert_eq!(attr(span, "llm.cost.total_usd").and_then(Value::as_str), total, "{span}\n{r}");
+        }
+    }
     drop(phoenix);
+    // Nor in anything Phoenix stored (its SQLite database included).
     for entry in walk(&working_dir) {
         let bytes = std::fs::read(&entry).unwrap_or_default();
         assert!(!bytes.windows(KEY.len()).any(|w| w == KEY.as_bytes()), "the API key is in {}", entry.display());

@@ -955,7 +955,9 @@ impl Stream for TrackedStream {
                             | StreamEvent::ReasoningDelta { .. }
                     )
                 {
-                    this.first_token = Some(Timestamp::now());
+                    // on the call's monotonic clock, as its end is: a first token never after the end
+                    let micros = i64::try_from(this.call.started.elapsed().as_micros()).unwrap_or(i64::MAX);
+                    this.first_token = Some(this.call.start.plus_micros(micros));
                 }
                 let hooks = &this.tracker.inner.hooks;
                 if hooks.wants_chunks() {
