@@ -258,22 +258,22 @@ async fn spans_conformance(store: &dyn Store, label: &str) {
     let (d, f) = ("s3://bucket/prefix", "jsonl");
     let (a, b, c, e) = (t("2026-11-01"), t("2026-11-01T06:00:00Z"), t("2026-11-01T12:00:00Z"), t("2026-11-02"));
     assert!(store.export_spans(d, f).await.unwrap().is_empty(), "{label}");
-    store.begin_export(d, f, (b, c, 0), a).await.unwrap();
+    store.record_export(d, f, ExportSpan::new(b, c, 0, true), a).await.unwrap();
     // already there and pending: it takes the new count (an open span written again), its end stays
-    store.begin_export(d, f, (b, e, 2), a).await.unwrap();
+    store.record_export(d, f, ExportSpan::new(b, e, 2, true), a).await.unwrap();
     assert_eq!(store.export_spans(d, f).await.unwrap(), [ExportSpan::new(b, c, 2, true)], "{label}");
-    store.finish_export(d, f, (a, b, 3), a).await.unwrap();
+    store.record_export(d, f, ExportSpan::new(a, b, 3, false), a).await.unwrap();
     // a pending span is not merged with its done neighbour
     assert_eq!(
         store.export_spans(d, f).await.unwrap(),
         [ExportSpan::new(a, b, 3, false), ExportSpan::new(b, c, 2, true)],
         "{label}"
     );
-    store.finish_export(d, f, (c, e, 4), a).await.unwrap();
-    store.finish_export(d, f, (b, c, 5), a).await.unwrap();
+    store.record_export(d, f, ExportSpan::new(c, e, 4, false), a).await.unwrap();
+    store.record_export(d, f, ExportSpan::new(b, c, 5, false), a).await.unwrap();
     assert_eq!(store.export_spans(d, f).await.unwrap(), [ExportSpan::new(a, e, 12, false)], "{label}");
     // a done span is not made pending again
-    store.begin_export(d, f, (a, b, 99), a).await.unwrap();
+    store.record_export(d, f, ExportSpan::new(a, b, 99, true), a).await.unwrap();
     assert_eq!(store.export_spans(d, f).await.unwrap(), [ExportSpan::new(a, e, 12, false)], "{label}");
     // per destination and format
     assert!(store.export_spans(d, "parquet").await.unwrap().is_empty(), "{label}");

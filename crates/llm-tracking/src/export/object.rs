@@ -634,7 +634,7 @@ impl Run<'_> {
         match blocking(move || cutter.close(b)).await?? {
             Some(part) => self.write(part, previous).await,
             None if b <= self.settled => {
-                self.store.finish_export(&self.dest.url, self.format(), (a, b, 0), self.now).await
+                self.store.record_export(&self.dest.url, self.format(), ExportSpan::new(a, b, 0, false), self.now).await
             }
             None => Ok(()),
         }
@@ -645,15 +645,13 @@ impl Run<'_> {
     async fn write(&mut self, part: Encoded, previous: u64) -> Result<()> {
         let Encoded { from, to, body, records } = part;
         let (url, format) = (&self.dest.url, self.export.format.as_str());
-        self.store.begin_export(url, format, (from, to, previous), self.now).await?;
+        self.store.record_export(url, format, ExportSpan::new(from, to, previous, true), self.now).await?;
         let key = self.dest.key(from, to, self.export.format);
         let bytes = body.len() as u64;
         self.dest.put(&key, body).await?;
-        if to <= self.settled {
-            self.store.finish_export(url, format, (from, to, records), self.now).await?;
-        } else {
-            self.store.begin_export(url, format, (from, to, records), self.now).await?;
-        }
+        // done once settled; while open, pending with the records it now holds
+        let open = to > self.settled;
+        self.store.record_export(url, format, ExportSpan::new(from, to, records, open), self.now).await?;
         self.summary.records += records.saturating_sub(previous);
         self.summary.objects.push(ExportedObject { key, from, to, records, bytes });
         Ok(())

@@ -96,42 +96,35 @@ macro_rules! sql_export_methods {
                 .collect())
         }
 
-        /// Records a span as pending with its record count (a pending span takes the new count; a done span is
-        /// kept as it is).
-        pub(crate) async fn sql_begin_export(
-            pool: impl sqlx::Executor<'_, Database = <$conn as sqlx::Connection>::Database>,
-            dest: &str,
-            format: &str,
-            span: (crate::time::Timestamp, crate::time::Timestamp, u64),
-            now: crate::time::Timestamp,
-        ) -> crate::error::Result<()> {
-            let (from, to, records) = span;
-            sqlx::query(
-                "INSERT INTO spend_exports (dest, format, from_us, to_us, records, state, updated_us) \
-                 VALUES ($1, $2, $3, $4, $5, 'pending', $6) ON CONFLICT (dest, format, from_us) DO UPDATE \
-                 SET records = excluded.records, updated_us = excluded.updated_us \
-                 WHERE spend_exports.state = 'pending'",
-            )
-            .bind(dest)
-            .bind(format)
-            .bind(from.as_micros())
-            .bind(to.as_micros())
-            .bind(i64::try_from(records).unwrap_or(i64::MAX))
-            .bind(now.as_micros())
-            .execute(pool)
-            .await?;
-            Ok(())
-        }
-
-        /// Records a span as done and merges it with the done spans it touches, in one transaction.
-        pub(crate) async fn sql_finish_export(
+        /// Records a span (see `Store::record_export`), inside the caller's transaction: a pending one is added
+        /// or takes the new count (a done one is kept); a done one replaces its pending one and is merged with
+        /// the done spans it touches.
+        pub(crate) async fn sql_record_export(
             conn: &mut $conn,
             dest: &str,
             format: &str,
-            span: (crate::time::Timestamp, crate::time::Timestamp, u64),
+            span: crate::store::ExportSpan,
             now: crate::time::Timestamp,
         ) -> crate::error::Result<()> {
-            let (from, to, records) = (span.0.as_micros(), span.1.as_micros(), span.2);
+            let (from, to, records) = (span.from.as_micros(), span.to.as_micros(), span.records);
+            let count = i64::try_from(records).unwrap_or(i64::MAX);
+            if span.pending {
+                sqlx::query(
+                    "INSERT INTO spend_exports (dest, format, from_us, to_us, records, state, updated_us) \
+                     VALUES ($1, $2, $3, $4, $5, 'pending', $6) ON CONFLICT (dest, format, from_us) DO UPDATE \
+                     SET records = excluded.records, updated_us = excluded.updated_us \
+                     WHERE spend_exports.state = 'pending'",
+                )
+                .bind(dest)
+                .bind(format)
+                .bind(from)
+                .bind(to)
+                .bind(count)
+                .bind(now.as_micros())
+                .execute(&mut *conn)
+                .await?;
+                return Ok(());
+            }
             sqlx::query("DELETE FROM spend_exports WHERE dest = $1 AND format = $2 AND from_us = $3")
                 .bind(dest)
                 .bind(format)

@@ -238,46 +238,25 @@ impl Store for MemoryStore {
         Ok(g.get(&(dest.to_owned(), format.to_owned())).map(|m| m.values().copied().collect()).unwrap_or_default())
     }
 
-    async fn begin_export(
-        &self,
-        dest: &str,
-        format: &str,
-        span: (Timestamp, Timestamp, u64),
-        now: Timestamp,
-    ) -> Result<()> {
+    async fn record_export(&self, dest: &str, format: &str, span: ExportSpan, now: Timestamp) -> Result<()> {
         let _ = now;
-        let (from, to, records) = span;
-        let mut g = self.exports_lock();
-        g.entry((dest.to_owned(), format.to_owned()))
-            .or_default()
-            .entry(from.as_micros())
-            .and_modify(|s| {
-                if s.pending {
-                    s.records = records;
-                }
-            })
-            .or_insert(ExportSpan::new(from, to, records, true));
-        Ok(())
-    }
-
-    async fn finish_export(
-        &self,
-        dest: &str,
-        format: &str,
-        span: (Timestamp, Timestamp, u64),
-        now: Timestamp,
-    ) -> Result<()> {
-        let _ = now;
-        let (from, to, records) = (span.0.as_micros(), span.1.as_micros(), span.2);
+        let (from, to) = (span.from.as_micros(), span.to.as_micros());
         let mut g = self.exports_lock();
         let spans = g.entry((dest.to_owned(), format.to_owned())).or_default();
+        if span.pending {
+            let kept = spans.entry(from).or_insert(span);
+            if kept.pending {
+                kept.records = span.records;
+            }
+            return Ok(());
+        }
         spans.remove(&from);
         let near: Vec<(i64, i64, u64)> = spans
             .values()
             .filter(|s| !s.pending && (s.to.as_micros() == from || s.from.as_micros() == to))
             .map(|s| (s.from.as_micros(), s.to.as_micros(), s.records))
             .collect();
-        let (merged, gone) = super::exports::merge_done(from, to, records, &near);
+        let (merged, gone) = super::exports::merge_done(from, to, span.records, &near);
         for f in gone {
             spans.remove(&f);
         }

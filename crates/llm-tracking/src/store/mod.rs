@@ -151,29 +151,11 @@ pub trait Store: Send + Sync + 'static {
         Err(exports::unsupported(self.name()))
     }
 
-    /// Records `[from, to)` of `records` records as pending for `(dest, format)`: before its object is written,
-    /// and after while it is still open. A pending span already there takes the new count; a done span is kept
-    /// as it is.
-    async fn begin_export(
-        &self,
-        dest: &str,
-        format: &str,
-        span: (Timestamp, Timestamp, u64),
-        now: Timestamp,
-    ) -> Result<()> {
-        let _ = (dest, format, span, now);
-        Err(exports::unsupported(self.name()))
-    }
-
-    /// Records `[from, to)` of `records` records as exported to `(dest, format)` (replacing its pending span, if
-    /// any) and merges it with the exported spans it touches, atomically.
-    async fn finish_export(
-        &self,
-        dest: &str,
-        format: &str,
-        span: (Timestamp, Timestamp, u64),
-        now: Timestamp,
-    ) -> Result<()> {
+    /// Records an export span of `(dest, format)`. A pending span (`span.pending`: its object is about to be
+    /// written, or was written and is still open) is added, or takes the new record count when it is there
+    /// already; a done span is never made pending again. A done span replaces its pending one and is merged with
+    /// the done spans it touches, atomically.
+    async fn record_export(&self, dest: &str, format: &str, span: ExportSpan, now: Timestamp) -> Result<()> {
         let _ = (dest, format, span, now);
         Err(exports::unsupported(self.name()))
     }

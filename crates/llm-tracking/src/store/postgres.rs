@@ -617,30 +617,14 @@ impl Store for PostgresStore {
         super::exports::postgres::sql_export_spans(&self.pool, dest, format).await
     }
 
-    async fn begin_export(
-        &self,
-        dest: &str,
-        format: &str,
-        span: (Timestamp, Timestamp, u64),
-        now: Timestamp,
-    ) -> Result<()> {
-        super::exports::postgres::sql_begin_export(&self.pool, dest, format, span, now).await
-    }
-
-    async fn finish_export(
-        &self,
-        dest: &str,
-        format: &str,
-        span: (Timestamp, Timestamp, u64),
-        now: Timestamp,
-    ) -> Result<()> {
+    async fn record_export(&self, dest: &str, format: &str, span: super::ExportSpan, now: Timestamp) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        // one finisher per destination at a time, so two merges never race
+        // one writer per destination at a time, so two merges never race
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
             .bind(format!("{format} {dest}"))
             .execute(&mut *tx)
             .await?;
-        super::exports::postgres::sql_finish_export(&mut tx, dest, format, span, now).await?;
+        super::exports::postgres::sql_record_export(&mut tx, dest, format, span, now).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -758,27 +758,10 @@ impl Store for SqliteStore {
         super::exports::sqlite::sql_export_spans(&self.reader, dest, format).await
     }
 
-    async fn begin_export(
-        &self,
-        dest: &str,
-        format: &str,
-        span: (Timestamp, Timestamp, u64),
-        now: Timestamp,
-    ) -> Result<()> {
-        self.check_file()?;
-        super::exports::sqlite::sql_begin_export(&self.writer, dest, format, span, now).await
-    }
-
-    async fn finish_export(
-        &self,
-        dest: &str,
-        format: &str,
-        span: (Timestamp, Timestamp, u64),
-        now: Timestamp,
-    ) -> Result<()> {
+    async fn record_export(&self, dest: &str, format: &str, span: super::ExportSpan, now: Timestamp) -> Result<()> {
         self.check_file()?;
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        super::exports::sqlite::sql_finish_export(&mut tx, dest, format, span, now).await?;
+        super::exports::sqlite::sql_record_export(&mut tx, dest, format, span, now).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -113,12 +113,12 @@ impl Hook for Capture {
     }
 }
 
-/// What a [`Flaky`] store runs on each `finish_export`, with its count from 1 (after the object was written,
+/// What a [`Flaky`] store runs each time a span is recorded done, with its count from 1 (after the object was written,
 /// before it is recorded): an error fails that call.
 pub type OnFinish = Box<dyn Fn(u64) -> llm_tracking::Result<()> + Send + Sync>;
 
 /// A store that can be switched off: every method fails while it is down. Spend-export progress goes through
-/// it too, and `on_finish` runs on each `finish_export`.
+/// it too, and `on_finish` runs each time a span is recorded done.
 pub struct Flaky {
     pub inner: Arc<dyn Store>,
     pub down: AtomicBool,
@@ -131,7 +131,7 @@ impl Flaky {
         Arc::new(Self::with_on_finish(inner, None))
     }
 
-    /// A store that is up and runs `on_finish` on each `finish_export`.
+    /// A store that is up and runs `on_finish` each time a span is recorded done.
     pub fn with_on_finish(inner: Arc<dyn Store>, on_finish: Option<OnFinish>) -> Self {
         Self { inner, down: AtomicBool::new(false), finishes: AtomicU64::new(0), on_finish }
     }
@@ -204,29 +204,21 @@ impl Store for Flaky {
         self.check()?;
         self.inner.export_spans(dest, format).await
     }
-    async fn begin_export(
+    async fn record_export(
         &self,
         dest: &str,
         format: &str,
-        span: (Timestamp, Timestamp, u64),
+        span: ExportSpan,
         now: Timestamp,
     ) -> llm_tracking::Result<()> {
         self.check()?;
-        self.inner.begin_export(dest, format, span, now).await
-    }
-    async fn finish_export(
-        &self,
-        dest: &str,
-        format: &str,
-        span: (Timestamp, Timestamp, u64),
-        now: Timestamp,
-    ) -> llm_tracking::Result<()> {
-        self.check()?;
-        let n = self.finishes.fetch_add(1, Ordering::SeqCst) + 1;
-        if let Some(f) = &self.on_finish {
-            f(n)?;
+        if !span.pending {
+            let n = self.finishes.fetch_add(1, Ordering::SeqCst) + 1;
+            if let Some(f) = &self.on_finish {
+                f(n)?;
+            }
         }
-        self.inner.finish_export(dest, format, span, now).await
+        self.inner.record_export(dest, format, span, now).await
     }
 }
 
