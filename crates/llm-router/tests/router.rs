@@ -37,9 +37,22 @@ fn mock(replies: &[MockReply]) -> Arc<MockProvider> {
 }
 
 /// A router over two deployments (by id) whose mocks answer every call.
-fn two_idle(yaml: &str, a: &str, b: &str) -> (Router, Arc<MockProvider>, Arc<MockProvider>) {
+/// A router whose group `g` has two gpt-4o-mini deployments, each `(id, its other litellm_params)`, served by
+/// idle mocks.
+fn two_idle(a: (&str, &str), b: (&str, &str)) -> (Router, Arc<MockProvider>, Arc<MockProvider>) {
+    let deployment = |(id, params): (&str, &str)| {
+        format!("  - {{model_name: g, litellm_params: {{model: gpt-4o-mini, {params}}}, model_info: {{id: {id}}}}}\n")
+    };
+    let yaml = format!("model_list:\n{}{}", deployment(a), deployment(b));
     let (ma, mb) = (mock(&[]), mock(&[]));
-    (router(yaml, &HashMap::from([(a, ma.clone()), (b, mb.clone())])), ma, mb)
+    (router(&yaml, &HashMap::from([(a.0, ma.clone()), (b.0, mb.clone())])), ma, mb)
+}
+
+/// `n` calls to the group `g`, each of which must succeed.
+async fn ask_g(r: &Router, n: usize) {
+    for _ in 0..n {
+        r.chat(&ask("g", "hi")).await.unwrap();
+    }
 }
 
 fn ask(model: &str, text: &str) -> ChatRequest {
@@ -163,15 +176,8 @@ fn bad_configs_are_refused_with_the_path() {
 
 #[tokio::test]
 async fn simple_shuffle_follows_the_weights() {
-    let yaml = r#"
-model_list:
-  - {model_name: g, litellm_params: {model: gpt-4o-mini, weight: 1}, model_info: {id: light}}
-  - {model_name: g, litellm_params: {model: gpt-4o-mini, weight: 3}, model_info: {id: heavy}}
-"#;
-    let (r, light, heavy) = two_idle(yaml, "light", "heavy");
-    for _ in 0..400 {
-        r.chat(&ask("g", "hi")).await.unwrap();
-    }
+    let (r, light, heavy) = two_idle(("light", "weight: 1"), ("heavy", "weight: 3"));
+    ask_g(&r, 400).await;
     assert_eq!(light.calls() + heavy.calls(), 400);
     // expected 300 of 400; 5 standard deviations is about ±43
     assert!((250..=350).contains(&heavy.calls()), "heavy served {}", heavy.calls());
@@ -299,15 +305,8 @@ router_settings: {fallbacks: [{main: [backup]}]}
 
 #[tokio::test]
 async fn rpm_limits_are_enforced_before_sending_and_name_the_limit() {
-    let yaml = r#"
-model_list:
-  - {model_name: g, litellm_params: {model: gpt-4o-mini, rpm: 2}, model_info: {id: a}}
-  - {model_name: g, litellm_params: {model: gpt-4o-mini, rpm: 1}, model_info: {id: b}}
-"#;
-    let (r, a, b) = two_idle(yaml, "a", "b");
-    for _ in 0..3 {
-        r.chat(&ask("g", "hi")).await.unwrap();
-    }
+    let (r, a, b) = two_idle(("a", "rpm: 2"), ("b", "rpm: 1"));
+    ask_g(&r, 3).await;
     let e = r.chat(&ask("g", "hi")).await.unwrap_err();
     assert_eq!(e.kind(), &ErrorKind::RateLimited);
     assert!(e.message().contains("at its rate limit"), "{}", e.message());
@@ -507,9 +506,7 @@ router_settings: {routing_strategy: latency-based-routing}
         })
         .build()
         .unwrap();
-    for _ in 0..12 {
-        r.chat(&ask("g", "hi")).await.unwrap();
-    }
+    ask_g(&r, 12).await;
     // each is tried once (no latency known yet counts as fastest), then the fast one wins every call
     assert_eq!((slow.calls(), fast.calls()), (1, 11));
 }
